@@ -19,6 +19,9 @@ pub enum EvalError {
     /// `labels.csv` is missing or unreadable.
     #[error("cannot read labels {path}: {reason}")]
     Labels { path: PathBuf, reason: String },
+    /// The recognizer failed on a blank frame, before any image was read.
+    #[error("recognizer failed to warm up: {0}")]
+    WarmUp(String),
 }
 
 /// One image and the plates labelled in it.
@@ -142,6 +145,10 @@ pub fn evaluate(
     mut progress: impl FnMut(usize),
 ) -> Result<EvalReport, EvalError> {
     let labelled = read_labels(dir)?;
+    // Time a warm recognizer, as a running service is.
+    recognizer
+        .warm_up()
+        .map_err(|e| EvalError::WarmUp(e.to_string()))?;
     let mut outcomes = Vec::with_capacity(labelled.len());
     let mut recognizer_sum = StageTimings::default();
     let mut decode_sum = 0.0;

@@ -46,6 +46,9 @@ const STROKE_LIKE: &[u8] = b"1IJLT";
 const LINE_BREAK_PENALTY: f32 = -2.0;
 /// Province code not in the table.
 const UNKNOWN_PROVINCE_PENALTY: f32 = -1.0;
+/// A two-letter series that is not a listed special series (`LD`, `NG`, `MĐ`, ...): ordinary
+/// plates carry one letter, optionally followed by a digit, so `HZ` is more likely `H2`.
+const PLAIN_TWO_LETTER_SERIES_PENALTY: f32 = -1.5;
 /// 4-digit serials are older and rarer than 5-digit ones.
 const FOUR_DIGIT_SERIAL_PENALTY: f32 = -0.2;
 /// Combinations kept per template; exact top-k since slots score independently.
@@ -57,12 +60,12 @@ const P_FLOOR: f32 = 1e-6;
 
 /// Letter read where a digit belongs, paired with the digit it most resembles.
 const TO_DIGIT: &[&[u8; 2]] = &[
-    b"O0", b"D0", b"Q0", b"U0", b"B8", b"I1", b"J1", b"L1", b"T1", b"S5", b"Z2", b"G6", b"A4",
+    b"O0", b"D0", b"Q0", b"U0", b"B8", b"I1", b"J1", b"L1", b"T1", b"S5", b"Z2", b"G6",
 ];
 /// Character read where a series letter belongs, paired with the series letter it resembles
 /// (`I` is not a series letter, so `1` and `I` become `T`).
 const TO_LETTER: &[&[u8; 2]] = &[
-    b"0D", b"OD", b"8B", b"1T", b"IT", b"7T", b"5S", b"2Z", b"6G", b"4A",
+    b"0D", b"OD", b"8B", b"1T", b"IT", b"7T", b"5S", b"2Z", b"6G",
 ];
 
 /// One character position read by the OCR: its alternatives with probabilities, best first.
@@ -363,10 +366,15 @@ fn template_candidates(positions: &[&Pos], top_len: Option<usize>) -> Vec<Candid
                     let Some(parts) = grammar::split(&key, None) else {
                         continue;
                     };
-                    let prior = match grammar::province_name(parts.province) {
+                    let mut prior = match grammar::province_name(parts.province) {
                         Some(_) => 0.0,
                         None => UNKNOWN_PROVINCE_PENALTY,
                     };
+                    let letters =
+                        &key[2..2 + shape.iter().filter(|c| **c == Class::Letter).count()];
+                    if letters.len() == 2 && grammar::special_series(letters).is_none() {
+                        prior += PLAIN_TWO_LETTER_SERIES_PENALTY;
+                    }
                     out.push(Candidate {
                         score: probs.iter().map(|&p| ln(p)).sum::<f32>() + penalty + prior,
                         key,
@@ -581,6 +589,21 @@ mod tests {
         let d = one(read("1B80338")).unwrap();
         assert_eq!(d.key.as_str(), "1B80338");
         assert!(!d.is_vietnamese);
+    }
+
+    #[test]
+    fn a_digit_look_alike_in_the_series_prefers_the_digit() {
+        let mut top = read("63H");
+        top.push(alts(&[('Z', 0.9), ('2', 0.05)]));
+        let d = decode(
+            &[top, read("7326")],
+            PlateLayout::TwoLine,
+            &DecodeOptions::default(),
+        )
+        .unwrap();
+        assert_eq!(d.key.as_str(), "63H27326");
+        // A listed special series keeps its letters.
+        assert_eq!(one(read("51LD12345")).unwrap().key.as_str(), "51LD12345");
     }
 
     #[test]

@@ -21,7 +21,7 @@ use crate::plate::CharCandidates;
 /// Height of the recogniser's input, fixed by the model.
 const REC_HEIGHT: u32 = 48;
 /// Minimum padded width of a recogniser batch (the model was trained on 320-wide inputs).
-const REC_MIN_WIDTH: u32 = 320;
+const REC_MIN_WIDTH: u32 = 160;
 /// Widest line the recogniser accepts; wider lines are squeezed.
 const REC_MAX_WIDTH: u32 = 960;
 /// Alternatives kept per character position.
@@ -135,7 +135,7 @@ impl Default for LineFinderSettings {
             pixel_threshold: 0.3,
             region_threshold: 0.5,
             unclip_ratio: 1.6,
-            input_side: 320,
+            input_side: 256,
         }
     }
 }
