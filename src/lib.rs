@@ -2,14 +2,27 @@
 //!
 //! # Layout
 //!
+//! - [`scene`]: PURE. Boxes in frame pixels and vehicle classes, shared by recognizer and tracker.
 //! - [`plate`]: PURE. Vietnamese plate grammar: canonical key, display form, province table,
 //!   position-wise decoding of OCR candidates, confusion-folded keys for fuzzy search.
 //! - [`recognize`]: ONNX Runtime sessions and their pre/post-processing: vehicle detection,
 //!   plate detection, line splitting and OCR. `fn(&RgbImage) -> Recognition`.
+//! - [`video`]: FFmpeg edge: open a file or RTSP camera, record MP4 segments (remux, never
+//!   re-encode), decode sampled frames with wall-clock times.
+//! - [`pipeline`]: wires one camera: source → recorder + decoder → recognizer → tracker →
+//!   events (clip segments, passages), with bounded queues between threads.
+//! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
+//! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing.
 //!
-//! Arrows point one way: `recognize` → `plate`. `plate` does no I/O.
+//! Arrows point one way: `pipeline` → `video`, `recognize`, `track`; `recognize` → `plate`,
+//! `scene`; `track` → `plate`, `scene`. `plate`, `scene` and `track` do no I/O.
 
+pub mod config;
 pub mod eval;
+pub mod pipeline;
 pub mod plate;
 pub mod recognize;
+pub mod scene;
+pub mod track;
+pub mod video;

@@ -8,8 +8,13 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use matthan::config::{CameraConfig, Config};
 use matthan::eval;
+use matthan::pipeline::{run_camera, CameraSettings};
 use matthan::recognize::{runtime, Recognizer, RecognizerSettings};
+use matthan::track::{CameraGeometry, TrackerSettings};
+use matthan::video::source::ReconnectPolicy;
+use matthan::video::{Shutdown, SourceSpec};
 
 #[derive(Parser)]
 #[command(
@@ -52,6 +57,45 @@ enum Command {
     },
     /// Check the model files against models/MODELS.lock.
     Models,
+    /// Measure ingest throughput on a video file: once recording and decoding only (no
+    /// analysis), once with analysis at --fps. Prints frames/s and real-time factors as JSON.
+    Bench {
+        /// A video file, e.g. 1080p25 H.264.
+        video: PathBuf,
+        /// Analysis rate for the second run.
+        #[arg(long, default_value_t = 5.0)]
+        fps: f64,
+    },
+    /// Ingest one camera (file or rtsp:// URL): record MP4 segments, track vehicles, print
+    /// clip segments and passages as JSON lines on stdout; a summary goes to stderr.
+    Ingest {
+        /// Camera name (its settings come from --config when listed there).
+        #[arg(long)]
+        camera: String,
+        /// TOML config with storage, analysis, junctions and cameras.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// File path or stream URL (default: the camera's `source` in the config).
+        source: Option<String>,
+        /// Wall-clock time of a file's first frame, RFC 3339 (default: now).
+        #[arg(long)]
+        start: Option<String>,
+        /// Segment length in seconds (overrides the config).
+        #[arg(long)]
+        segment_len: Option<u32>,
+        /// Frames analysed per second (overrides the config).
+        #[arg(long)]
+        fps: Option<f64>,
+        /// Folder for MP4 segments (overrides the config).
+        #[arg(long)]
+        clips: Option<PathBuf>,
+        /// Folder for snapshots (overrides the config).
+        #[arg(long)]
+        snapshots: Option<PathBuf>,
+        /// Give up on a live source after this many failed connection attempts in a row.
+        #[arg(long)]
+        max_retries: Option<u32>,
+    },
     /// The demo (video ingest, log and web page) arrives with the video and log work.
     Demo,
 }
@@ -127,6 +171,129 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             } else {
                 print_table(&report);
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest {
+            camera,
+            config,
+            source,
+            start,
+            segment_len,
+            fps,
+            clips,
+            snapshots,
+            max_retries,
+        } => {
+            let cfg = match config {
+                Some(path) => Config::load(path)?,
+                None => Config::default(),
+            };
+            let cam = cfg
+                .camera(camera)
+                .cloned()
+                .unwrap_or_else(|| CameraConfig::named(camera));
+            let source = source.clone().or(cam.source.clone()).context(
+                "no source: give a file or URL, or set `source` for the camera in the config",
+            )?;
+            let file_start = match start {
+                Some(s) => chrono::DateTime::parse_from_rfc3339(s)
+                    .with_context(|| format!("--start {s:?} is not an RFC 3339 time"))?
+                    .to_utc(),
+                None => chrono::Utc::now(),
+            };
+            let reconnect = ReconnectPolicy {
+                max_attempts: *max_retries,
+                ..Default::default()
+            };
+            let settings = CameraSettings {
+                name: cam.name.clone(),
+                source: SourceSpec::parse(&source),
+                file_start,
+                clips_dir: clips.clone().unwrap_or_else(|| cfg.storage.clips_dir()),
+                snapshots_dir: snapshots
+                    .clone()
+                    .unwrap_or_else(|| cfg.storage.snapshots_dir()),
+                segment_len_ms: i64::from(
+                    segment_len.unwrap_or(cfg.storage.segment_len_sec).max(2),
+                ) * 1000,
+                analysis_fps: fps.unwrap_or(cfg.analysis.fps),
+                queue_frames: cfg.analysis.queue_frames,
+                decoder_threads: cfg.analysis.decoder_threads,
+                geometry: CameraGeometry {
+                    road_direction: (cam.road_direction[0], cam.road_direction[1]),
+                    counting_line: cam.counting_line.map(|[a, b]| [(a[0], a[1]), (b[0], b[1])]),
+                },
+                tracker: TrackerSettings::default(),
+                recognizer: settings(&cli),
+                reconnect,
+            };
+            let shutdown = Shutdown::new();
+            {
+                let shutdown = shutdown.clone();
+                ctrlc::set_handler(move || shutdown.trigger())
+                    .context("installing Ctrl-C handler")?;
+            }
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let worker = std::thread::spawn(move || run_camera(settings, shutdown, tx));
+            let stdout = std::io::stdout();
+            for event in rx {
+                let mut out = stdout.lock();
+                writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                out.flush()?;
+            }
+            let report = worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("ingest thread panicked"))??;
+            eprintln!("{}", serde_json::to_string(&report)?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench { video, fps } => {
+            let scratch =
+                std::env::temp_dir().join(format!("matthan-bench-{}", std::process::id()));
+            let mut results = Vec::new();
+            for (label, rate) in [
+                ("decode_and_record", 0.0),
+                ("decode_record_and_analyse", *fps),
+            ] {
+                let settings = CameraSettings {
+                    name: "bench".into(),
+                    source: SourceSpec::File(video.clone()),
+                    file_start: chrono::Utc::now(),
+                    clips_dir: scratch.join("clips"),
+                    snapshots_dir: scratch.join("snapshots"),
+                    segment_len_ms: 60_000,
+                    analysis_fps: rate,
+                    queue_frames: 4,
+                    decoder_threads: 1,
+                    geometry: CameraGeometry {
+                        road_direction: (0.0, 1.0),
+                        counting_line: None,
+                    },
+                    tracker: TrackerSettings::default(),
+                    recognizer: settings(&cli),
+                    reconnect: ReconnectPolicy::default(),
+                };
+                let (tx, rx) = crossbeam_channel::unbounded();
+                let drain = std::thread::spawn(move || rx.iter().count());
+                let report = run_camera(settings, Shutdown::new(), tx)?;
+                let _ = drain.join();
+                let decoded_fps =
+                    report.stats.frames_decoded as f64 / report.wall_seconds.max(1e-9);
+                results.push(serde_json::json!({
+                    "run": label,
+                    "analysis_fps": rate,
+                    "frames_decoded": report.stats.frames_decoded,
+                    "frames_analysed": report.stats.frames_analysed,
+                    "decoded_frames_per_s": decoded_fps,
+                    "realtime_factor": report.realtime_factor,
+                    "recognize_ms_per_frame": report.recognize_ms_per_frame,
+                    "passages": report.passages,
+                    "wall_seconds": report.wall_seconds,
+                    "media_seconds": report.media_seconds,
+                }));
+            }
+            let _ = std::fs::remove_dir_all(&scratch);
+            println!("{}", serde_json::to_string_pretty(&results)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Models => {

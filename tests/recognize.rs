@@ -46,8 +46,13 @@ fn a_two_line_motorbike_plate_reads_with_its_display_form() {
     assert_eq!(plate.char_confidences.len(), plate.key.len());
     assert!(plate.confidence > 0.0 && plate.confidence <= 1.0);
     assert_eq!(plate.candidates[0].0, plate.key);
-    // The plate sits on a detected motorbike.
-    let v = plate.vehicle.expect("plate linked to a vehicle");
+    // The leftmost motorbike is detected on its own and holds its plate.
+    let left = rec
+        .plates
+        .iter()
+        .find(|p| p.key == "29U27914")
+        .expect("29U27914 read");
+    let v = left.vehicle.expect("plate linked to a vehicle");
     assert_eq!(rec.vehicles[v].class.as_str(), "motorbike");
 }
 

@@ -1,0 +1,321 @@
+//! Typed, strict configuration (TOML): storage folders, analysis rate, junctions and cameras.
+//!
+//! Owns: parsing and validating the file. Unknown keys are errors, every default is written
+//! next to its field, and nothing secret lives here (camera passwords belong in the source
+//! URL given on the command line or in the environment).
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// Why a configuration was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The file could not be read.
+    #[error("cannot read config {path}: {reason}")]
+    Read { path: PathBuf, reason: String },
+    /// The file is not valid TOML for this schema.
+    #[error("invalid config {path}: {reason}")]
+    Parse { path: PathBuf, reason: String },
+    /// The values contradict each other or are out of range.
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Where recordings, snapshots and state go.
+    #[serde(default)]
+    pub storage: StorageConfig,
+    /// How often frames are analysed.
+    #[serde(default)]
+    pub analysis: AnalysisConfig,
+    /// Road junctions the cameras watch.
+    #[serde(default)]
+    pub junctions: Vec<JunctionConfig>,
+    /// The cameras.
+    #[serde(default)]
+    pub cameras: Vec<CameraConfig>,
+}
+
+/// Storage folders.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StorageConfig {
+    /// Root of everything matthan writes. Default `var`.
+    #[serde(default = "default_state_dir")]
+    pub state_dir: PathBuf,
+    /// MP4 segments. Default `<state_dir>/clips`.
+    pub clips_dir: Option<PathBuf>,
+    /// Passage snapshots. Default `<state_dir>/snapshots`.
+    pub snapshots_dir: Option<PathBuf>,
+    /// Target segment length in seconds (segments end on the next keyframe). Default 60.
+    #[serde(default = "default_segment_len_sec")]
+    pub segment_len_sec: u32,
+}
+
+fn default_state_dir() -> PathBuf {
+    PathBuf::from("var")
+}
+fn default_segment_len_sec() -> u32 {
+    60
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            state_dir: default_state_dir(),
+            clips_dir: None,
+            snapshots_dir: None,
+            segment_len_sec: default_segment_len_sec(),
+        }
+    }
+}
+
+impl StorageConfig {
+    /// The clips folder.
+    pub fn clips_dir(&self) -> PathBuf {
+        self.clips_dir
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("clips"))
+    }
+    /// The snapshots folder.
+    pub fn snapshots_dir(&self) -> PathBuf {
+        self.snapshots_dir
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("snapshots"))
+    }
+}
+
+/// Analysis settings.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AnalysisConfig {
+    /// Frames analysed per second of video. Default 5.
+    #[serde(default = "default_fps")]
+    pub fps: f64,
+    /// Decoded frames that may wait for analysis; a live camera drops frames beyond this.
+    /// Default 4.
+    #[serde(default = "default_queue_frames")]
+    pub queue_frames: usize,
+    /// Threads per decoder. Default 1 (recognition, not decoding, is the bottleneck).
+    #[serde(default = "default_decoder_threads")]
+    pub decoder_threads: usize,
+}
+
+fn default_fps() -> f64 {
+    5.0
+}
+fn default_queue_frames() -> usize {
+    4
+}
+fn default_decoder_threads() -> usize {
+    1
+}
+
+impl Default for AnalysisConfig {
+    fn default() -> Self {
+        AnalysisConfig {
+            fps: default_fps(),
+            queue_frames: default_queue_frames(),
+            decoder_threads: default_decoder_threads(),
+        }
+    }
+}
+
+/// A road junction.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JunctionConfig {
+    /// Unique name, e.g. `Km 12 Yên Minh`.
+    pub name: String,
+    /// Kilometre marker on the road.
+    pub km_marker: Option<f64>,
+    /// Latitude, degrees.
+    pub lat: Option<f64>,
+    /// Longitude, degrees.
+    pub lon: Option<f64>,
+}
+
+/// A camera.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CameraConfig {
+    /// Unique name; also its folder name under the clips folder.
+    pub name: String,
+    /// Junction it watches (a name from `junctions`).
+    pub junction: Option<String>,
+    /// File path or stream URL; the command line may override it.
+    pub source: Option<String>,
+    /// Direction traffic "along" the road moves in the picture, normalised (x right, y
+    /// down). Default `[0.0, 1.0]`: towards the bottom of the picture.
+    #[serde(default = "default_road_direction")]
+    pub road_direction: [f32; 2],
+    /// Counting line, two points in normalised picture coordinates (0..1).
+    pub counting_line: Option<[[f32; 2]; 2]>,
+    /// Whether the camera is ingested. Default true.
+    #[serde(default = "default_enabled")]
+    pub enabled: bool,
+}
+
+fn default_road_direction() -> [f32; 2] {
+    [0.0, 1.0]
+}
+fn default_enabled() -> bool {
+    true
+}
+
+impl CameraConfig {
+    /// A camera with every default.
+    pub fn named(name: &str) -> CameraConfig {
+        CameraConfig {
+            name: name.to_string(),
+            junction: None,
+            source: None,
+            road_direction: default_road_direction(),
+            counting_line: None,
+            enabled: true,
+        }
+    }
+}
+
+impl Config {
+    /// Reads and validates a TOML file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError::Read {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            path: path.to_path_buf(),
+            reason: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Parses and validates TOML text.
+    pub fn parse(text: &str) -> Result<Config, ConfigError> {
+        let config: Config = toml::from_str(text).map_err(|e| ConfigError::Parse {
+            path: PathBuf::from("<text>"),
+            reason: e.to_string(),
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks names, references and ranges.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |m: String| Err(ConfigError::Invalid(m));
+        if !(self.analysis.fps > 0.0 && self.analysis.fps <= 60.0) {
+            return bad(format!(
+                "analysis.fps must be in (0, 60], got {}",
+                self.analysis.fps
+            ));
+        }
+        if self.storage.segment_len_sec < 2 {
+            return bad("storage.segment_len_sec must be at least 2".into());
+        }
+        let mut names = std::collections::HashSet::new();
+        for j in &self.junctions {
+            if !names.insert(("j", j.name.as_str())) {
+                return bad(format!("junction {:?} is listed twice", j.name));
+            }
+        }
+        for c in &self.cameras {
+            if c.name.trim().is_empty() {
+                return bad("a camera has an empty name".into());
+            }
+            if !names.insert(("c", c.name.as_str())) {
+                return bad(format!("camera {:?} is listed twice", c.name));
+            }
+            if let Some(j) = &c.junction {
+                if !self.junctions.iter().any(|x| &x.name == j) {
+                    return bad(format!("camera {:?} names unknown junction {j:?}", c.name));
+                }
+            }
+            if let Some(line) = &c.counting_line {
+                if line.iter().flatten().any(|v| !(0.0..=1.0).contains(v)) {
+                    return bad(format!(
+                        "camera {:?}: counting_line points must be in 0..1",
+                        c.name
+                    ));
+                }
+            }
+            let [dx, dy] = c.road_direction;
+            if !(dx.is_finite() && dy.is_finite()) || dx == 0.0 && dy == 0.0 {
+                return bad(format!(
+                    "camera {:?}: road_direction must be a non-zero vector",
+                    c.name
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// The camera called `name`.
+    pub fn camera(&self, name: &str) -> Option<&CameraConfig> {
+        self.cameras.iter().find(|c| c.name == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"
+[storage]
+state_dir = "/srv/matthan"
+segment_len_sec = 30
+
+[analysis]
+fps = 4
+
+[[junctions]]
+name = "Km 12 Yên Minh"
+km_marker = 12.0
+
+[[cameras]]
+name = "yen-minh-north"
+junction = "Km 12 Yên Minh"
+source = "rtsp://cam1/stream"
+road_direction = [0.0, -1.0]
+counting_line = [[0.0, 0.6], [1.0, 0.6]]
+"#;
+
+    #[test]
+    fn a_full_config_parses_with_defaults_filled() {
+        let c = Config::parse(GOOD).unwrap();
+        assert_eq!(c.storage.clips_dir(), PathBuf::from("/srv/matthan/clips"));
+        assert_eq!(c.storage.segment_len_sec, 30);
+        assert_eq!(c.analysis.fps, 4.0);
+        assert_eq!(c.analysis.queue_frames, 4);
+        let cam = c.camera("yen-minh-north").unwrap();
+        assert_eq!(cam.road_direction, [0.0, -1.0]);
+        assert!(cam.enabled);
+        assert!(Config::parse("").unwrap().cameras.is_empty());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(matches!(
+            Config::parse("[storage]\nclip_dir = \"x\""),
+            Err(ConfigError::Parse { .. })
+        ));
+        assert!(matches!(
+            Config::parse("[analysis]\nfps = 0"),
+            Err(ConfigError::Invalid(_))
+        ));
+        let unknown_junction = "[[cameras]]\nname = \"a\"\njunction = \"nowhere\"";
+        assert!(matches!(
+            Config::parse(unknown_junction),
+            Err(ConfigError::Invalid(_))
+        ));
+        let twice = "[[cameras]]\nname = \"a\"\n[[cameras]]\nname = \"a\"";
+        assert!(Config::parse(twice).is_err());
+        let off_picture = "[[cameras]]\nname = \"a\"\ncounting_line = [[0.0, 1.5], [1.0, 0.5]]";
+        assert!(Config::parse(off_picture).is_err());
+    }
+}

@@ -1,0 +1,546 @@
+//! One camera, wired: source → recorder + decoder → recognizer → tracker → events.
+//!
+//! Threads and back-pressure:
+//! - the caller's thread demuxes and records (remux is cheap and must never wait);
+//! - a decoder thread gets packets over a bounded channel and samples frames;
+//! - an analysis thread owns the recognizer and the tracker and gets frames over a small
+//!   bounded channel. For a file every stage waits for the next (nothing is dropped); for a
+//!   live camera the decoder drops analysis frames when the queue is full and counts them,
+//!   so the recorder never blocks.
+//!
+//! Events (closed clip segments and passages) go out on a channel; the caller decides where
+//! they are written (JSON lines, the database).
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
+use image::RgbImage;
+use serde::Serialize;
+
+use crate::recognize::{Recognition, Recognizer, RecognizerSettings};
+use crate::scene::BoxXyxy;
+use crate::track::{
+    CameraGeometry, FrameObservations, Passage, PlateObservation, Tracker, TrackerSettings,
+    VehicleObservation,
+};
+use crate::video::decode::FrameDecoder;
+use crate::video::recorder::{safe_name, SegmentIndex};
+use crate::video::source::{self, ReconnectPolicy, StreamClock};
+use crate::video::{
+    AnalysisFrame, ClipSegment, SegmentRecorder, Shutdown, SourceSpec, StreamCounters, StreamStats,
+    VideoError,
+};
+
+/// Why a camera stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    /// The video side failed (cannot open, gave up reconnecting, cannot write segments).
+    #[error(transparent)]
+    Video(#[from] VideoError),
+    /// The recognizer could not be loaded.
+    #[error(transparent)]
+    Recognizer(#[from] crate::recognize::RecognizeError),
+    /// A worker thread died.
+    #[error("camera {0}: a worker thread stopped unexpectedly")]
+    Worker(String),
+}
+
+/// Everything one camera needs.
+#[derive(Debug, Clone)]
+pub struct CameraSettings {
+    /// Camera name.
+    pub name: String,
+    /// Where the video comes from.
+    pub source: SourceSpec,
+    /// Wall-clock time of a file's first frame (live sources use the connect time).
+    pub file_start: DateTime<Utc>,
+    /// Root of the segments folder.
+    pub clips_dir: PathBuf,
+    /// Root of the snapshots folder.
+    pub snapshots_dir: PathBuf,
+    /// Target segment length.
+    pub segment_len_ms: i64,
+    /// Frames analysed per second; 0 records (and decodes) without analysis.
+    pub analysis_fps: f64,
+    /// Analysis queue length (frames).
+    pub queue_frames: usize,
+    /// Threads per decoder.
+    pub decoder_threads: usize,
+    /// Road direction and counting line.
+    pub geometry: CameraGeometry,
+    /// Tracker thresholds.
+    pub tracker: TrackerSettings,
+    /// Models and thresholds.
+    pub recognizer: RecognizerSettings,
+    /// Live-source timeouts and retries.
+    pub reconnect: ReconnectPolicy,
+}
+
+/// A passage as logged: the tracker's passage plus camera, clip linkage and snapshot.
+#[derive(Debug, Clone, Serialize)]
+pub struct PassageRecord {
+    /// Camera that saw it.
+    pub camera: String,
+    /// First time seen.
+    pub first_seen: DateTime<Utc>,
+    /// Last time seen.
+    pub last_seen: DateTime<Utc>,
+    /// Time of the best frame (snapshot, clip offset).
+    pub best_at: DateTime<Utc>,
+    /// Segment holding the best frame.
+    pub clip_path: Option<PathBuf>,
+    /// Offset of the best frame in that segment, milliseconds.
+    pub clip_offset_ms: Option<i64>,
+    /// JPEG of the vehicle and plate at the best frame.
+    pub snapshot_path: Option<PathBuf>,
+    /// The tracker's view.
+    pub passage: Passage,
+}
+
+/// What a camera produces.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum IngestEvent {
+    /// A segment was closed.
+    Clip(ClipSegment),
+    /// A vehicle passed.
+    Passage(Box<PassageRecord>),
+}
+
+/// Summary of a finished run.
+#[derive(Debug, Clone, Serialize)]
+pub struct IngestReport {
+    /// Camera name.
+    pub camera: String,
+    /// Packet and frame counters.
+    pub stats: StreamStats,
+    /// Passages logged.
+    pub passages: u64,
+    /// Segments closed.
+    pub clips: u64,
+    /// Seconds of video read.
+    pub media_seconds: f64,
+    /// Seconds the run took.
+    pub wall_seconds: f64,
+    /// `media_seconds / wall_seconds`: above 1 keeps up with a live camera.
+    pub realtime_factor: f64,
+    /// Time spent per analysed frame in the recognizer, milliseconds (mean).
+    pub recognize_ms_per_frame: f64,
+}
+
+enum DecoderMsg {
+    Stream {
+        parameters: ffmpeg_next::codec::Parameters,
+        clock: StreamClock,
+    },
+    Packet(ffmpeg_next::Packet),
+}
+
+/// Runs one camera until its file ends, it gives up reconnecting, or `shutdown` triggers.
+pub fn run_camera(
+    settings: CameraSettings,
+    shutdown: Shutdown,
+    events: Sender<IngestEvent>,
+) -> Result<IngestReport, PipelineError> {
+    let counters = Arc::new(StreamCounters::default());
+    let index = SegmentIndex::default();
+    let live = settings.source.is_live();
+    let name = settings.source.display_name();
+
+    // Analysis thread: loads the models first so a missing model fails before any video work.
+    let (frame_tx, frame_rx) = bounded::<AnalysisFrame>(settings.queue_frames.max(1));
+    let (ready_tx, ready_rx) = bounded::<Result<(), crate::recognize::RecognizeError>>(1);
+    let analysis = {
+        let worker_settings = settings.clone();
+        let events = events.clone();
+        let index = index.clone();
+        std::thread::Builder::new()
+            .name(format!("analysis-{}", settings.name))
+            .spawn(move || analysis_loop(worker_settings, frame_rx, events, index, ready_tx))
+            .map_err(|_| PipelineError::Worker(settings.name.clone()))?
+    };
+    match ready_rx.recv() {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => return Err(PipelineError::Worker(settings.name.clone())),
+    }
+    // Throughput counts from here: model loading is a one-off.
+    let started = Instant::now();
+
+    // Decoder thread.
+    let (packet_tx, packet_rx) = bounded::<DecoderMsg>(256);
+    let decoder = {
+        let counters = counters.clone();
+        let fps = settings.analysis_fps;
+        let threads = settings.decoder_threads;
+        let camera = settings.name.clone();
+        std::thread::Builder::new()
+            .name(format!("decode-{camera}"))
+            .spawn(move || decoder_loop(packet_rx, frame_tx, counters, fps, threads, live, &camera))
+            .map_err(|_| PipelineError::Worker(settings.name.clone()))?
+    };
+
+    // Demux and record here.
+    let mut clips = 0u64;
+    let mut media_ms = 0i64;
+    let mut attempt = 0u32;
+    let result: Result<(), PipelineError> = loop {
+        if shutdown.is_triggered() {
+            break Ok(());
+        }
+        let mut opened = match source::open(&settings.source, &settings.reconnect) {
+            Ok(s) => {
+                attempt = 0;
+                s
+            }
+            Err(e) if live => {
+                attempt += 1;
+                if settings
+                    .reconnect
+                    .max_attempts
+                    .is_some_and(|m| attempt >= m)
+                {
+                    break Err(VideoError::GaveUp {
+                        source_name: name.clone(),
+                        attempts: attempt,
+                        reason: e.to_string(),
+                    }
+                    .into());
+                }
+                let wait = settings.reconnect.backoff(attempt);
+                tracing::warn!(
+                    "{e}; retrying in {:.1} s (attempt {attempt})",
+                    wait.as_secs_f64()
+                );
+                sleep_unless(&shutdown, wait);
+                continue;
+            }
+            Err(e) => break Err(e.into()),
+        };
+        let origin = if live {
+            Utc::now()
+        } else {
+            settings.file_start
+        };
+        let mut clock = StreamClock::new(origin, opened.time_base);
+        let mut recorder = SegmentRecorder::new(
+            &settings.name,
+            &settings.clips_dir,
+            settings.segment_len_ms,
+            opened.parameters.clone(),
+            opened.time_base,
+            index.clone(),
+        )?;
+        let mut stream_announced = false;
+        let outcome = loop {
+            if shutdown.is_triggered() {
+                break Ok(());
+            }
+            let packet = match source::next_video_packet(&mut opened, &name) {
+                Ok(Some(p)) => p,
+                Ok(None) => break Ok(()),
+                Err(e) => break Err(e),
+            };
+            counters.packets.fetch_add(1, Ordering::Relaxed);
+            if let Some(ts) = packet.pts().or(packet.dts()) {
+                // Fix the clock's origin on the first packet, before anyone else reads it.
+                media_ms = media_ms.max(clock.offset_ms(ts));
+            }
+            if !stream_announced {
+                let msg = DecoderMsg::Stream {
+                    parameters: opened.parameters.clone(),
+                    clock,
+                };
+                if packet_tx.send(msg).is_err() {
+                    break Ok(());
+                }
+                stream_announced = true;
+            }
+            match recorder.write(&packet, &mut clock) {
+                Ok(Some(clip)) => {
+                    clips += 1;
+                    let _ = events.send(IngestEvent::Clip(clip));
+                }
+                Ok(None) => {}
+                Err(e) => break Err(e),
+            }
+            let msg = DecoderMsg::Packet(packet);
+            let sent = if live {
+                !matches!(packet_tx.try_send(msg), Err(TrySendError::Disconnected(_)))
+            } else {
+                packet_tx.send(msg).is_ok()
+            };
+            if !sent {
+                break Ok(());
+            }
+        };
+        // Close the open segment whatever happened: it is evidence.
+        match recorder.close() {
+            Ok(Some(clip)) => {
+                clips += 1;
+                let _ = events.send(IngestEvent::Clip(clip));
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!("{e}"),
+        }
+        match outcome {
+            Ok(()) if !live || shutdown.is_triggered() => break Ok(()),
+            Ok(()) => tracing::warn!("{name} ended; reconnecting"),
+            Err(e) if live => tracing::warn!("{e}; reconnecting"),
+            Err(e) => break Err(e.into()),
+        }
+        counters.reconnects.fetch_add(1, Ordering::Relaxed);
+        attempt += 1;
+        sleep_unless(&shutdown, settings.reconnect.backoff(attempt));
+    };
+    drop(packet_tx);
+    let decoder_ok = decoder.join().is_ok();
+    let analysed = analysis.join();
+    let (passages, recognize_ms) = match analysed {
+        Ok(v) => v,
+        Err(_) => return Err(PipelineError::Worker(settings.name.clone())),
+    };
+    if !decoder_ok {
+        return Err(PipelineError::Worker(settings.name.clone()));
+    }
+    result?;
+    let wall = started.elapsed().as_secs_f64();
+    let stats = counters.snapshot();
+    Ok(IngestReport {
+        camera: settings.name,
+        stats,
+        passages,
+        clips,
+        media_seconds: media_ms as f64 / 1000.0,
+        wall_seconds: wall,
+        realtime_factor: if wall > 0.0 {
+            media_ms as f64 / 1000.0 / wall
+        } else {
+            0.0
+        },
+        recognize_ms_per_frame: recognize_ms / stats.frames_analysed.max(1) as f64,
+    })
+}
+
+fn sleep_unless(shutdown: &Shutdown, total: Duration) {
+    let end = Instant::now() + total;
+    while Instant::now() < end && !shutdown.is_triggered() {
+        std::thread::sleep(Duration::from_millis(50).min(end - Instant::now()));
+    }
+}
+
+fn decoder_loop(
+    packets: Receiver<DecoderMsg>,
+    frames: Sender<AnalysisFrame>,
+    counters: Arc<StreamCounters>,
+    fps: f64,
+    threads: usize,
+    live: bool,
+    camera: &str,
+) {
+    let mut decoder: Option<FrameDecoder> = None;
+    let mut send = |frame: AnalysisFrame| {
+        if live {
+            match frames.try_send(frame) {
+                Ok(()) => counters.frames_analysed.fetch_add(1, Ordering::Relaxed),
+                Err(_) => counters.frames_dropped.fetch_add(1, Ordering::Relaxed),
+            };
+        } else if frames.send(frame).is_ok() {
+            counters.frames_analysed.fetch_add(1, Ordering::Relaxed);
+        }
+    };
+    let mut errors = 0u64;
+    for msg in packets {
+        match msg {
+            DecoderMsg::Stream { parameters, clock } => {
+                if let Some(mut old) = decoder.take() {
+                    let _ = old.finish(&mut send);
+                }
+                match FrameDecoder::new(parameters, clock, fps, threads) {
+                    Ok(d) => decoder = Some(d),
+                    Err(e) => tracing::error!("camera {camera}: {e}"),
+                }
+            }
+            DecoderMsg::Packet(packet) => {
+                let Some(d) = decoder.as_mut() else { continue };
+                let before = d.frames_decoded();
+                if let Err(e) = d.push(&packet, &mut send) {
+                    errors += 1;
+                    if errors <= 5 {
+                        tracing::warn!("camera {camera}: {e}; skipping");
+                    }
+                }
+                counters
+                    .frames_decoded
+                    .fetch_add(d.frames_decoded() - before, Ordering::Relaxed);
+            }
+        }
+    }
+    if let Some(d) = decoder.as_mut() {
+        let before = d.frames_decoded();
+        let _ = d.finish(&mut send);
+        counters
+            .frames_decoded
+            .fetch_add(d.frames_decoded() - before, Ordering::Relaxed);
+    }
+}
+
+/// Turns one recognition into the tracker's plain input.
+pub fn observations(frame: &AnalysisFrame, r: &Recognition) -> FrameObservations {
+    FrameObservations {
+        at_ms: frame.at.timestamp_millis(),
+        frame_index: frame.frame_index,
+        frame_size: (r.width, r.height),
+        vehicles: r
+            .vehicles
+            .iter()
+            .map(|v| VehicleObservation {
+                bbox: v.bbox,
+                class: v.class,
+                score: v.score,
+            })
+            .collect(),
+        plates: r
+            .plates
+            .iter()
+            .map(|p| PlateObservation {
+                bbox: p.bbox,
+                key: p.key.clone(),
+                confidence: p.confidence,
+                char_confidences: p.char_confidences.clone(),
+                candidates: p.candidates.clone(),
+                layout: p.layout,
+                is_vietnamese: p.is_vietnamese,
+                vehicle: p.vehicle,
+            })
+            .collect(),
+    }
+}
+
+fn analysis_loop(
+    settings: CameraSettings,
+    frames: Receiver<AnalysisFrame>,
+    events: Sender<IngestEvent>,
+    index: SegmentIndex,
+    ready: Sender<Result<(), crate::recognize::RecognizeError>>,
+) -> (u64, f64) {
+    if settings.analysis_fps <= 0.0 {
+        // Recording only: no models, nothing to analyse.
+        let _ = ready.send(Ok(()));
+        return (0, 0.0);
+    }
+    let mut recognizer = match Recognizer::load(settings.recognizer.clone()).and_then(|mut r| {
+        r.warm_up()?;
+        Ok(r)
+    }) {
+        Ok(r) => {
+            let _ = ready.send(Ok(()));
+            r
+        }
+        Err(e) => {
+            let _ = ready.send(Err(e));
+            return (0, 0.0);
+        }
+    };
+    let mut tracker = Tracker::new(settings.tracker.clone(), settings.geometry.clone());
+    let mut best: HashMap<u64, RgbImage> = HashMap::new();
+    let snap_dir = settings.snapshots_dir.join(safe_name(&settings.name));
+    let mut passages = 0u64;
+    let mut recognize_ms = 0.0;
+    let mut emit = |p: Passage, best: &mut HashMap<u64, RgbImage>| {
+        let snapshot = best.remove(&p.track_id);
+        let record = passage_record(&settings.name, p, snapshot, &snap_dir, &index);
+        passages += 1;
+        let _ = events.send(IngestEvent::Passage(Box::new(record)));
+    };
+    for frame in frames {
+        let recognition = match recognizer.recognize(&frame.image) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!("camera {}: frame skipped: {e}", settings.name);
+                continue;
+            }
+        };
+        recognize_ms += recognition.timings.total_ms;
+        let update = tracker.update(&observations(&frame, &recognition));
+        for b in &update.new_best {
+            best.insert(
+                b.track_id,
+                snapshot_crop(&frame.image, &b.vehicle_bbox, b.plate_bbox.as_ref()),
+            );
+        }
+        for p in update.ended {
+            emit(p, &mut best);
+        }
+    }
+    for p in tracker.finish() {
+        emit(p, &mut best);
+    }
+    (passages, recognize_ms)
+}
+
+/// The vehicle (and its plate) cut out of the frame with a margin, at most 640 px wide.
+fn snapshot_crop(image: &RgbImage, vehicle: &BoxXyxy, plate: Option<&BoxXyxy>) -> RgbImage {
+    let (w, h) = image.dimensions();
+    let mut b = *vehicle;
+    if let Some(p) = plate {
+        b = BoxXyxy {
+            x1: b.x1.min(p.x1),
+            y1: b.y1.min(p.y1),
+            x2: b.x2.max(p.x2),
+            y2: b.y2.max(p.y2),
+        };
+    }
+    let (x, y, cw, ch) = b.expand(0.1, 0.1, w, h).crop_rect(w, h);
+    let crop = image::imageops::crop_imm(image, x, y, cw, ch).to_image();
+    if cw > 640 {
+        let nh = (ch as f32 * 640.0 / cw as f32).round().max(1.0) as u32;
+        image::imageops::resize(&crop, 640, nh, image::imageops::FilterType::Triangle)
+    } else {
+        crop
+    }
+}
+
+fn passage_record(
+    camera: &str,
+    passage: Passage,
+    snapshot: Option<RgbImage>,
+    snap_dir: &Path,
+    index: &SegmentIndex,
+) -> PassageRecord {
+    let ms = |v: i64| DateTime::<Utc>::UNIX_EPOCH + TimeDelta::milliseconds(v);
+    let best_at = ms(passage.best_at_ms);
+    let snapshot_path = snapshot.and_then(|img| {
+        let path = snap_dir.join(format!(
+            "{}_{}.jpg",
+            best_at.format("%Y%m%dT%H%M%S%.3fZ"),
+            passage.track_id
+        ));
+        let saved = std::fs::create_dir_all(snap_dir)
+            .map_err(|e| e.to_string())
+            .and_then(|_| img.save(&path).map_err(|e| e.to_string()));
+        match saved {
+            Ok(()) => Some(path),
+            Err(e) => {
+                tracing::error!("cannot write snapshot {}: {e}", path.display());
+                None
+            }
+        }
+    });
+    let clip = index.locate(best_at);
+    PassageRecord {
+        camera: camera.to_string(),
+        first_seen: ms(passage.first_seen_ms),
+        last_seen: ms(passage.last_seen_ms),
+        best_at,
+        clip_path: clip.as_ref().map(|c| c.0.clone()),
+        clip_offset_ms: clip.map(|c| c.1),
+        snapshot_path,
+        passage,
+    }
+}

@@ -1,0 +1,507 @@
+//! Multi-object tracking of vehicles and plates across frames, and assembly of each finished
+//! track into a [`Passage`]: one vehicle going past the camera, with its voted plate, its best
+//! picture, its direction and whether it crossed the counting line.
+//!
+//! PURE: no I/O, no clock; time comes in with each frame (`at_ms`, wall-clock ms).
+//!
+//! - [`Tracker::update`] associates a frame's objects with open tracks (see `assoc` for
+//!   objects and matching), ends tracks not seen for `max_gap_ms`, and reports frames that
+//!   became a track's best picture ([`BestFrame`]) so the caller can keep a crop.
+//! - [`Tracker::finish`] ends every open track.
+//! - Plates are voted when a track ends (see `vote`); direction and line crossing come from
+//!   the box centres (see `geometry`).
+//!
+//! Invariants:
+//! - A track ends exactly once: after a gap longer than `max_gap_ms`, when a frame's time goes
+//!   backwards (a gap that ends everything open), or on `finish`.
+//! - Ended tracks seen fewer than `min_hits` times without any plate read are dropped as noise;
+//!   the passages of one call come in order of `first_seen_ms`, then track id.
+//! - No input panics: non-finite boxes are skipped, non-finite scores count as 0.
+
+mod assoc;
+mod geometry;
+mod vote;
+
+#[cfg(test)]
+mod tests;
+
+use serde::{Deserialize, Serialize};
+
+use crate::plate::PlateLayout;
+use crate::scene::{BoxXyxy, VehicleClass};
+use assoc::{FrameObject, Motion};
+use vote::{unit, PlateRead};
+
+pub use geometry::{CameraGeometry, Direction, DIRECTION_THRESHOLD};
+pub use vote::VotedPlate;
+
+/// Most plate reads a track keeps for voting; past it, a new read replaces the least
+/// confident kept one (a vehicle parked in view would otherwise grow without bound).
+pub const MAX_KEPT_READS: usize = 64;
+/// Summed read confidence after which a track's plate is trusted enough to refuse matches
+/// with a different plate (about two good reads).
+const ESTABLISHED_KEY_WEIGHT: f32 = 1.0;
+/// Reads below this confidence never veto a match.
+const CONFLICT_MIN_CONFIDENCE: f32 = 0.3;
+
+/// A vehicle the detector found in a frame.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VehicleObservation {
+    /// Where, in frame pixels.
+    pub bbox: BoxXyxy,
+    /// Detected class; it may flip between frames and does not block matching.
+    pub class: VehicleClass,
+    /// Detector score, 0..1; decides the association stage.
+    pub score: f32,
+}
+
+/// A plate found and read in a frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PlateObservation {
+    /// Where, in frame pixels.
+    pub bbox: BoxXyxy,
+    /// Canonical key as read, e.g. `29B125662`.
+    pub key: String,
+    /// Read confidence, 0..1; weighs the read in voting and in the best-frame choice.
+    pub confidence: f32,
+    /// Confidence of each character of `key`, for per-position voting.
+    pub char_confidences: Vec<f32>,
+    /// The reader's alternative keys with scores, for the passage's candidates.
+    pub candidates: Vec<(String, f32)>,
+    /// One or two text lines; reads vote within one layout.
+    pub layout: PlateLayout,
+    /// Whether the read fits the Vietnamese grammar.
+    pub is_vietnamese: bool,
+    /// Index into the same frame's `vehicles` of the vehicle that holds this plate.
+    pub vehicle: Option<usize>,
+}
+
+/// Everything the recognizer saw in one frame.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FrameObservations {
+    /// Wall-clock time of the frame, ms since the Unix epoch.
+    pub at_ms: i64,
+    /// Index of the frame in its source, to find the picture again.
+    pub frame_index: u64,
+    /// Frame width and height in pixels, to normalise positions.
+    pub frame_size: (u32, u32),
+    /// Vehicles found.
+    pub vehicles: Vec<VehicleObservation>,
+    /// Plates found and read.
+    pub plates: Vec<PlateObservation>,
+}
+
+/// Tuning of the tracker.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct TrackerSettings {
+    /// First association stage uses detections with at least this score (default 0.5).
+    pub high_score: f32,
+    /// Second stage (ByteTrack) uses the other detections with at least this score
+    /// (default 0.2); lower ones are ignored.
+    pub low_score: f32,
+    /// Minimum IoU of a track's predicted box with a detection to associate them (default 0.2).
+    pub match_iou: f32,
+    /// A track not seen for longer than this ends (default 2000 ms).
+    pub max_gap_ms: i64,
+    /// Tracks seen fewer times than this and without any plate read are dropped as noise
+    /// (default 2).
+    pub min_hits: u32,
+    /// Most candidate keys a voted plate lists (default 5).
+    pub max_candidates: usize,
+}
+
+impl Default for TrackerSettings {
+    fn default() -> Self {
+        TrackerSettings {
+            high_score: 0.5,
+            low_score: 0.2,
+            match_iou: 0.2,
+            max_gap_ms: 2000,
+            min_hits: 2,
+            max_candidates: 5,
+        }
+    }
+}
+
+/// One vehicle's passage past the camera: a finished track.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Passage {
+    /// Id of the track, unique within one tracker.
+    pub track_id: u64,
+    /// Time of the first observation, ms.
+    pub first_seen_ms: i64,
+    /// Time of the last observation, ms.
+    pub last_seen_ms: i64,
+    /// Time of the frame chosen as the passage's picture, ms.
+    pub best_at_ms: i64,
+    /// Index of the frame chosen as the passage's picture.
+    pub best_frame_index: u64,
+    /// Majority class, weighted by detector score; `Other` if only plates were seen.
+    pub vehicle_class: VehicleClass,
+    /// The plate voted over all reads, if any read had a key.
+    pub plate: Option<VotedPlate>,
+    /// Which way the vehicle moved along the road.
+    pub direction: Direction,
+    /// Whether the path of the box centre crossed the counting line.
+    pub crossed_line: bool,
+    /// Track box in the best frame (the grown plate box for a plate-anchored track).
+    pub best_vehicle_bbox: BoxXyxy,
+    /// Plate box in the best frame, if a plate was read there.
+    pub best_plate_bbox: Option<BoxXyxy>,
+    /// Number of frames the track was observed in.
+    pub frames_seen: u32,
+}
+
+/// A frame that became the best picture of a track: the caller keeps a crop of this frame.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BestFrame {
+    /// The track whose best picture this is.
+    pub track_id: u64,
+    /// Track box in this frame.
+    pub vehicle_bbox: BoxXyxy,
+    /// Plate box in this frame, if one was read.
+    pub plate_bbox: Option<BoxXyxy>,
+}
+
+/// What one frame changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TrackUpdate {
+    /// Passages of tracks that ended, by `first_seen_ms`.
+    pub ended: Vec<Passage>,
+    /// Tracks whose best picture is this frame, by track id.
+    pub new_best: Vec<BestFrame>,
+}
+
+/// How good a frame is as a track's picture: any frame with a plate read beats any without;
+/// then plate area × read confidence, or vehicle area × detector score.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+struct PictureScore(bool, f32);
+
+/// The chosen picture of a track.
+#[derive(Debug, Clone, Copy)]
+struct BestPicture {
+    /// Its quality, to compare with later frames.
+    score: PictureScore,
+    /// Frame time, ms.
+    at_ms: i64,
+    /// Frame index.
+    frame_index: u64,
+    /// Track and boxes, as reported to the caller.
+    boxes: BestFrame,
+}
+
+impl BestPicture {
+    /// `object` in `frame` as the picture of track `track_id`.
+    fn of(track_id: u64, object: &FrameObject, frame: &FrameObservations) -> BestPicture {
+        let finite = |x: f32| if x.is_finite() { x.max(0.0) } else { 0.0 };
+        let score = match object.plate {
+            Some(p) => PictureScore(true, finite(p.bbox.area() * unit(p.confidence))),
+            None => PictureScore(false, finite(object.bbox.area() * object.score.max(0.0))),
+        };
+        BestPicture {
+            score,
+            at_ms: frame.at_ms,
+            frame_index: frame.frame_index,
+            boxes: BestFrame {
+                track_id,
+                vehicle_bbox: object.bbox,
+                plate_bbox: object.plate.map(|p| p.bbox),
+            },
+        }
+    }
+}
+
+/// An open track.
+#[derive(Debug, Clone)]
+struct Track {
+    /// Unique id, in order of creation.
+    id: u64,
+    /// Whether the last box is a grown plate box (association prefers like with like).
+    plate_anchored: bool,
+    /// Time of the first observation, ms.
+    first_seen_ms: i64,
+    /// Box, time and velocity, for prediction.
+    motion: Motion,
+    /// Normalised box centre at the first observation, for direction.
+    first_centre: (f32, f32),
+    /// Normalised box centre at the last observation, for direction and line crossing.
+    last_centre: (f32, f32),
+    /// Whether a step between consecutive centres touched the counting line.
+    crossed_line: bool,
+    /// Summed class votes.
+    class_weights: Vec<(VehicleClass, f32)>,
+    /// Plate reads kept for voting, at most [`MAX_KEPT_READS`].
+    reads: Vec<PlateRead>,
+    /// Number of plate reads seen, kept or not.
+    read_count: u32,
+    /// Summed read confidence per confusion-folded key: what the track's plate looks like so
+    /// far, to refuse a match with a vehicle showing a clearly different plate.
+    key_votes: Vec<(String, f32)>,
+    /// The best picture so far.
+    best: BestPicture,
+    /// Number of frames observed in.
+    frames_seen: u32,
+}
+
+impl Track {
+    /// A new track from its first object; `observe` must follow.
+    fn start(id: u64, object: &FrameObject, frame: &FrameObservations) -> Track {
+        let centre = geometry::normalise_point(object.bbox.center(), frame.frame_size);
+        Track {
+            id,
+            plate_anchored: object.plate_anchored,
+            first_seen_ms: frame.at_ms,
+            motion: Motion {
+                last_box: object.bbox,
+                last_ms: frame.at_ms,
+                velocity: None,
+                last_plate: None,
+            },
+            first_centre: centre,
+            last_centre: centre,
+            crossed_line: false,
+            class_weights: Vec::new(),
+            reads: Vec::new(),
+            read_count: 0,
+            key_votes: Vec::new(),
+            best: BestPicture::of(id, object, frame),
+            frames_seen: 0,
+        }
+    }
+
+    /// Adds an observation; returns the frame as a [`BestFrame`] when it is the new best.
+    fn observe(
+        &mut self,
+        object: &FrameObject,
+        frame: &FrameObservations,
+        geometry: &CameraGeometry,
+    ) -> Option<BestFrame> {
+        let at_ms = frame.at_ms;
+        if self.frames_seen > 0 {
+            if object.plate_anchored != self.plate_anchored {
+                self.motion.velocity = None; // boxes of different kinds do not make a velocity
+            } else if let Some(v) = self.motion.velocity_to(&object.bbox, at_ms) {
+                self.motion.velocity = Some(v);
+            }
+        }
+        self.plate_anchored = object.plate_anchored;
+        self.motion.last_box = object.bbox;
+        self.motion.last_ms = at_ms;
+
+        let centre = geometry::normalise_point(object.bbox.center(), frame.frame_size);
+        if let Some([a, b]) = geometry.counting_line {
+            if self.frames_seen > 0 && geometry::segments_intersect(self.last_centre, centre, a, b)
+            {
+                self.crossed_line = true;
+            }
+        }
+        self.last_centre = centre;
+
+        if let Some((class, weight)) = object.class_vote {
+            // A small floor so zero-score detections still count as a vote.
+            let weight = weight.max(0.0) + 1e-3;
+            match self.class_weights.iter_mut().find(|c| c.0 == class) {
+                Some(c) => c.1 += weight,
+                None => self.class_weights.push((class, weight)),
+            }
+        }
+        if let Some(plate) = object.plate {
+            self.motion.last_plate = Some((plate.bbox, at_ms));
+            self.read_count = self.read_count.saturating_add(1);
+            let folded = crate::plate::fold_confusions(&plate.key);
+            let weight = if plate.confidence.is_finite() {
+                plate.confidence.clamp(0.0, 1.0)
+            } else {
+                0.0
+            };
+            let room = self.key_votes.len() < MAX_KEPT_READS;
+            match self.key_votes.iter_mut().find(|k| k.0 == folded) {
+                Some(k) => k.1 += weight,
+                None if room => self.key_votes.push((folded, weight)),
+                None => {}
+            }
+            let read = PlateRead::from_observation(plate);
+            if self.reads.len() < MAX_KEPT_READS {
+                self.reads.push(read);
+            } else if let Some(weakest) = self
+                .reads
+                .iter_mut()
+                .min_by(|a, b| a.confidence.total_cmp(&b.confidence))
+                .filter(|w| w.confidence < read.confidence)
+            {
+                *weakest = read;
+            }
+        }
+
+        let first = self.frames_seen == 0;
+        self.frames_seen = self.frames_seen.saturating_add(1);
+        let picture = BestPicture::of(self.id, object, frame);
+        if !(first || picture.score > self.best.score) {
+            return None;
+        }
+        self.best = picture;
+        Some(picture.boxes)
+    }
+
+    /// The folded key this track's reads agree on, once they carry enough weight to trust.
+    fn established_key(&self) -> Option<&str> {
+        self.key_votes
+            .iter()
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .filter(|k| k.1 >= ESTABLISHED_KEY_WEIGHT)
+            .map(|k| k.0.as_str())
+    }
+
+    /// The passage of this ended track, or `None` when it is dropped as noise.
+    fn into_passage(
+        self,
+        settings: &TrackerSettings,
+        geometry: &CameraGeometry,
+    ) -> Option<Passage> {
+        if self.frames_seen < settings.min_hits && self.read_count == 0 {
+            return None;
+        }
+        let mut vehicle_class = VehicleClass::Other;
+        let mut class_weight = f32::NEG_INFINITY;
+        for &(class, weight) in &self.class_weights {
+            if weight > class_weight {
+                (vehicle_class, class_weight) = (class, weight);
+            }
+        }
+        Some(Passage {
+            track_id: self.id,
+            first_seen_ms: self.first_seen_ms,
+            last_seen_ms: self.motion.last_ms,
+            best_at_ms: self.best.at_ms,
+            best_frame_index: self.best.frame_index,
+            vehicle_class,
+            plate: vote::vote(&self.reads, self.read_count, settings.max_candidates),
+            direction: geometry::direction(
+                self.first_centre,
+                self.last_centre,
+                geometry.road_direction,
+            ),
+            crossed_line: self.crossed_line,
+            best_vehicle_bbox: self.best.boxes.vehicle_bbox,
+            best_plate_bbox: self.best.boxes.plate_bbox,
+            frames_seen: self.frames_seen,
+        })
+    }
+}
+
+/// The multi-object tracker of one camera.
+#[derive(Debug, Clone)]
+pub struct Tracker {
+    /// Tuning.
+    settings: TrackerSettings,
+    /// Road direction and counting line.
+    geometry: CameraGeometry,
+    /// Tracks not ended yet, in order of creation.
+    open: Vec<Track>,
+    /// Id of the next track.
+    next_id: u64,
+    /// Time of the latest frame, to notice time going backwards.
+    last_frame_ms: Option<i64>,
+}
+
+impl Tracker {
+    /// A tracker with no open track.
+    pub fn new(settings: TrackerSettings, geometry: CameraGeometry) -> Tracker {
+        Tracker {
+            settings,
+            geometry,
+            open: Vec::new(),
+            next_id: 1,
+            last_frame_ms: None,
+        }
+    }
+
+    /// Number of tracks not ended yet.
+    pub fn open_tracks(&self) -> usize {
+        self.open.len()
+    }
+
+    /// Passages of `tracks`, noise dropped, by `first_seen_ms` then track id.
+    fn passages(&self, tracks: Vec<Track>) -> Vec<Passage> {
+        let mut passages: Vec<Passage> = tracks
+            .into_iter()
+            .filter_map(|t| t.into_passage(&self.settings, &self.geometry))
+            .collect();
+        passages.sort_by_key(|p| (p.first_seen_ms, p.track_id));
+        passages
+    }
+
+    /// Takes in one frame: ends tracks not seen for longer than `max_gap_ms` before `at_ms`
+    /// (all of them when time went backwards), then associates the frame's objects.
+    pub fn update(&mut self, frame: &FrameObservations) -> TrackUpdate {
+        let at_ms = frame.at_ms;
+        let max_gap_ms = self.settings.max_gap_ms.max(0);
+        let went_back = self.last_frame_ms.is_some_and(|prev| at_ms < prev);
+        self.last_frame_ms = Some(at_ms);
+        let oldest_alive = at_ms.saturating_sub(max_gap_ms);
+        let (gone, open): (Vec<Track>, Vec<Track>) = std::mem::take(&mut self.open)
+            .into_iter()
+            .partition(|t| went_back || t.motion.last_ms < oldest_alive);
+        self.open = open;
+        let ended = self.passages(gone);
+
+        let objects = assoc::frame_objects(frame);
+        let is_high = |o: &FrameObject| o.always_high || o.score >= self.settings.high_score;
+        let high: Vec<usize> = (0..objects.len())
+            .filter(|&i| is_high(&objects[i]))
+            .collect();
+        let low: Vec<usize> = (0..objects.len())
+            .filter(|&i| !is_high(&objects[i]) && objects[i].score >= self.settings.low_score)
+            .collect();
+        let predictions: Vec<assoc::Prediction> = self
+            .open
+            .iter()
+            .map(|t| t.motion.predict(at_ms, max_gap_ms, t.plate_anchored))
+            .collect();
+        let established: Vec<Option<&str>> = self.open.iter().map(Track::established_key).collect();
+        let fit = |t: usize, o: usize| {
+            // A clearly different plate is a different vehicle, however well the boxes overlap
+            // (the next car stopping where the last one stood).
+            if let (Some(key), Some(plate)) = (established[t], objects[o].plate) {
+                if plate.confidence >= CONFLICT_MIN_CONFIDENCE
+                    && vote::plates_conflict(key, &crate::plate::fold_confusions(&plate.key))
+                {
+                    return 0.0;
+                }
+            }
+            assoc::affinity(&predictions[t], &objects[o])
+        };
+        let all_tracks: Vec<usize> = (0..self.open.len()).collect();
+        let mut matches = assoc::match_greedy(&all_tracks, &high, self.settings.match_iou, fit);
+        let free_tracks: Vec<usize> = all_tracks
+            .into_iter()
+            .filter(|t| !matches.iter().any(|m| m.0 == *t))
+            .collect();
+        matches.extend(assoc::match_greedy(
+            &free_tracks,
+            &low,
+            self.settings.match_iou,
+            fit,
+        ));
+
+        let mut new_best = Vec::new();
+        for &(t, o) in &matches {
+            new_best.extend(self.open[t].observe(&objects[o], frame, &self.geometry));
+        }
+        for &o in high.iter().filter(|&&o| !matches.iter().any(|m| m.1 == o)) {
+            let mut track = Track::start(self.next_id, &objects[o], frame);
+            self.next_id += 1;
+            new_best.extend(track.observe(&objects[o], frame, &self.geometry));
+            self.open.push(track);
+        }
+        new_best.sort_by_key(|b| b.track_id);
+        TrackUpdate { ended, new_best }
+    }
+
+    /// Ends every open track (end of file, shutdown) and returns their passages.
+    pub fn finish(&mut self) -> Vec<Passage> {
+        let open = std::mem::take(&mut self.open);
+        self.passages(open)
+    }
+}

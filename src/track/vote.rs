@@ -1,0 +1,324 @@
+//! Plate voting: the many reads of one track's plate folded into one [`VotedPlate`].
+//!
+//! Reads are grouped by (key length, layout); the group with the largest summed read
+//! confidence wins, and its reads vote per character position, each character weighted by its
+//! own character confidence (or the read confidence when the lengths disagree).
+//!
+//! Confidence of the voted plate, all factors in 0..1:
+//!
+//! `confidence = group_share × agreement × support`
+//!
+//! - `group_share`: the winning group's summed confidence over all reads' summed confidence
+//!   (reads of another length or layout are disagreement);
+//! - `agreement`: the mean over positions of the winning character's weight share;
+//! - `support`: `1 − Π (1 − cᵣ·mᵣ)` over the group's reads, `cᵣ` the read's confidence and
+//!   `mᵣ` the fraction of its characters equal to the voted key's: a noisy-OR, so each
+//!   further agreeing read raises it, and one read alone gives its own confidence.
+//!
+//! Invariants: all scores are finite and in 0..1; `char_confidences` has one entry per
+//! character of `key`; `candidates` starts with `key` and holds distinct keys.
+
+use serde::Serialize;
+
+use super::PlateObservation;
+use crate::plate::{self, PlateKey, PlateLayout};
+
+/// The track's plate, voted over all its reads.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct VotedPlate {
+    /// Canonical key, e.g. `29B125662` (raw uppercased text when it is not a valid key).
+    pub key: String,
+    /// National display form for `layout`, e.g. `29-B1 256.62`; the key when not Vietnamese.
+    pub display: String,
+    /// Layout of the winning group of reads.
+    pub layout: PlateLayout,
+    /// Overall confidence, 0..1 (formula in the module doc).
+    pub confidence: f32,
+    /// Per character of `key`: winning weight share × mean read confidence of the group.
+    pub char_confidences: Vec<f32>,
+    /// Distinct keys with scores 0..1, `key` first, then the rest by score.
+    pub candidates: Vec<(String, f32)>,
+    /// Number of plate reads in the track (all of them, including ones that lost the vote).
+    pub reads: u32,
+    /// Whether `key` fits the Vietnamese grammar.
+    pub is_vietnamese: bool,
+}
+
+/// One plate read kept by a track, with sanitised numbers and a canonical key.
+#[derive(Debug, Clone)]
+pub(super) struct PlateRead {
+    /// Canonical key as characters, so positions can vote; may be empty (then it cannot vote).
+    pub chars: Vec<char>,
+    /// Layout the reader saw.
+    pub layout: PlateLayout,
+    /// Read confidence, 0..1.
+    pub confidence: f32,
+    /// Per-character confidences, 0..1; used only when one per character.
+    pub char_confidences: Vec<f32>,
+    /// The reader's own alternatives, canonical keys with scores 0..1.
+    pub candidates: Vec<(String, f32)>,
+}
+
+/// A score clamped to 0..1, with NaN as 0.
+pub(super) fn unit(score: f32) -> f32 {
+    if score.is_nan() {
+        0.0
+    } else {
+        score.clamp(0.0, 1.0)
+    }
+}
+
+/// Canonical key of reader text; text that is not a valid key keeps its letters and digits,
+/// uppercased.
+fn canonical_key(text: &str) -> String {
+    match PlateKey::parse(text) {
+        Ok(key) => key.as_str().to_string(),
+        Err(_) => text
+            .chars()
+            .filter(|c| c.is_alphanumeric())
+            .flat_map(char::to_uppercase)
+            .collect(),
+    }
+}
+
+impl PlateRead {
+    /// The read carried by a plate observation.
+    pub fn from_observation(plate: &PlateObservation) -> PlateRead {
+        PlateRead {
+            chars: canonical_key(&plate.key).chars().collect(),
+            layout: plate.layout,
+            confidence: unit(plate.confidence),
+            char_confidences: plate.char_confidences.iter().map(|&c| unit(c)).collect(),
+            candidates: plate
+                .candidates
+                .iter()
+                .map(|(k, s)| (canonical_key(k), unit(*s)))
+                .filter(|(k, _)| !k.is_empty())
+                .collect(),
+        }
+    }
+
+    /// The vote weight of this read's character at `pos`.
+    fn char_weight(&self, pos: usize) -> f32 {
+        if self.char_confidences.len() == self.chars.len() {
+            self.char_confidences[pos]
+        } else {
+            self.confidence
+        }
+    }
+
+    /// This read's score for `key`: its confidence when it read `key`, else the best score of
+    /// `key` among its candidates, else 0.
+    fn score_for(&self, key: &str) -> f32 {
+        let own = if self.chars.iter().copied().eq(key.chars()) {
+            self.confidence
+        } else {
+            0.0
+        };
+        self.candidates
+            .iter()
+            .filter(|(k, _)| k == key)
+            .fold(own, |best, (_, s)| best.max(*s))
+    }
+}
+
+/// The character with the most weight among `(char, weight)` votes, and its share of the total
+/// weight; when every weight is zero each vote counts 1. Ties go to the first voted.
+fn winning_char(votes: &[(char, f32)]) -> (char, f32) {
+    let total: f32 = votes.iter().map(|v| v.1).sum();
+    let by_count = total <= 0.0;
+    let mut tally: Vec<(char, f32)> = Vec::new();
+    for &(c, w) in votes {
+        let w = if by_count { 1.0 } else { w };
+        match tally.iter_mut().find(|t| t.0 == c) {
+            Some(t) => t.1 += w,
+            None => tally.push((c, w)),
+        }
+    }
+    let total: f32 = tally.iter().map(|t| t.1).sum();
+    let mut best = tally[0];
+    for &t in &tally[1..] {
+        if t.1 > best.1 {
+            best = t;
+        }
+    }
+    (best.0, if total > 0.0 { best.1 / total } else { 0.0 })
+}
+
+/// Votes the plate of a track from its kept reads; `total_reads` counts every read the track
+/// had. `None` when no read has a non-empty key.
+pub(super) fn vote(
+    reads: &[PlateRead],
+    total_reads: u32,
+    max_candidates: usize,
+) -> Option<VotedPlate> {
+    let usable: Vec<&PlateRead> = reads.iter().filter(|r| !r.chars.is_empty()).collect();
+    if usable.is_empty() {
+        return None;
+    }
+
+    // Groups by (length, layout), in order of first appearance; the heaviest one wins.
+    let mut groups: Vec<(usize, PlateLayout, Vec<&PlateRead>, f32)> = Vec::new();
+    for &read in &usable {
+        let len = read.chars.len();
+        match groups.iter_mut().find(|g| g.0 == len && g.1 == read.layout) {
+            Some(group) => {
+                group.2.push(read);
+                group.3 += read.confidence;
+            }
+            None => groups.push((len, read.layout, vec![read], read.confidence)),
+        }
+    }
+    let mut winner = 0;
+    for (i, group) in groups.iter().enumerate() {
+        if group.3 > groups[winner].3 {
+            winner = i;
+        }
+    }
+    let (len, layout, group, group_weight) = &groups[winner];
+    let all_weight: f32 = usable.iter().map(|r| r.confidence).sum();
+    let group_share = if all_weight > 0.0 {
+        group_weight / all_weight
+    } else {
+        group.len() as f32 / usable.len() as f32
+    };
+
+    let mut key = String::with_capacity(*len);
+    let mut shares = Vec::with_capacity(*len);
+    for pos in 0..*len {
+        let votes: Vec<(char, f32)> = group
+            .iter()
+            .map(|r| (r.chars[pos], r.char_weight(pos)))
+            .collect();
+        let (c, share) = winning_char(&votes);
+        key.push(c);
+        shares.push(share);
+    }
+
+    let mean_confidence = group.iter().map(|r| r.confidence).sum::<f32>() / group.len() as f32;
+    let agreement = shares.iter().sum::<f32>() / shares.len() as f32;
+    let doubt: f32 = group
+        .iter()
+        .map(|r| {
+            let matching = r.chars.iter().zip(key.chars()).filter(|(a, b)| *a == b);
+            1.0 - r.confidence * matching.count() as f32 / *len as f32
+        })
+        .product();
+    let confidence = unit(group_share * agreement * (1.0 - doubt));
+
+    // Every other key any read saw, scored by its mean per-read score.
+    let mut others: Vec<(String, f32)> = Vec::new();
+    for read in &usable {
+        let own = read.chars.iter().collect::<String>();
+        for k in std::iter::once(&own).chain(read.candidates.iter().map(|(k, _)| k)) {
+            if *k != key && !others.iter().any(|(o, _)| o == k) {
+                others.push((k.clone(), 0.0));
+            }
+        }
+    }
+    for (k, score) in &mut others {
+        *score = unit(usable.iter().map(|r| r.score_for(k)).sum::<f32>() / usable.len() as f32);
+    }
+    others.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    let mut candidates = vec![(key.clone(), confidence)];
+    candidates.extend(others);
+    candidates.truncate(max_candidates);
+
+    let parsed = PlateKey::parse(&key).ok();
+    Some(VotedPlate {
+        display: parsed
+            .as_ref()
+            .map_or_else(|| key.clone(), |k| plate::display(k, *layout)),
+        is_vietnamese: parsed.as_ref().is_some_and(PlateKey::is_vietnamese),
+        char_confidences: shares.iter().map(|s| unit(s * mean_confidence)).collect(),
+        key,
+        layout: *layout,
+        confidence,
+        candidates,
+        reads: total_reads,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(key: &str, confidence: f32, char_confidences: Vec<f32>) -> PlateRead {
+        PlateRead {
+            chars: key.chars().collect(),
+            layout: PlateLayout::TwoLine,
+            confidence,
+            char_confidences,
+            candidates: vec![(key.to_string(), confidence)],
+        }
+    }
+
+    #[test]
+    fn one_read_keeps_its_confidence() {
+        let voted = vote(&[read("30A33918", 0.8, vec![])], 1, 5).unwrap();
+        assert_eq!(voted.key, "30A33918");
+        assert!((voted.confidence - 0.8).abs() < 1e-5);
+        assert_eq!(voted.candidates.len(), 1);
+    }
+
+    #[test]
+    fn more_agreeing_reads_raise_confidence() {
+        let one = vote(&[read("30A33918", 0.7, vec![])], 1, 5).unwrap();
+        let reads = vec![read("30A33918", 0.7, vec![]); 3];
+        let three = vote(&reads, 3, 5).unwrap();
+        assert!(three.confidence > one.confidence);
+        assert!(three.confidence <= 1.0);
+    }
+
+    #[test]
+    fn heavier_group_wins_and_empty_or_zero_reads_do_not_panic() {
+        let reads = vec![
+            read("30A33918", 0.9, vec![]),
+            read("30A339189", 0.3, vec![]),
+            read("", 0.9, vec![]),
+        ];
+        let voted = vote(&reads, 3, 5).unwrap();
+        assert_eq!(voted.key, "30A33918");
+        assert!(voted.confidence < 0.9);
+        assert!(vote(&[read("", 0.5, vec![])], 1, 5).is_none());
+        let zero = vote(&[read("AB", 0.0, vec![0.0, 0.0])], 1, 5).unwrap();
+        assert_eq!(zero.key, "AB");
+        assert_eq!(zero.confidence, 0.0);
+    }
+}
+
+/// Whether two confusion-folded keys are clearly different plates: more than two edits apart
+/// (an OCR slip changes one or two characters; another vehicle changes most of them).
+pub(super) fn plates_conflict(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    if a.len().abs_diff(b.len()) > 2 {
+        return true;
+    }
+    // Levenshtein distance, two rows.
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    let mut cur = vec![0; b.len() + 1];
+    for (i, ca) in a.iter().enumerate() {
+        cur[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let sub = prev[j] + usize::from(ca != cb);
+            cur[j + 1] = sub.min(prev[j + 1] + 1).min(cur[j] + 1);
+        }
+        std::mem::swap(&mut prev, &mut cur);
+    }
+    prev[b.len()] > 2
+}
+
+#[cfg(test)]
+mod conflict_tests {
+    use super::plates_conflict;
+
+    #[test]
+    fn one_or_two_slips_are_the_same_plate_more_is_another() {
+        assert!(!plates_conflict("29812566", "29812566"));
+        assert!(!plates_conflict("298125662", "29812566"));
+        assert!(!plates_conflict("30F21717", "30621717"));
+        assert!(plates_conflict("29V52108", "30F21717"));
+        assert!(plates_conflict("30E99999", "51A99990"));
+        assert!(plates_conflict("AB", "ABCDEFGH"));
+    }
+}

@@ -1,0 +1,137 @@
+//! Video in and out with FFmpeg (ffmpeg-next): opening a camera or file, recording its packets
+//! into MP4 segments without re-encoding, and decoding sampled frames for analysis.
+//!
+//! Owns: everything that touches libav*. The rest of the crate sees plain types:
+//! [`ClipSegment`] (a closed segment on disk), [`AnalysisFrame`] (an RGB frame with its
+//! wall-clock time) and [`SourceSpec`].
+//!
+//! Invariants: timestamps are converted to wall-clock time in one place
+//! ([`source::StreamClock`]); a segment always starts on a keyframe; every segment is a
+//! fragmented MP4, so a crash loses at most the fragment being written.
+
+pub mod decode;
+pub mod recorder;
+pub mod source;
+
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Once};
+
+use chrono::{DateTime, Utc};
+use image::RgbImage;
+use serde::Serialize;
+
+pub use recorder::{ClipSegment, SegmentRecorder};
+pub use source::SourceSpec;
+
+/// Everything that can go wrong with video.
+#[derive(Debug, thiserror::Error)]
+pub enum VideoError {
+    /// The source could not be opened (missing file, not a video, nothing listening).
+    #[error("cannot open video source {source_name}: {reason}")]
+    Open { source_name: String, reason: String },
+    /// The source has no video stream.
+    #[error("video source {0} has no video stream")]
+    NoVideoStream(String),
+    /// Reading from an open source failed (dropped connection, corrupt data).
+    #[error("reading {source_name} failed: {reason}")]
+    Read { source_name: String, reason: String },
+    /// A decoder could not be set up.
+    #[error("cannot decode {0}")]
+    Decoder(String),
+    /// A segment file could not be written.
+    #[error("cannot write segment {path}: {reason}")]
+    Segment { path: PathBuf, reason: String },
+    /// A live source stayed unreachable for every retry.
+    #[error("video source {source_name} unreachable after {attempts} attempts: {reason}")]
+    GaveUp {
+        source_name: String,
+        attempts: u32,
+        reason: String,
+    },
+}
+
+/// One decoded frame chosen for analysis.
+#[derive(Debug, Clone)]
+pub struct AnalysisFrame {
+    /// Wall-clock time the frame shows.
+    pub at: DateTime<Utc>,
+    /// Count of decoded frames before this one (all frames, not only analysed ones).
+    pub frame_index: u64,
+    /// The picture, RGB at the source's resolution.
+    pub image: RgbImage,
+}
+
+/// Counters a running camera exposes; shared between its threads.
+#[derive(Debug, Default)]
+pub struct StreamCounters {
+    /// Packets read from the source.
+    pub packets: std::sync::atomic::AtomicU64,
+    /// Frames decoded.
+    pub frames_decoded: std::sync::atomic::AtomicU64,
+    /// Frames handed to analysis.
+    pub frames_analysed: std::sync::atomic::AtomicU64,
+    /// Frames dropped because analysis was behind.
+    pub frames_dropped: std::sync::atomic::AtomicU64,
+    /// Reconnects of a live source.
+    pub reconnects: std::sync::atomic::AtomicU64,
+}
+
+/// A snapshot of [`StreamCounters`], for reports.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct StreamStats {
+    /// Packets read from the source.
+    pub packets: u64,
+    /// Frames decoded.
+    pub frames_decoded: u64,
+    /// Frames handed to analysis.
+    pub frames_analysed: u64,
+    /// Frames dropped because analysis was behind.
+    pub frames_dropped: u64,
+    /// Reconnects of a live source.
+    pub reconnects: u64,
+}
+
+impl StreamCounters {
+    /// Reads all counters.
+    pub fn snapshot(&self) -> StreamStats {
+        let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
+        StreamStats {
+            packets: get(&self.packets),
+            frames_decoded: get(&self.frames_decoded),
+            frames_analysed: get(&self.frames_analysed),
+            frames_dropped: get(&self.frames_dropped),
+            reconnects: get(&self.reconnects),
+        }
+    }
+}
+
+/// A cancellation signal shared by every loop of a camera (and the whole process): once
+/// triggered it stays triggered.
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown(Arc<AtomicBool>);
+
+impl Shutdown {
+    /// A signal not yet triggered.
+    pub fn new() -> Shutdown {
+        Shutdown::default()
+    }
+    /// Triggers the signal.
+    pub fn trigger(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+    /// Whether the signal was triggered.
+    pub fn is_triggered(&self) -> bool {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// Initialises libav* once per process and keeps its logging to errors.
+pub fn init_ffmpeg() {
+    static INIT: Once = Once::new();
+    INIT.call_once(|| {
+        // init() only registers codecs; it cannot fail on the FFmpeg versions we build against.
+        let _ = ffmpeg_next::init();
+        ffmpeg_next::util::log::set_level(ffmpeg_next::util::log::Level::Fatal);
+    });
+}

@@ -1,0 +1,230 @@
+//! Opening a camera or file and reading its video packets, with reconnects for live sources.
+//!
+//! Owns: the FFmpeg input options (RTSP over TCP, I/O timeouts), the stream clock that turns
+//! packet timestamps into wall-clock time, and the reconnect policy (exponential backoff).
+
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use ffmpeg_next::{format, media, Dictionary, Packet, Rational};
+
+use super::{init_ffmpeg, VideoError};
+
+/// Where a camera's video comes from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SourceSpec {
+    /// A video file; ends at end of file.
+    File(std::path::PathBuf),
+    /// A live stream URL (`rtsp://`, `rtsps://`, `http://`...); reconnected when it drops.
+    Live(String),
+}
+
+impl SourceSpec {
+    /// `rtsp://...` and other URLs are live; anything else is a file path.
+    pub fn parse(s: &str) -> SourceSpec {
+        if s.contains("://") {
+            SourceSpec::Live(s.to_string())
+        } else {
+            SourceSpec::File(s.into())
+        }
+    }
+    /// Whether frames may be dropped to keep up (live) rather than waited for (file).
+    pub fn is_live(&self) -> bool {
+        matches!(self, SourceSpec::Live(_))
+    }
+    /// A name for messages; URLs lose any password.
+    pub fn display_name(&self) -> String {
+        match self {
+            SourceSpec::File(p) => p.display().to_string(),
+            SourceSpec::Live(url) => match (url.find("://"), url.rfind('@')) {
+                (Some(scheme), Some(at)) if at > scheme => {
+                    format!("{}://***@{}", &url[..scheme], &url[at + 1..])
+                }
+                _ => url.clone(),
+            },
+        }
+    }
+}
+
+/// How long to wait for a live source, and how to retry it.
+#[derive(Debug, Clone, Copy)]
+pub struct ReconnectPolicy {
+    /// First wait after a failure.
+    pub initial_backoff: Duration,
+    /// Longest wait between attempts.
+    pub max_backoff: Duration,
+    /// Give up after this many failed attempts in a row (`None`: never).
+    pub max_attempts: Option<u32>,
+    /// Socket I/O timeout for live sources.
+    pub io_timeout: Duration,
+}
+
+impl Default for ReconnectPolicy {
+    fn default() -> Self {
+        ReconnectPolicy {
+            initial_backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(30),
+            max_attempts: None,
+            io_timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+impl ReconnectPolicy {
+    /// The wait before attempt `n` (1-based), doubling up to the maximum.
+    pub fn backoff(&self, attempt: u32) -> Duration {
+        let factor = 2u32.saturating_pow(attempt.saturating_sub(1).min(16));
+        self.initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff)
+    }
+}
+
+/// An open source with its video stream.
+pub struct OpenSource {
+    /// The demuxer.
+    pub input: format::context::Input,
+    /// Index of the video stream.
+    pub stream_index: usize,
+    /// The stream's time base.
+    pub time_base: Rational,
+    /// Codec parameters, for the recorder and the decoder.
+    pub parameters: ffmpeg_next::codec::Parameters,
+    /// Nominal frame rate, if the container says.
+    pub frame_rate: Option<f64>,
+}
+
+/// Opens `spec` once (no retries).
+pub fn open(spec: &SourceSpec, policy: &ReconnectPolicy) -> Result<OpenSource, VideoError> {
+    init_ffmpeg();
+    let name = spec.display_name();
+    let fail = |reason: String| VideoError::Open {
+        source_name: name.clone(),
+        reason,
+    };
+    let mut options = Dictionary::new();
+    let target = match spec {
+        SourceSpec::File(path) => {
+            if !path.is_file() {
+                return Err(fail("no such file".into()));
+            }
+            path.display().to_string()
+        }
+        SourceSpec::Live(url) => {
+            let micros = policy.io_timeout.as_micros().to_string();
+            if url.starts_with("rtsp") {
+                options.set("rtsp_transport", "tcp");
+                options.set("timeout", &micros);
+            } else {
+                options.set("rw_timeout", &micros);
+            }
+            url.clone()
+        }
+    };
+    let input = format::input_with_dictionary(&target, options).map_err(|e| fail(e.to_string()))?;
+    let stream = input
+        .streams()
+        .best(media::Type::Video)
+        .ok_or_else(|| VideoError::NoVideoStream(name.clone()))?;
+    let rate = stream.avg_frame_rate();
+    Ok(OpenSource {
+        stream_index: stream.index(),
+        time_base: stream.time_base(),
+        parameters: stream.parameters(),
+        frame_rate: (rate.numerator() > 0 && rate.denominator() > 0).then(|| f64::from(rate)),
+        input,
+    })
+}
+
+/// Reads the next video packet. `Ok(None)` at end of stream.
+pub fn next_video_packet(
+    source: &mut OpenSource,
+    name: &str,
+) -> Result<Option<Packet>, VideoError> {
+    loop {
+        let mut packet = Packet::empty();
+        match packet.read(&mut source.input) {
+            Ok(()) => {
+                if packet.stream() == source.stream_index {
+                    return Ok(Some(packet));
+                }
+            }
+            Err(ffmpeg_next::Error::Eof) => return Ok(None),
+            Err(e) => {
+                return Err(VideoError::Read {
+                    source_name: name.to_string(),
+                    reason: e.to_string(),
+                })
+            }
+        }
+    }
+}
+
+/// Turns stream timestamps into wall-clock time: the first timestamp seen is `origin`.
+#[derive(Debug, Clone, Copy)]
+pub struct StreamClock {
+    /// Wall-clock time of the first timestamp.
+    pub origin: DateTime<Utc>,
+    /// The first timestamp, in stream units.
+    pub first_ts: Option<i64>,
+    /// Seconds per stream unit, as a fraction.
+    pub time_base: (i64, i64),
+}
+
+impl StreamClock {
+    /// A clock that starts at `origin` for a stream with `time_base`.
+    pub fn new(origin: DateTime<Utc>, time_base: Rational) -> StreamClock {
+        StreamClock {
+            origin,
+            first_ts: None,
+            time_base: (
+                i64::from(time_base.numerator()),
+                i64::from(time_base.denominator()).max(1),
+            ),
+        }
+    }
+
+    /// Milliseconds after the first timestamp (setting it if this is the first).
+    pub fn offset_ms(&mut self, ts: i64) -> i64 {
+        let first = *self.first_ts.get_or_insert(ts);
+        let (num, den) = self.time_base;
+        ((ts - first) as i128 * num as i128 * 1000 / den as i128) as i64
+    }
+
+    /// Wall-clock time of `ts`.
+    pub fn wall(&mut self, ts: i64) -> DateTime<Utc> {
+        self.origin + TimeDelta::milliseconds(self.offset_ms(ts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_are_live_and_hide_passwords() {
+        let s = SourceSpec::parse("rtsp://admin:secret@10.0.0.5:554/stream1");
+        assert!(s.is_live());
+        assert_eq!(s.display_name(), "rtsp://***@10.0.0.5:554/stream1");
+        assert!(!SourceSpec::parse("clips/a.mp4").is_live());
+    }
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        let p = ReconnectPolicy::default();
+        assert_eq!(p.backoff(1), Duration::from_secs(1));
+        assert_eq!(p.backoff(3), Duration::from_secs(4));
+        assert_eq!(p.backoff(40), Duration::from_secs(30));
+    }
+
+    #[test]
+    fn clock_counts_from_the_first_timestamp() {
+        let origin = DateTime::parse_from_rfc3339("2026-11-29T01:00:00Z")
+            .unwrap()
+            .to_utc();
+        let mut c = StreamClock::new(origin, Rational(1, 90_000));
+        assert_eq!(c.wall(900_000), origin);
+        assert_eq!(c.offset_ms(900_000 + 45_000), 500);
+        assert_eq!(c.wall(900_000 + 90_000), origin + TimeDelta::seconds(1));
+    }
+}
