@@ -354,7 +354,12 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
         partial > 1.0 && partial < 24.0,
         "killed segment holds {partial:.2} s"
     );
-    assert_eq!(ffmpeg_decode_errors(&segment), "");
+    // Everything but at most the last fragment (one 1 s GOP) decodes.
+    let frames = decodable_frames(&segment);
+    assert!(
+        frames as f64 >= (partial - 1.0) * 25.0 - 1.0,
+        "{frames} frames decode of {partial:.2} s"
+    );
 
     // A restarted ingest runs to the end and leaves a complete segment.
     let out = run(&dir).wait_with_output().unwrap();
