@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SHARED ?= ../shared
 
-.PHONY: setup build demo test bench eval lint
+.PHONY: setup build demo test bench eval lint bench-video
 
 setup:
 	scripts/setup
@@ -11,13 +11,20 @@ build: setup
 	$(CARGO) build --release
 
 demo: build
-	target/release/matthan demo
+	scripts/demo
 
 test: setup
 	$(CARGO) test --release --all-targets
 
 bench: setup
 	$(CARGO) bench
+
+# Ingest throughput on a 1080p25 H.264 file made from the toll-booth video.
+bench-video: build
+	mkdir -p var/bench
+	ffmpeg -hide_banner -v error -y -i $(SHARED)/media/vn_toll_station_cars.mp4 -vf scale=1920:1080 \
+	  -r 25 -c:v libx264 -preset veryfast -b:v 4M -g 50 -an var/bench/toll1080p25.mp4
+	target/release/matthan bench var/bench/toll1080p25.mp4
 
 eval: build
 	target/release/matthan eval $(SHARED)/eval/vn-dev

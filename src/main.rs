@@ -10,7 +10,7 @@ use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use matthan::config::{CameraConfig, Config};
 use matthan::eval;
-use matthan::pipeline::{run_camera, CameraSettings};
+use matthan::pipeline::{run_camera, CameraSettings, IngestEvent};
 use matthan::recognize::{runtime, Recognizer, RecognizerSettings};
 use matthan::track::{CameraGeometry, TrackerSettings};
 use matthan::video::source::ReconnectPolicy;
@@ -95,8 +95,11 @@ enum Command {
         /// Give up on a live source after this many failed connection attempts in a row.
         #[arg(long)]
         max_retries: Option<u32>,
+        /// Output: JSON lines (default) or one readable line per event.
+        #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
+        format: OutputFormat,
     },
-    /// The demo (video ingest, log and web page) arrives with the video and log work.
+    /// What the demo does (`make demo` runs it).
     Demo,
 }
 
@@ -106,6 +109,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match run(Cli::parse()) {
         Ok(code) => code,
@@ -183,6 +187,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             clips,
             snapshots,
             max_retries,
+            format,
         } => {
             let cfg = match config {
                 Some(path) => Config::load(path)?,
@@ -238,7 +243,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let stdout = std::io::stdout();
             for event in rx {
                 let mut out = stdout.lock();
-                writeln!(out, "{}", serde_json::to_string(&event)?)?;
+                match format {
+                    OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&event)?)?,
+                    OutputFormat::Text => writeln!(out, "{}", describe(&event))?,
+                }
                 out.flush()?;
             }
             let report = worker
@@ -304,10 +312,66 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Demo => {
             println!(
-                "The demo (ingest a video, log passages in PostgreSQL, serve the search page) is not built yet.\n\
-                 Today: `matthan read IMAGE...` and `matthan eval DIR` show the recognizer."
+                "`make demo` makes a video from the Vietnamese eval photos (scripts/make-test-video), \
+                 ingests it as camera `demo` (MP4 segments under var/clips, snapshots under var/snapshots) \
+                 and prints each passage.\nThe PostgreSQL log, search API and web page come next."
             );
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// How `ingest` prints events.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum OutputFormat {
+    /// One JSON object per line.
+    Json,
+    /// One readable line per event, times in Asia/Ho_Chi_Minh (UTC+7).
+    Text,
+}
+
+/// A readable line for an event.
+fn describe(event: &IngestEvent) -> String {
+    let local = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
+    match event {
+        IngestEvent::Clip(c) => format!(
+            "clip     {} → {}  {}  {} bytes  sha256 {}",
+            c.started_at
+                .with_timezone(&local)
+                .format("%Y-%m-%d %H:%M:%S%.3f"),
+            c.ended_at.with_timezone(&local).format("%H:%M:%S%.3f"),
+            c.path.display(),
+            c.bytes,
+            &c.sha256[..16.min(c.sha256.len())]
+        ),
+        IngestEvent::Passage(p) => {
+            let plate = p
+                .passage
+                .plate
+                .as_ref()
+                .map(|v| format!("{:<14} ({:.2}, {} reads)", v.display, v.confidence, v.reads))
+                .unwrap_or_else(|| "no plate read".into());
+            format!(
+                "passage  {}  {:<9}  {}  {:?}{}  clip {} +{} ms  snapshot {}",
+                p.best_at
+                    .with_timezone(&local)
+                    .format("%Y-%m-%d %H:%M:%S%.3f"),
+                p.passage.vehicle_class.as_str(),
+                plate,
+                p.passage.direction,
+                if p.passage.crossed_line {
+                    ", crossed line"
+                } else {
+                    ""
+                },
+                p.clip_path
+                    .as_ref()
+                    .map_or("-".into(), |c| c.display().to_string()),
+                p.clip_offset_ms.unwrap_or(0),
+                p.snapshot_path
+                    .as_ref()
+                    .map_or("-".into(), |c| c.display().to_string()),
+            )
         }
     }
 }
