@@ -54,6 +54,9 @@ enum Command {
         /// Include per-image detail in the JSON.
         #[arg(long)]
         detail: bool,
+        /// Skip the vehicle detector (plates only), to time the plate reader alone.
+        #[arg(long)]
+        no_vehicles: bool,
     },
     /// Check the model files against models/MODELS.lock.
     Models,
@@ -157,8 +160,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ExitCode::SUCCESS
             })
         }
-        Command::Eval { dir, json, detail } => {
-            let mut recognizer = Recognizer::load(settings(&cli))?;
+        Command::Eval {
+            dir,
+            json,
+            detail,
+            no_vehicles,
+        } => {
+            let mut s = settings(&cli);
+            s.find_vehicles = !*no_vehicles;
+            let mut recognizer = Recognizer::load(s)?;
             let total = eval::read_labels(dir)?.len();
             let bar = ProgressBar::new(total as u64);
             bar.set_style(

@@ -22,7 +22,7 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use image::RgbImage;
 use serde::Serialize;
 
-use crate::recognize::{Recognition, Recognizer, RecognizerSettings};
+use crate::recognize::{Recognition, Recognizer, RecognizerSettings, TextFallback};
 use crate::scene::BoxXyxy;
 use crate::track::{
     CameraGeometry, FrameObservations, Passage, PlateObservation, Tracker, TrackerSettings,
@@ -434,7 +434,12 @@ fn analysis_loop(
         let _ = ready.send(Ok(()));
         return (0, 0.0);
     }
-    let mut recognizer = match Recognizer::load(settings.recognizer.clone()).and_then(|mut r| {
+    let mut recognizer_settings = settings.recognizer.clone();
+    if recognizer_settings.text_fallback == TextFallback::Always {
+        // An empty road must not pay for a whole-frame text search on every frame.
+        recognizer_settings.text_fallback = TextFallback::WithVehicles;
+    }
+    let mut recognizer = match Recognizer::load(recognizer_settings).and_then(|mut r| {
         r.warm_up()?;
         Ok(r)
     }) {

@@ -176,6 +176,17 @@ pub struct Recognition {
     pub timings: StageTimings,
 }
 
+/// When to look for plates in the frame's text after the plate detector found none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TextFallback {
+    /// Never.
+    Never,
+    /// Only on frames where a vehicle was detected.
+    WithVehicles,
+    /// On every frame without a plate read.
+    Always,
+}
+
 /// Recognizer settings; every default is the one measured on the eval sets.
 #[derive(Debug, Clone)]
 pub struct RecognizerSettings {
@@ -199,6 +210,10 @@ pub struct RecognizerSettings {
     pub min_read_confidence: f32,
     /// Text-line finder thresholds.
     pub lines: LineFinderSettings,
+    /// When the plate detector finds nothing readable, look for plate-shaped text in the
+    /// whole frame (strict Vietnamese grammar). Default `Always` (stills); camera pipelines use
+    /// `WithVehicles`, so an empty road costs nothing extra.
+    pub text_fallback: TextFallback,
     /// Grammar options (strict Vietnamese, number of candidates).
     pub decode: DecodeOptions,
 }
@@ -218,6 +233,7 @@ impl RecognizerSettings {
             max_plates: 12,
             min_read_confidence: 0.2,
             lines: LineFinderSettings::default(),
+            text_fallback: TextFallback::Always,
             decode: DecodeOptions::default(),
         }
     }
@@ -360,6 +376,21 @@ impl Recognizer {
                 plates.push(read);
             }
         }
+        let fallback = match self.settings.text_fallback {
+            TextFallback::Never => false,
+            TextFallback::WithVehicles => !vehicles.is_empty(),
+            TextFallback::Always => true,
+        };
+        if plates.is_empty() && fallback {
+            // The plate detector saw nothing readable on a frame with vehicles: look for
+            // plate-shaped text directly (close-ups of plates at gates fill the frame).
+            let t = Instant::now();
+            plates = self.plates_from_text(frame)?;
+            for p in &mut plates {
+                p.vehicle = holder_of(&p.bbox, &vehicles);
+            }
+            timings.lines_ms += ms_since(t);
+        }
         // One physical plate can be detected twice (e.g. each line of a 2-line plate): keep the
         // better read of reads with the same key.
         plates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
@@ -500,6 +531,100 @@ impl Recognizer {
         self.text.read(lines)
     }
 
+    /// The fallback: text regions of the whole frame, alone or stacked in pairs, read and
+    /// kept only when they decode as a Vietnamese plate.
+    fn plates_from_text(&mut self, frame: &RgbImage) -> Result<Vec<PlateRead>, RecognizeError> {
+        let mut regions = self.lines.find_text_regions(frame, TEXT_FALLBACK_SIDE)?;
+        // Plate text lines are wider than tall; keep the largest few.
+        regions.retain(|r| r.width >= 1.2 * r.height && r.height >= 8.0);
+        regions.sort_by(|a, b| (b.width * b.height).total_cmp(&(a.width * a.height)));
+        regions.truncate(TEXT_FALLBACK_MAX_REGIONS);
+        if regions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let images: Vec<RgbImage> = regions.iter().map(|r| ocr::straighten(frame, r)).collect();
+        let reads = self.read_lines(&images)?;
+        // Candidates: each region alone, and each region with one just below it of similar
+        // size and position (the two lines of a square plate).
+        let mut candidates: Vec<Vec<usize>> = (0..regions.len()).map(|i| vec![i]).collect();
+        for (i, a) in regions.iter().enumerate() {
+            for (j, b) in regions.iter().enumerate() {
+                let dy = b.cy - a.cy;
+                let similar = b.height > 0.6 * a.height && b.height < 1.6 * a.height;
+                if i != j
+                    && similar
+                    && dy > 0.7 * a.height
+                    && dy < 2.2 * a.height
+                    && (b.cx - a.cx).abs() < 0.35 * a.width.max(b.width)
+                {
+                    candidates.push(vec![i, j]);
+                }
+            }
+        }
+        let strict = DecodeOptions {
+            strict: true,
+            ..self.settings.decode
+        };
+        let mut found: Vec<(Vec<usize>, PlateRead)> = Vec::new();
+        for lines in candidates {
+            let positions: Vec<Vec<plate::CharCandidates>> =
+                lines.iter().map(|&i| reads[i].positions.clone()).collect();
+            let layout = if lines.len() == 2 {
+                PlateLayout::TwoLine
+            } else {
+                PlateLayout::OneLine
+            };
+            let Some(d) = plate::decode(&positions, layout, &strict) else {
+                continue;
+            };
+            if d.confidence < TEXT_FALLBACK_MIN_CONFIDENCE {
+                continue;
+            }
+            let corners: Vec<(f32, f32)> =
+                lines.iter().flat_map(|&i| regions[i].corners()).collect();
+            let bbox = BoxXyxy {
+                x1: corners
+                    .iter()
+                    .map(|c| c.0)
+                    .fold(f32::MAX, f32::min)
+                    .max(0.0),
+                y1: corners
+                    .iter()
+                    .map(|c| c.1)
+                    .fold(f32::MAX, f32::min)
+                    .max(0.0),
+                x2: corners
+                    .iter()
+                    .map(|c| c.0)
+                    .fold(f32::MIN, f32::max)
+                    .min(frame.width() as f32),
+                y2: corners
+                    .iter()
+                    .map(|c| c.1)
+                    .fold(f32::MIN, f32::max)
+                    .min(frame.height() as f32),
+            };
+            let read = plate_read(
+                bbox,
+                0.0,
+                d,
+                lines.iter().map(|&i| reads[i].text()).collect(),
+            );
+            found.push((lines, read));
+        }
+        // Best first; a region serves one plate.
+        found.sort_by(|a, b| b.1.confidence.total_cmp(&a.1.confidence));
+        let mut used = std::collections::HashSet::new();
+        let mut out = Vec::new();
+        for (lines, read) in found {
+            if lines.iter().all(|i| !used.contains(i)) {
+                used.extend(lines);
+                out.push(read);
+            }
+        }
+        Ok(out)
+    }
+
     /// Stages 3-5 for one plate box.
     fn read_plate(
         &mut self,
@@ -527,26 +652,48 @@ impl Recognizer {
         if d.confidence < self.settings.min_read_confidence {
             return Ok(None);
         }
-        Ok(Some(PlateRead {
-            bbox: det.bbox,
-            detector_score: det.score,
-            province: d.key.province().map(|p| p.name.to_string()),
-            key: d.key.as_str().to_string(),
-            display: d.display,
-            layout: d.layout,
-            confidence: d.confidence,
-            char_confidences: d.char_confidences,
-            is_vietnamese: d.is_vietnamese,
-            candidates: d
-                .candidates
-                .iter()
-                .map(|(k, s)| (k.as_str().to_string(), *s))
-                .collect(),
-            vehicle: None,
-            raw_lines: reads.iter().map(LineRead::text).collect(),
-        }))
+        Ok(Some(plate_read(
+            det.bbox,
+            det.score,
+            d,
+            reads.iter().map(LineRead::text).collect(),
+        )))
     }
 }
+
+/// A plate read from a decoding.
+fn plate_read(
+    bbox: BoxXyxy,
+    detector_score: f32,
+    d: plate::PlateDecoding,
+    raw_lines: Vec<String>,
+) -> PlateRead {
+    PlateRead {
+        bbox,
+        detector_score,
+        province: d.key.province().map(|p| p.name.to_string()),
+        key: d.key.as_str().to_string(),
+        display: d.display,
+        layout: d.layout,
+        confidence: d.confidence,
+        char_confidences: d.char_confidences,
+        is_vietnamese: d.is_vietnamese,
+        candidates: d
+            .candidates
+            .iter()
+            .map(|(k, s)| (k.as_str().to_string(), *s))
+            .collect(),
+        vehicle: None,
+        raw_lines,
+    }
+}
+
+/// Longer side of the frame for the text fallback's detector input.
+const TEXT_FALLBACK_SIDE: u32 = 960;
+/// Text regions read at most by the fallback.
+const TEXT_FALLBACK_MAX_REGIONS: usize = 12;
+/// Fallback reads below this confidence are dropped (no plate detector backs them).
+const TEXT_FALLBACK_MIN_CONFIDENCE: f32 = 0.5;
 
 /// When the line finder sees nothing, read the crop as it is: one line if wide, else two halves.
 fn fallback_lines(crop: &RgbImage) -> Vec<RgbImage> {

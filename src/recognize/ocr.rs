@@ -154,10 +154,15 @@ impl TextDetector {
         TextDetector { session, settings }
     }
 
-    /// Runs the detector and returns the probability map with its width and height.
-    fn probability_map(&mut self, crop: &RgbImage) -> Result<(Vec<f32>, u32, u32), RecognizeError> {
+    /// Runs the detector with the longer side scaled to `side` and returns the probability
+    /// map with its width and height.
+    fn probability_map(
+        &mut self,
+        crop: &RgbImage,
+        side: u32,
+    ) -> Result<(Vec<f32>, u32, u32), RecognizeError> {
         let (w, h) = crop.dimensions();
-        let side = self.settings.input_side.max(32) as f32;
+        let side = side.max(32) as f32;
         let scale = side / w.max(h).max(1) as f32;
         let round32 = |v: f32| (((v / 32.0).round() as u32).max(1)) * 32;
         let in_w = round32(w as f32 * scale);
@@ -197,7 +202,7 @@ impl TextDetector {
         if w < 4 || h < 4 {
             return Ok(Vec::new());
         }
-        let (map, map_w, map_h) = self.probability_map(crop)?;
+        let (map, map_w, map_h) = self.probability_map(crop, self.settings.input_side)?;
         let sx = map_w as f32 / w as f32;
         let sy = map_h as f32 / h as f32;
         let regions = regions_from_map(&map, map_w, map_h, &self.settings);
@@ -210,6 +215,29 @@ impl TextDetector {
                 let c = c.map(|(x, y)| (x / sx, y / sy));
                 RotatedRect::from_corners(&c)
             })
+            .collect())
+    }
+}
+
+impl TextDetector {
+    /// Text regions of a whole frame (no grouping into lines), in frame pixels, with the
+    /// detector's input scaled so the longer side is `side`. Used to find plates the plate
+    /// detector missed (close-ups fill the frame, and it was trained on street scenes).
+    pub fn find_text_regions(
+        &mut self,
+        frame: &RgbImage,
+        side: u32,
+    ) -> Result<Vec<RotatedRect>, RecognizeError> {
+        let (w, h) = frame.dimensions();
+        if w < 32 || h < 32 {
+            return Ok(Vec::new());
+        }
+        let (map, map_w, map_h) = self.probability_map(frame, side)?;
+        let sx = map_w as f32 / w as f32;
+        let sy = map_h as f32 / h as f32;
+        Ok(regions_from_map(&map, map_w, map_h, &self.settings)
+            .into_iter()
+            .map(|r| RotatedRect::from_corners(&r.corners().map(|(x, y)| (x / sx, y / sy))))
             .collect())
     }
 }
