@@ -45,6 +45,7 @@ fn busy_frame(i: u64) -> FrameObservations {
             },
             char_confidences: vec![0.9; key.len()],
             candidates: vec![(key.clone(), 0.9)],
+            display: String::new(),
             key,
             confidence: 0.9,
             layout: PlateLayout::OneLine,

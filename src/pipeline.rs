@@ -411,6 +411,7 @@ pub fn observations(frame: &AnalysisFrame, r: &Recognition) -> FrameObservations
             .map(|p| PlateObservation {
                 bbox: p.bbox,
                 key: p.key.clone(),
+                display: p.display.clone(),
                 confidence: p.confidence,
                 char_confidences: p.char_confidences.clone(),
                 candidates: p.candidates.clone(),

@@ -164,6 +164,11 @@ pub(crate) fn format(parts: &VnParts<'_>, layout: PlateLayout) -> String {
     };
     match layout {
         PlateLayout::OneLine => format!("{:02}{letters}{digit}-{serial}", parts.province),
+        // A square car plate (one series letter, no digit) is written like a long one:
+        // `30A` over `999.99` reads `30A-999.99`.
+        PlateLayout::TwoLine if n_letters == 1 && digit.is_empty() => {
+            format!("{:02}{letters}-{serial}", parts.province)
+        }
         PlateLayout::TwoLine => format!("{:02}-{letters}{digit} {serial}", parts.province),
     }
 }
@@ -187,6 +192,20 @@ mod tests {
         assert_eq!(province_name(23), Some("Hà Giang"));
         assert_eq!(province_name(13), None);
         assert_eq!(special_series("MD").map(|s| s.display), Some("MĐ"));
+    }
+
+    #[test]
+    fn square_car_plates_display_like_long_ones() {
+        let key = crate::plate::PlateKey::parse("30A99999").unwrap();
+        assert_eq!(
+            crate::plate::display(&key, PlateLayout::TwoLine),
+            "30A-999.99"
+        );
+        let bike = crate::plate::PlateKey::parse("29B125662").unwrap();
+        assert_eq!(
+            crate::plate::display(&bike, PlateLayout::TwoLine),
+            "29-B1 256.62"
+        );
     }
 
     #[test]

@@ -62,6 +62,9 @@ pub struct PlateObservation {
     pub bbox: BoxXyxy,
     /// Canonical key as read, e.g. `29B125662`.
     pub key: String,
+    /// The reader's display form, which follows the plate's own line break (`30A-999.99` on
+    /// two lines stays so); the passage shows the best read's form of the voted key.
+    pub display: String,
     /// Read confidence, 0..1; weighs the read in voting and in the best-frame choice.
     pub confidence: f32,
     /// Confidence of each character of `key`, for per-position voting.

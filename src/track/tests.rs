@@ -28,6 +28,7 @@ fn read(bbox: BoxXyxy, key: &str, confidence: f32, layout: PlateLayout) -> Plate
     PlateObservation {
         bbox,
         key: key.to_string(),
+        display: String::new(),
         confidence,
         char_confidences: vec![confidence; key.len()],
         candidates: vec![(key.to_string(), confidence)],

@@ -57,6 +57,8 @@ pub(super) struct PlateRead {
     pub char_confidences: Vec<f32>,
     /// The reader's own alternatives, canonical keys with scores 0..1.
     pub candidates: Vec<(String, f32)>,
+    /// The reader's display form.
+    pub display: String,
 }
 
 /// A score clamped to 0..1, with NaN as 0.
@@ -87,6 +89,7 @@ impl PlateRead {
         PlateRead {
             chars: canonical_key(&plate.key).chars().collect(),
             layout: plate.layout,
+            display: plate.display.clone(),
             confidence: unit(plate.confidence),
             char_confidences: plate.char_confidences.iter().map(|&c| unit(c)).collect(),
             candidates: plate
@@ -225,10 +228,18 @@ pub(super) fn vote(
     candidates.truncate(max_candidates);
 
     let parsed = PlateKey::parse(&key).ok();
+    // The most confident read of exactly this key knows where the plate breaks its lines.
+    let read_display = usable
+        .iter()
+        .filter(|r| !r.display.is_empty() && r.chars.iter().copied().eq(key.chars()))
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
+        .map(|r| r.display.clone());
     Some(VotedPlate {
-        display: parsed
-            .as_ref()
-            .map_or_else(|| key.clone(), |k| plate::display(k, *layout)),
+        display: read_display.unwrap_or_else(|| {
+            parsed
+                .as_ref()
+                .map_or_else(|| key.clone(), |k| plate::display(k, *layout))
+        }),
         is_vietnamese: parsed.as_ref().is_some_and(PlateKey::is_vietnamese),
         char_confidences: shares.iter().map(|s| unit(s * mean_confidence)).collect(),
         key,
@@ -250,6 +261,7 @@ mod tests {
             confidence,
             char_confidences,
             candidates: vec![(key.to_string(), confidence)],
+            display: String::new(),
         }
     }
 
