@@ -12,6 +12,7 @@
 //! - [`pipeline`]: wires one camera: source → recorder + decoder → recognizer → tracker →
 //!   events (clip segments, passages), with bounded queues between threads.
 //! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
+//! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing.
 //!
@@ -19,6 +20,7 @@
 //! `scene`; `track` → `plate`, `scene`. `plate`, `scene` and `track` do no I/O.
 
 pub mod config;
+pub mod digest;
 pub mod eval;
 pub mod pipeline;
 pub mod plate;

@@ -267,6 +267,18 @@ impl DetectorInput {
             frame_size: frame.dimensions(),
         }
     }
+
+    /// Decodes a detector's output back into this frame's pixels.
+    fn decode(
+        &self,
+        out: &[f32],
+        anchors: usize,
+        classes: usize,
+        min_score: f32,
+    ) -> Vec<RawDetection> {
+        let (w, h) = self.frame_size;
+        yolo::decode(out, anchors, classes, min_score, &self.placement, w, h)
+    }
 }
 
 /// The loaded models and settings. One per worker thread.
@@ -420,8 +432,6 @@ impl Recognizer {
         &mut self,
         prepared: &DetectorInput,
     ) -> Result<Vec<VehicleDetection>, RecognizeError> {
-        let (frame_w, frame_h) = prepared.frame_size;
-        let placement = prepared.placement;
         let side = DETECTOR_SIDE as usize;
         let input = Tensor::from_array(([1usize, 3, side, side], prepared.data.clone()))
             .map_err(RecognizeError::inference)?;
@@ -433,14 +443,11 @@ impl Recognizer {
             .try_extract_tensor::<f32>()
             .map_err(RecognizeError::inference)?;
         let anchors = anchors_of(shape.as_ref(), 4 + self.vehicle_classes.len())?;
-        let raw = yolo::decode(
+        let raw = prepared.decode(
             out,
             anchors,
             self.vehicle_classes.len(),
             self.settings.vehicle_min_score,
-            &placement,
-            frame_w,
-            frame_h,
         );
         Ok(yolo::nms(raw, self.settings.nms_iou, 100)
             .into_iter()
@@ -467,8 +474,6 @@ impl Recognizer {
         &mut self,
         prepared: &DetectorInput,
     ) -> Result<Vec<RawDetection>, RecognizeError> {
-        let (frame_w, frame_h) = prepared.frame_size;
-        let placement = prepared.placement;
         let side = DETECTOR_SIDE as usize;
         let data: Vec<f16> = prepared.data.iter().map(|v| f16::from_f32(*v)).collect();
         let input = Tensor::from_array(([1usize, 3, side, side], data))
@@ -482,15 +487,7 @@ impl Recognizer {
             .map_err(RecognizeError::inference)?;
         let anchors = anchors_of(shape.as_ref(), 5)?;
         let out: Vec<f32> = out.iter().map(|v| v.to_f32()).collect();
-        let raw = yolo::decode(
-            &out,
-            anchors,
-            1,
-            self.settings.plate_min_score,
-            &placement,
-            frame_w,
-            frame_h,
-        );
+        let raw = prepared.decode(&out, anchors, 1, self.settings.plate_min_score);
         Ok(yolo::nms(
             raw,
             self.settings.nms_iou,

@@ -7,14 +7,12 @@
 //! Must not: download anything. A missing or altered file is an error that names the file and
 //! the fix (`make setup`).
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
-use sha2::{Digest, Sha256};
 
 use super::RecognizeError;
 
@@ -69,10 +67,11 @@ pub fn default_model_dir() -> PathBuf {
 pub fn verify_model_dir(dir: &Path) -> Result<(), RecognizeError> {
     for file in locked_files() {
         let path = dir.join(file.dest);
-        let got = sha256_file(&path).map_err(|e| RecognizeError::ModelMissing {
-            path: path.clone(),
-            reason: e.to_string(),
-        })?;
+        let (_, got) =
+            crate::digest::sha256_file(&path).map_err(|e| RecognizeError::ModelMissing {
+                path: path.clone(),
+                reason: e.to_string(),
+            })?;
         if got != file.sha256 {
             return Err(RecognizeError::ModelTampered {
                 path,
@@ -83,24 +82,6 @@ pub fn verify_model_dir(dir: &Path) -> Result<(), RecognizeError> {
         }
     }
     Ok(())
-}
-
-fn sha256_file(path: &Path) -> std::io::Result<String> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// The process-wide ONNX Runtime environment. ONNX Runtime allows one per process and the

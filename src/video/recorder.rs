@@ -8,14 +8,12 @@
 //! A segment's `started_at` is the wall-clock time of its first packet's decode timestamp,
 //! which is time 0 in the file: `offset_ms = t - started_at` seeks to `t`.
 
-use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use ffmpeg_next::{codec, encoder, format, Dictionary, Packet, Rational};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 
 use super::source::StreamClock;
 use super::VideoError;
@@ -236,10 +234,11 @@ impl SegmentRecorder {
             .write_trailer()
             .map_err(|e| fail(e.to_string()))?;
         drop(seg.output);
-        let (bytes, sha256) = hash_file(&seg.path).map_err(|e| VideoError::Segment {
-            path: seg.path.clone(),
-            reason: e.to_string(),
-        })?;
+        let (bytes, sha256) =
+            crate::digest::sha256_file(&seg.path).map_err(|e| VideoError::Segment {
+                path: seg.path.clone(),
+                reason: e.to_string(),
+            })?;
         let (num, den) = (
             i64::from(self.in_tb.numerator()),
             i64::from(self.in_tb.denominator()).max(1),
@@ -255,28 +254,6 @@ impl SegmentRecorder {
             sha256,
         }))
     }
-}
-
-/// Size and SHA-256 of a file.
-pub fn hash_file(path: &Path) -> std::io::Result<(u64, String)> {
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 1 << 16];
-    let mut total = 0u64;
-    loop {
-        let n = file.read(&mut buf)?;
-        if n == 0 {
-            break;
-        }
-        total += n as u64;
-        hasher.update(&buf[..n]);
-    }
-    let hex = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    Ok((total, hex))
 }
 
 #[cfg(test)]
