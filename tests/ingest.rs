@@ -473,3 +473,78 @@ fn corrupt_and_truncated_video_and_a_dead_camera_fail_clearly() {
     assert!(started.elapsed() < Duration::from_secs(30));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Serves `video` once over HTTP as a live MPEG-TS stream at real-time speed (ffmpeg as the
+/// camera), then exits.
+fn serve_live(video: &Path, url: &str) -> std::process::Child {
+    Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-re", "-i"])
+        .arg(video)
+        .args(["-c", "copy", "-f", "mpegts", "-listen", "1", url])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ffmpeg")
+}
+
+#[test]
+fn a_live_camera_that_drops_is_reconnected() {
+    let dir = common::temp_dir("ingest-live");
+    let photos: Vec<PathBuf> = ["4.jpg", "bien_so.jpg"]
+        .iter()
+        .map(|f| common::eval_dir().join("vn-dev").join(f))
+        .collect();
+    let video = dir.join("camera.mp4");
+    make_video(&video, &photos, &["--seconds", "2", "--size", "640x480"]);
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let url = format!("http://127.0.0.1:{port}/live.ts");
+
+    let mut s = settings("live", SourceSpec::Live(url.clone()), &dir, 2000);
+    s.analysis_fps = 1.0;
+    s.reconnect = ReconnectPolicy {
+        initial_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(400),
+        max_attempts: None,
+        io_timeout: Duration::from_secs(5),
+    };
+    let shutdown = Shutdown::new();
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let mut first = serve_live(&video, &url);
+    let worker = {
+        let shutdown = shutdown.clone();
+        std::thread::spawn(move || run_camera(s, shutdown, tx))
+    };
+    // The camera streams for 4 s and drops; it comes back a little later for another 4 s.
+    first.wait().unwrap();
+    std::thread::sleep(Duration::from_millis(700));
+    let back_at = Utc::now();
+    let mut second = serve_live(&video, &url);
+    second.wait().unwrap();
+    std::thread::sleep(Duration::from_secs(1));
+    shutdown.trigger();
+    let report = worker.join().unwrap().expect("live ingest");
+    let clips: Vec<ClipSegment> = rx
+        .try_iter()
+        .filter_map(|e| match e {
+            IngestEvent::Clip(c) => Some(c),
+            IngestEvent::Passage(_) => None,
+        })
+        .collect();
+    assert!(report.stats.reconnects >= 1, "{report:?}");
+    assert!(clips.len() >= 2, "{} clips", clips.len());
+    assert!(
+        clips.iter().any(|c| c.started_at < back_at)
+            && clips.iter().any(|c| c.started_at >= back_at),
+        "clips from both connections: {:?}",
+        clips.iter().map(|c| c.started_at).collect::<Vec<_>>()
+    );
+    for c in &clips {
+        let (d, err) = ffprobe_duration(&c.path);
+        assert!(err.is_empty() && d > 0.0, "{}: {err}", c.path.display());
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
