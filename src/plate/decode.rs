@@ -51,8 +51,9 @@ const UNKNOWN_PROVINCE_PENALTY: f32 = -1.0;
 const PLAIN_TWO_LETTER_SERIES_PENALTY: f32 = -1.5;
 /// 4-digit serials are older and rarer than 5-digit ones.
 const FOUR_DIGIT_SERIAL_PENALTY: f32 = -0.2;
-/// Combinations kept per template; exact top-k since slots score independently.
-const BEAM_WIDTH: usize = 32;
+/// Combinations kept per template (exact top-k, since slots score independently); more than
+/// the candidates a passage keeps, so keys the grammar refuses can drop out.
+const BEAM_WIDTH: usize = 8;
 /// Options kept per slot.
 const OPTIONS_PER_SLOT: usize = 4;
 /// Floor for probabilities before taking logs.
