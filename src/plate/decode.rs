@@ -32,6 +32,10 @@ pub const CONFUSION_FACTOR: f32 = 0.3;
 pub const MAX_GRAMMAR_GAP: f32 = 2.0;
 /// Glyph-identical pairs resolved by context in raw reads: (digit, letter).
 const CONTEXT_PAIRS: &[(u8, u8)] = &[(b'0', b'O'), (b'1', b'I')];
+/// Top probability below which a character is doubtful.
+const DOUBTFUL_CHAR: f32 = 0.75;
+/// Separator probability that turns a doubtful character into a separator.
+const SEPARATOR_EVIDENCE: f32 = 0.05;
 /// Fewest letters and digits in a read worth decoding.
 const MIN_READ_LEN: usize = 4;
 /// Skipping the first or last position of a line (border, screw, rivet).
@@ -292,6 +296,18 @@ fn clean_line(line: &[CharCandidates]) -> Vec<Pos> {
             // Separators, punctuation and symbols of other scripts are not plate characters,
             // unless the plate-character alternatives carry at least half the top's weight
             // (an accented `Ä` over `A`).
+            // A doubtful character whose alternatives include separators is a separator
+            // itself: the round inspection sticker between the groups of a Czech plate reads
+            // as `8` at 0.3-0.7 with `:` behind it.
+            let separator_mass: f32 = cc
+                .alternatives
+                .iter()
+                .filter(|a| canonical_char(a.0).is_none() && !a.0.is_alphanumeric())
+                .map(|a| sane(a.1))
+                .sum();
+            if sane(top.1) < DOUBTFUL_CHAR && separator_mass >= SEPARATOR_EVIDENCE {
+                return None;
+            }
             if canonical_char(top.0).is_none() {
                 let plate_like: f32 = cc
                     .alternatives
@@ -615,6 +631,19 @@ mod tests {
         // Mixed neighbours: kept as read.
         assert_eq!(resolve_by_context(b"RK026AJ"), "RK026AJ");
         assert_eq!(resolve_by_context(b"BZM2227"), "BZM2227");
+    }
+
+    #[test]
+    fn a_doubtful_character_backed_by_separators_is_a_separator() {
+        let mut line = read("4B4");
+        line.push(alts(&[('8', 0.39), ('：', 0.10), (':', 0.04)]));
+        line.extend(read("0262"));
+        assert_eq!(one(line).unwrap().key.as_str(), "4B40262");
+        // A confident character stays, whatever follows it.
+        let mut line = read("4B4");
+        line.push(alts(&[('8', 0.9), (':', 0.05)]));
+        line.extend(read("0262"));
+        assert_eq!(one(line).unwrap().key.as_str(), "4B480262");
     }
 
     #[test]
