@@ -187,7 +187,9 @@ pub fn run_camera(
 
     // Demux and record here.
     let mut clips = 0u64;
+    // Media time of finished connections, plus that of the current one.
     let mut media_ms = 0i64;
+    let mut connection_ms = 0i64;
     let mut attempt = 0u32;
     let result: Result<(), PipelineError> = loop {
         if shutdown.is_triggered() {
@@ -249,7 +251,7 @@ pub fn run_camera(
             counters.packets.fetch_add(1, Ordering::Relaxed);
             if let Some(ts) = packet.pts().or(packet.dts()) {
                 // Fix the clock's origin on the first packet, before anyone else reads it.
-                media_ms = media_ms.max(clock.offset_ms(ts));
+                connection_ms = connection_ms.max(clock.offset_ms(ts));
             }
             if !stream_announced {
                 let msg = DecoderMsg::Stream {
@@ -271,7 +273,16 @@ pub fn run_camera(
             }
             let msg = DecoderMsg::Packet(packet);
             let sent = if live {
-                !matches!(packet_tx.try_send(msg), Err(TrySendError::Disconnected(_)))
+                match packet_tx.try_send(msg) {
+                    Ok(()) => true,
+                    Err(TrySendError::Full(_)) => {
+                        // The decoder is behind: recording goes on, decoding resumes cleanly
+                        // at the next keyframe.
+                        counters.packets_dropped.fetch_add(1, Ordering::Relaxed);
+                        true
+                    }
+                    Err(TrySendError::Disconnected(_)) => false,
+                }
             } else {
                 packet_tx.send(msg).is_ok()
             };
@@ -279,6 +290,7 @@ pub fn run_camera(
                 break Ok(());
             }
         };
+        media_ms += std::mem::take(&mut connection_ms);
         // Close the open segment whatever happened: it is evidence.
         match recorder.close() {
             Ok(Some(clip)) => {

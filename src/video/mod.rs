@@ -67,6 +67,8 @@ pub struct AnalysisFrame {
 pub struct StreamCounters {
     /// Packets read from the source.
     pub packets: std::sync::atomic::AtomicU64,
+    /// Packets of a live source not decoded because the decoder was behind (still recorded).
+    pub packets_dropped: std::sync::atomic::AtomicU64,
     /// Frames decoded.
     pub frames_decoded: std::sync::atomic::AtomicU64,
     /// Frames handed to analysis.
@@ -82,6 +84,8 @@ pub struct StreamCounters {
 pub struct StreamStats {
     /// Packets read from the source.
     pub packets: u64,
+    /// Packets of a live source not decoded because the decoder was behind (still recorded).
+    pub packets_dropped: u64,
     /// Frames decoded.
     pub frames_decoded: u64,
     /// Frames handed to analysis.
@@ -98,6 +102,7 @@ impl StreamCounters {
         let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
         StreamStats {
             packets: get(&self.packets),
+            packets_dropped: get(&self.packets_dropped),
             frames_decoded: get(&self.frames_decoded),
             frames_analysed: get(&self.frames_analysed),
             frames_dropped: get(&self.frames_dropped),
