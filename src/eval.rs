@@ -116,6 +116,8 @@ pub struct EvalStages {
 /// The evaluation result.
 #[derive(Debug, Clone, Serialize)]
 pub struct EvalReport {
+    /// Whether the vehicle detector ran (its time is in `stages_ms.vehicles_ms`).
+    pub vehicles: bool,
     /// Images listed in `labels.csv`.
     pub images: usize,
     /// Labelled plates.
@@ -194,6 +196,7 @@ pub fn evaluate(
     let exact: usize = outcomes.iter().map(|o| o.exact).sum();
     let unmatched_reads = outcomes.iter().map(|o| score(&o.labels, &o.reads).1).sum();
     Ok(EvalReport {
+        vehicles: recognizer.settings().find_vehicles,
         images: labelled.len(),
         plates,
         exact,

@@ -54,9 +54,10 @@ enum Command {
         /// Include per-image detail in the JSON.
         #[arg(long)]
         detail: bool,
-        /// Skip the vehicle detector (plates only), to time the plate reader alone.
+        /// Also run the vehicle detector on every image (it is not scored; by default eval
+        /// times the plate reader alone, like for like with a plate-only pipeline).
         #[arg(long)]
-        no_vehicles: bool,
+        vehicles: bool,
     },
     /// Check the model files against models/MODELS.lock.
     Models,
@@ -164,10 +165,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             dir,
             json,
             detail,
-            no_vehicles,
+            vehicles,
         } => {
             let mut s = settings(&cli);
-            s.find_vehicles = !*no_vehicles;
+            s.find_vehicles = *vehicles;
             let mut recognizer = Recognizer::load(s)?;
             let total = eval::read_labels(dir)?.len();
             let bar = ProgressBar::new(total as u64);
@@ -397,6 +398,14 @@ fn print_table(r: &eval::EvalReport) {
             );
         }
     }
+    println!(
+        "vehicle detector  {}",
+        if r.vehicles {
+            "on"
+        } else {
+            "off (plates only)"
+        }
+    );
     println!("images            {}", r.images);
     println!("labelled plates   {}", r.plates);
     println!("exact             {}", r.exact);
