@@ -97,6 +97,8 @@ pub struct ImageOutcome {
     pub reads: Vec<String>,
     /// Labels matched exactly.
     pub exact: usize,
+    /// Reads that matched no label.
+    pub unmatched: usize,
     /// Why the image could not be read, if it could not.
     pub error: Option<String>,
     /// Wall time for this image (decode + recognise), milliseconds.
@@ -170,12 +172,13 @@ pub fn evaluate(
                 decode_sum += decoded_ms;
                 recognizer_sum.add(&recognition.timings);
                 let reads: Vec<String> = recognition.plates.iter().map(|p| p.key.clone()).collect();
-                let (exact, _) = score(&item.plates, &reads);
+                let (exact, unmatched) = score(&item.plates, &reads);
                 ImageOutcome {
                     file: item.file.clone(),
                     labels: item.plates.clone(),
                     reads,
                     exact,
+                    unmatched,
                     error: None,
                     ms,
                 }
@@ -185,6 +188,7 @@ pub fn evaluate(
                 labels: item.plates.clone(),
                 reads: Vec::new(),
                 exact: 0,
+                unmatched: 0,
                 error: Some(e.to_string()),
                 ms,
             },
@@ -194,7 +198,7 @@ pub fn evaluate(
     }
     let plates: usize = labelled.iter().map(|l| l.plates.len()).sum();
     let exact: usize = outcomes.iter().map(|o| o.exact).sum();
-    let unmatched_reads = outcomes.iter().map(|o| score(&o.labels, &o.reads).1).sum();
+    let unmatched_reads = outcomes.iter().map(|o| o.unmatched).sum();
     Ok(EvalReport {
         vehicles: recognizer.settings().find_vehicles,
         images: labelled.len(),

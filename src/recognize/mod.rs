@@ -383,8 +383,7 @@ impl Recognizer {
         timings.plates_ms = ms_since(t) + letterbox_ms / 2.0;
         let mut plates = Vec::new();
         for det in &plate_boxes {
-            if let Some(mut read) = self.read_plate(frame, det, &mut timings)? {
-                read.vehicle = holder_of(&read.bbox, &vehicles);
+            if let Some(read) = self.read_plate(frame, det, &mut timings)? {
                 plates.push(read);
             }
         }
@@ -398,10 +397,10 @@ impl Recognizer {
             // plate-shaped text directly (close-ups of plates at gates fill the frame).
             let t = Instant::now();
             plates = self.plates_from_text(frame)?;
-            for p in &mut plates {
-                p.vehicle = holder_of(&p.bbox, &vehicles);
-            }
             timings.lines_ms += ms_since(t);
+        }
+        for p in &mut plates {
+            p.vehicle = holder_of(&p.bbox, &vehicles);
         }
         // One physical plate can be detected twice (e.g. each line of a 2-line plate): keep the
         // better read of reads with the same key.

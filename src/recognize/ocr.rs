@@ -96,6 +96,12 @@ impl RotatedRect {
         [at(-hw, -hh), at(hw, -hh), at(hw, hh), at(-hw, hh)]
     }
 
+    /// The rectangle in image pixels, from map pixels scaled by `(sx, sy)` (the map may be
+    /// scaled differently in x and y, so the corners are mapped).
+    fn unscaled(&self, (sx, sy): (f32, f32)) -> RotatedRect {
+        RotatedRect::from_corners(&self.corners().map(|(x, y)| (x / sx, y / sy)))
+    }
+
     /// The rectangle grown by `d` pixels on every side.
     fn grown(&self, d: f32) -> RotatedRect {
         RotatedRect {
@@ -202,24 +208,25 @@ impl TextDetector {
         if w < 4 || h < 4 {
             return Ok(Vec::new());
         }
-        let (map, map_w, map_h) = self.probability_map(crop, self.settings.input_side)?;
-        let sx = map_w as f32 / w as f32;
-        let sy = map_h as f32 / h as f32;
-        let regions = regions_from_map(&map, map_w, map_h, &self.settings);
-        let lines = group_into_lines(regions);
-        // Back to crop pixels: the map may be scaled differently in x and y, so map corners.
-        Ok(lines
-            .into_iter()
-            .map(|r| {
-                let c = r.corners();
-                let c = c.map(|(x, y)| (x / sx, y / sy));
-                RotatedRect::from_corners(&c)
-            })
+        let (regions, scale) = self.map_regions(crop, self.settings.input_side)?;
+        Ok(group_into_lines(regions)
+            .iter()
+            .map(|r| r.unscaled(scale))
             .collect())
     }
-}
 
-impl TextDetector {
+    /// Text regions in detector-map pixels, with the map's (x, y) scale from the image.
+    fn map_regions(
+        &mut self,
+        image: &RgbImage,
+        side: u32,
+    ) -> Result<(Vec<RotatedRect>, (f32, f32)), RecognizeError> {
+        let (w, h) = image.dimensions();
+        let (map, map_w, map_h) = self.probability_map(image, side)?;
+        let scale = (map_w as f32 / w as f32, map_h as f32 / h as f32);
+        Ok((regions_from_map(&map, map_w, map_h, &self.settings), scale))
+    }
+
     /// Text regions of a whole frame (no grouping into lines), in frame pixels, with the
     /// detector's input scaled so the longer side is `side`. Used to find plates the plate
     /// detector missed (close-ups fill the frame, and it was trained on street scenes).
@@ -232,13 +239,8 @@ impl TextDetector {
         if w < 32 || h < 32 {
             return Ok(Vec::new());
         }
-        let (map, map_w, map_h) = self.probability_map(frame, side)?;
-        let sx = map_w as f32 / w as f32;
-        let sy = map_h as f32 / h as f32;
-        Ok(regions_from_map(&map, map_w, map_h, &self.settings)
-            .into_iter()
-            .map(|r| RotatedRect::from_corners(&r.corners().map(|(x, y)| (x / sx, y / sy))))
-            .collect())
+        let (regions, scale) = self.map_regions(frame, side)?;
+        Ok(regions.iter().map(|r| r.unscaled(scale)).collect())
     }
 }
 

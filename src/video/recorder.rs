@@ -15,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use ffmpeg_next::{codec, encoder, format, Dictionary, Packet, Rational};
 use serde::Serialize;
 
-use super::source::StreamClock;
+use super::source::{ticks_to_ms, StreamClock};
 use super::VideoError;
 
 /// A closed MP4 segment on disk.
@@ -239,12 +239,11 @@ impl SegmentRecorder {
                 path: seg.path.clone(),
                 reason: e.to_string(),
             })?;
-        let (num, den) = (
+        let time_base = (
             i64::from(self.in_tb.numerator()),
-            i64::from(self.in_tb.denominator()).max(1),
+            i64::from(self.in_tb.denominator()),
         );
-        let len_ms =
-            ((seg.end_ts - seg.start_dts) as i128 * num as i128 * 1000 / den as i128) as i64;
+        let len_ms = ticks_to_ms(seg.end_ts - seg.start_dts, time_base);
         Ok(Some(ClipSegment {
             camera: self.camera.clone(),
             started_at: seg.started_at,

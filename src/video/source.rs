@@ -160,6 +160,11 @@ pub fn next_video_packet(
     }
 }
 
+/// Milliseconds in `ticks` of a stream whose time base is `num/den` seconds.
+pub fn ticks_to_ms(ticks: i64, (num, den): (i64, i64)) -> i64 {
+    (ticks as i128 * num as i128 * 1000 / den.max(1) as i128) as i64
+}
+
 /// Turns stream timestamps into wall-clock time: the first timestamp seen is `origin`.
 #[derive(Debug, Clone, Copy)]
 pub struct StreamClock {
@@ -187,8 +192,7 @@ impl StreamClock {
     /// Milliseconds after the first timestamp (setting it if this is the first).
     pub fn offset_ms(&mut self, ts: i64) -> i64 {
         let first = *self.first_ts.get_or_insert(ts);
-        let (num, den) = self.time_base;
-        ((ts - first) as i128 * num as i128 * 1000 / den as i128) as i64
+        ticks_to_ms(ts - first, self.time_base)
     }
 
     /// Wall-clock time of `ts`.
