@@ -19,6 +19,7 @@
 //! Arrows point one way: `pipeline` → `video`, `recognize`, `track`; `recognize` → `plate`,
 //! `scene`; `track` → `plate`, `scene`. `plate`, `scene` and `track` do no I/O.
 
+pub mod api;
 pub mod config;
 pub mod digest;
 pub mod eval;
@@ -26,5 +27,6 @@ pub mod pipeline;
 pub mod plate;
 pub mod recognize;
 pub mod scene;
+pub mod store;
 pub mod track;
 pub mod video;

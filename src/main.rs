@@ -8,10 +8,14 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
+use matthan::api::{self, AppState};
 use matthan::config::{CameraConfig, Config};
 use matthan::eval;
-use matthan::pipeline::{run_camera, CameraSettings, IngestEvent};
+use matthan::pipeline::{run_camera, write_item, CameraSettings, IngestEvent};
 use matthan::recognize::{runtime, Recognizer, RecognizerSettings};
+use matthan::store::query;
+use matthan::store::writer::{WriterCounters, WriterInput};
+use matthan::store::{Database, WriteItem, Writer, WriterSettings, WriterStats};
 use matthan::track::{CameraGeometry, TrackerSettings};
 use matthan::video::source::ReconnectPolicy;
 use matthan::video::{Shutdown, SourceSpec};
@@ -29,6 +33,10 @@ struct Cli {
     /// Intra-op threads for the detectors (default: number of cores, at most 4).
     #[arg(long, global = true)]
     threads: Option<usize>,
+    /// PostgreSQL to log into (URL or key=value string). Without it, matthan runs its own
+    /// private cluster under the state directory.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    database_url: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -102,9 +110,41 @@ enum Command {
         /// Output: JSON lines (default) or one readable line per event.
         #[arg(long, value_enum, default_value_t = OutputFormat::Json)]
         format: OutputFormat,
+        /// Only print events; do not write them to the database.
+        #[arg(long)]
+        no_store: bool,
     },
-    /// What the demo does (`make demo` runs it).
-    Demo,
+    /// Apply pending database migrations (they are also applied at every start).
+    Migrate {
+        /// TOML config (for the state directory of the private cluster).
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+    /// Serve the API and the web page.
+    Serve {
+        /// TOML config with storage, junctions and cameras.
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Folder of the web page (default: ./web).
+        #[arg(long)]
+        web: Option<PathBuf>,
+    },
+    /// The demo: videos made from the eval photos are ingested as two cameras at two
+    /// junctions into the log, then the page is served (`make demo` runs it).
+    Demo {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        listen: String,
+        /// Folder with the eval photos (default: $MATTHAN_EVAL_DIR, else ../shared/eval).
+        #[arg(long)]
+        photos: Option<PathBuf>,
+        /// Ingest only; do not serve afterwards.
+        #[arg(long)]
+        no_serve: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -199,6 +239,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             snapshots,
             max_retries,
             format,
+            no_store,
         } => {
             let cfg = match config {
                 Some(path) => Config::load(path)?,
@@ -249,21 +290,43 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ctrlc::set_handler(move || shutdown.trigger())
                     .context("installing Ctrl-C handler")?;
             }
+            let log = if *no_store {
+                None
+            } else {
+                Some(LogConnection::open(&cfg, cli.database_url.as_deref())?)
+            };
+            let has_line = cam.counting_line.is_some();
             let (tx, rx) = crossbeam_channel::unbounded();
             let worker = std::thread::spawn(move || run_camera(settings, shutdown, tx));
             let stdout = std::io::stdout();
+            let mut write_error = None;
             for event in rx {
-                let mut out = stdout.lock();
-                match format {
-                    OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&event)?)?,
-                    OutputFormat::Text => writeln!(out, "{}", describe(&event))?,
+                {
+                    let mut out = stdout.lock();
+                    match format {
+                        OutputFormat::Json => writeln!(out, "{}", serde_json::to_string(&event)?)?,
+                        OutputFormat::Text => writeln!(out, "{}", describe(&event))?,
+                    }
+                    out.flush()?;
                 }
-                out.flush()?;
+                if let Some(log) = &log {
+                    if let Err(e) = log.send(write_item(&event, has_line)) {
+                        write_error.get_or_insert(e);
+                    }
+                }
             }
             let report = worker
                 .join()
-                .map_err(|_| anyhow::anyhow!("ingest thread panicked"))??;
+                .map_err(|_| anyhow::anyhow!("ingest thread panicked"));
+            let written = log.map(LogConnection::close);
+            let report = report??;
             eprintln!("{}", serde_json::to_string(&report)?);
+            if let Some(stats) = written {
+                eprintln!("{}", serde_json::json!({ "database": stats }));
+            }
+            if let Some(e) = write_error {
+                return Err(e);
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Bench { video, fps } => {
@@ -321,15 +384,160 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("models in {} match MODELS.lock", dir.display());
             Ok(ExitCode::SUCCESS)
         }
-        Command::Demo => {
-            println!(
-                "`make demo` makes a video from the Vietnamese eval photos (scripts/make-test-video), \
-                 ingests it as camera `demo` (MP4 segments under var/clips, snapshots under var/snapshots) \
-                 and prints each passage.\nThe PostgreSQL log, search API and web page come next."
-            );
+        Command::Migrate { config } => {
+            let cfg = load_config(config.as_deref())?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let db =
+                    Database::open(cli.database_url.as_deref(), &cfg.storage.state_dir).await?;
+                // `open` applied whatever was pending; report the state.
+                let client = db.store.client().await?;
+                let rows = client
+                    .query(
+                        "SELECT name, applied_at FROM schema_migrations ORDER BY name",
+                        &[],
+                    )
+                    .await?;
+                for r in rows {
+                    let at: chrono::DateTime<chrono::Utc> = r.get(1);
+                    println!("{}  applied {}", r.get::<_, String>(0), at.to_rfc3339());
+                }
+                drop(client);
+                println!("database: {}", db.description);
+                db.close().await;
+                anyhow::Ok(())
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Serve {
+            config,
+            listen,
+            web,
+        } => {
+            let cfg = load_config(config.as_deref())?;
+            let rt = tokio::runtime::Runtime::new()?;
+            rt.block_on(async {
+                let db =
+                    Database::open(cli.database_url.as_deref(), &cfg.storage.state_dir).await?;
+                let served = async {
+                    let client = db.store.client().await?;
+                    query::sync_config(&client, &cfg).await?;
+                    drop(client);
+                    let web = web.clone().unwrap_or_else(api::default_web_dir);
+                    serve_until_ctrl_c(&db, &cfg, listen, &web, None).await
+                }
+                .await;
+                db.close().await;
+                served
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Demo {
+            listen,
+            photos,
+            no_serve,
+        } => {
+            demo::run(&cli, listen, photos.as_deref(), *no_serve)?;
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+#[path = "cli/demo.rs"]
+mod demo;
+
+fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    })
+}
+
+/// The log as the ingest side uses it: its own runtime, the database, and a batched writer.
+struct LogConnection {
+    /// Runs the writer task and the database calls.
+    rt: tokio::runtime::Runtime,
+    /// The database (and private cluster).
+    db: Database,
+    /// The writer task.
+    writer: Writer,
+    /// Where events go.
+    input: WriterInput,
+}
+
+impl LogConnection {
+    /// Opens the database, syncs the config's junctions and cameras, starts the writer.
+    fn open(cfg: &Config, url: Option<&str>) -> anyhow::Result<LogConnection> {
+        let rt = tokio::runtime::Runtime::new()?;
+        let (db, writer) = rt.block_on(async {
+            let db = Database::open(url, &cfg.storage.state_dir).await?;
+            let client = db.store.client().await?;
+            query::sync_config(&client, cfg).await?;
+            drop(client);
+            let writer = Writer::start(db.store.clone(), WriterSettings::default());
+            anyhow::Ok((db, writer))
+        })?;
+        let input = writer.input();
+        Ok(LogConnection {
+            rt,
+            db,
+            writer,
+            input,
+        })
+    }
+
+    /// Queues a record (waits while the writer is behind).
+    fn send(&self, item: WriteItem) -> anyhow::Result<()> {
+        Ok(self.input.blocking_send(item)?)
+    }
+
+    /// Writes what is queued, stops the writer and the private cluster.
+    fn close(self) -> WriterStats {
+        let LogConnection {
+            rt,
+            db,
+            writer,
+            input,
+        } = self;
+        drop(input);
+        rt.block_on(async {
+            let stats = writer.close().await;
+            db.close().await;
+            stats
+        })
+    }
+}
+
+/// Serves the API on `listen` until Ctrl-C.
+async fn serve_until_ctrl_c(
+    db: &Database,
+    cfg: &Config,
+    listen: &str,
+    web: &std::path::Path,
+    writer: Option<std::sync::Arc<WriterCounters>>,
+) -> anyhow::Result<()> {
+    let state = AppState::new(
+        db.store.clone(),
+        &cfg.storage.clips_dir(),
+        &cfg.storage.snapshots_dir(),
+        &cfg.storage.state_dir.join("exports"),
+        web,
+        writer,
+    )
+    .context("preparing storage folders")?;
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    println!(
+        "matthan: serving http://{} (log: {}); Ctrl-C stops",
+        listener.local_addr()?,
+        db.description
+    );
+    api::serve(listener, state, async {
+        let _ = tokio::signal::ctrl_c().await;
+    })
+    .await?;
+    Ok(())
 }
 
 /// How `ingest` prints events.

@@ -143,10 +143,17 @@ enum DecoderMsg {
 
 /// Runs one camera until its file ends, it gives up reconnecting, or `shutdown` triggers.
 pub fn run_camera(
-    settings: CameraSettings,
+    mut settings: CameraSettings,
     shutdown: Shutdown,
     events: Sender<IngestEvent>,
 ) -> Result<IngestReport, PipelineError> {
+    // Records name files by absolute path, so the log stays valid whatever folder the
+    // server later runs from.
+    for dir in [&mut settings.clips_dir, &mut settings.snapshots_dir] {
+        if let Ok(abs) = std::path::absolute(&*dir) {
+            *dir = abs;
+        }
+    }
     let counters = Arc::new(StreamCounters::default());
     let index = SegmentIndex::default();
     let live = settings.source.is_live();
@@ -560,5 +567,74 @@ fn passage_record(
         clip_offset_ms: clip.map(|c| c.1),
         snapshot_path,
         passage,
+    }
+}
+
+/// What the log stores for `event`. `counting_line` says whether the camera has a counting
+/// line: without one, `crossed_line` is unknown (NULL), not false.
+pub fn write_item(event: &IngestEvent, counting_line: bool) -> crate::store::WriteItem {
+    use crate::store::{NewClip, NewPassage, NewPlateRead, WriteItem};
+    match event {
+        IngestEvent::Clip(c) => WriteItem::Clip(NewClip {
+            camera: c.camera.clone(),
+            started_at: c.started_at,
+            ended_at: c.ended_at,
+            path: c.path.to_string_lossy().into_owned(),
+            bytes: c.bytes as i64,
+            sha256: c.sha256.clone(),
+        }),
+        IngestEvent::Passage(p) => {
+            let passage = &p.passage;
+            let plate = passage.plate.as_ref();
+            let reads = plate
+                .map(|v| {
+                    v.candidates
+                        .iter()
+                        .enumerate()
+                        .map(|(i, (key, score))| NewPlateRead {
+                            rank: i as i16 + 1,
+                            key: key.clone(),
+                            confidence: *score,
+                            char_confidences: if i == 0 {
+                                v.char_confidences.clone()
+                            } else {
+                                Vec::new()
+                            },
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let b = passage.best_vehicle_bbox;
+            WriteItem::Passage(Box::new(NewPassage {
+                camera: p.camera.clone(),
+                track_no: passage.track_id as i64,
+                first_seen: p.first_seen,
+                last_seen: p.last_seen,
+                best_at: p.best_at,
+                vehicle_class: passage.vehicle_class.as_str().to_string(),
+                plate_key: plate.map(|v| v.key.clone()),
+                plate_display: plate.map(|v| v.display.clone()),
+                plate_confidence: plate.map(|v| v.confidence),
+                is_vietnamese: plate.map(|v| v.is_vietnamese),
+                direction: match passage.direction {
+                    crate::track::Direction::Along => "along",
+                    crate::track::Direction::Against => "against",
+                    crate::track::Direction::Unknown => "unknown",
+                }
+                .to_string(),
+                crossed_line: counting_line.then_some(passage.crossed_line),
+                clip_started_at: p
+                    .clip_offset_ms
+                    .map(|ms| p.best_at - TimeDelta::milliseconds(ms)),
+                clip_offset_ms: p.clip_offset_ms,
+                snapshot_path: p
+                    .snapshot_path
+                    .as_ref()
+                    .map(|s| s.to_string_lossy().into_owned()),
+                bbox: vec![b.x1, b.y1, b.x2, b.y2],
+                frames_seen: passage.frames_seen as i32,
+                reads,
+            }))
+        }
     }
 }

@@ -7,12 +7,14 @@
 //! - [`display`]: national punctuation for a layout, e.g. `29-B1 256.62` or `30A-339.18`.
 //! - [`fold_confusions`]: a key folded by look-alike classes, for fuzzy search.
 //! - [`decode`]: per-position OCR alternatives to the most likely key.
+//! - [`search`]: plate queries (exact, wildcard, fuzzy) and the fuzzy ranking.
 //!
 //! The grammar is a preference, not a filter: keys that do not fit it (foreign plates,
 //! misreads) stay valid keys flagged not-Vietnamese.
 
 mod decode;
 mod grammar;
+pub mod search;
 
 use std::fmt;
 

@@ -10,6 +10,7 @@
 //! fragmented MP4, so a crash loses at most the fragment being written.
 
 pub mod decode;
+pub mod export;
 pub mod recorder;
 pub mod source;
 
@@ -42,6 +43,13 @@ pub enum VideoError {
     /// A segment file could not be written.
     #[error("cannot write segment {path}: {reason}")]
     Segment { path: PathBuf, reason: String },
+    /// An export window holds no recorded video (no segment overlaps it, or none of its
+    /// packets falls inside it).
+    #[error("nothing to export: {reason}")]
+    NothingToExport { reason: String },
+    /// An exported clip could not be written, or its segments cannot be joined.
+    #[error("cannot export to {path}: {reason}")]
+    Export { path: PathBuf, reason: String },
     /// A live source stayed unreachable for every retry.
     #[error("video source {source_name} unreachable after {attempts} attempts: {reason}")]
     GaveUp {

@@ -30,3 +30,8 @@ pub fn temp_dir(name: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Where a private PostgreSQL cluster for the tests lives when no server is reachable.
+pub fn test_pg_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/test-postgres")
+}

@@ -1,0 +1,87 @@
+//! API errors: one type, one JSON shape (`{"error": "...", "detail": "..."}`).
+//!
+//! Bad input is a 400 and names the parameter; a missing thing is a 404; a database that
+//! cannot be reached is a 503. A 500 means a fault of ours, never of the request.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::store::StoreError;
+
+/// An error answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A parameter is missing or malformed.
+    #[error("{0}")]
+    BadRequest(String),
+    /// No such passage, clip, camera or junction.
+    #[error("{0}")]
+    NotFound(String),
+    /// The database cannot be reached.
+    #[error("{0}")]
+    Unavailable(String),
+    /// Our fault; logged.
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    /// 400 about parameter `param`.
+    pub fn bad(param: &str, why: impl std::fmt::Display) -> ApiError {
+        ApiError::BadRequest(format!("{param}: {why}"))
+    }
+
+    /// 404.
+    pub fn not_found(what: impl std::fmt::Display) -> ApiError {
+        ApiError::NotFound(what.to_string())
+    }
+
+    /// 500.
+    pub fn internal(e: impl std::fmt::Display) -> ApiError {
+        ApiError::Internal(e.to_string())
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Pool(_) | StoreError::WriterClosed => ApiError::Unavailable(e.to_string()),
+            StoreError::Postgres(ref pg) if pg.is_closed() || pg.as_db_error().is_none() => {
+                ApiError::Unavailable(e.to_string())
+            }
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let error = match &self {
+            ApiError::BadRequest(_) => "bad_request",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::Unavailable(_) => "unavailable",
+            ApiError::Internal(_) => "internal",
+        };
+        if status.is_server_error() {
+            tracing::error!("{status}: {self}");
+        }
+        (
+            status,
+            Json(json!({ "error": error, "detail": self.to_string() })),
+        )
+            .into_response()
+    }
+}

@@ -1,0 +1,160 @@
+//! Prometheus metrics: HTTP requests by route and status, search latency by mode, clip
+//! exports, and the database writer's counters.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
+};
+
+use super::AppState;
+use crate::store::writer::WriterCounters;
+
+/// The registry and its metrics.
+pub struct Metrics {
+    /// Everything registered here is rendered by `/metrics`.
+    registry: Registry,
+    /// Requests by route template, method and status.
+    requests: IntCounterVec,
+    /// Request latency by route template.
+    request_seconds: HistogramVec,
+    /// Plate search latency by mode.
+    pub search_seconds: HistogramVec,
+    /// Clip exports served.
+    pub exports: IntCounter,
+    /// 1 when the database answered the last scrape.
+    database_up: IntGauge,
+    /// The writer of this process, when it ingests.
+    writer: Option<Arc<WriterCounters>>,
+    /// Export scratch-file numbering.
+    export_seq: AtomicU64,
+}
+
+impl Metrics {
+    /// A fresh registry.
+    pub fn new(writer: Option<Arc<WriterCounters>>) -> Metrics {
+        let registry = Registry::new_custom(Some("matthan".into()), None).unwrap_or_default();
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests"),
+            &["route", "method", "status"],
+        )
+        .expect("valid metric");
+        let request_seconds = HistogramVec::new(
+            HistogramOpts::new("http_request_seconds", "HTTP request latency"),
+            &["route"],
+        )
+        .expect("valid metric");
+        let search_seconds = HistogramVec::new(
+            HistogramOpts::new("search_seconds", "Plate search latency").buckets(vec![
+                0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0,
+            ]),
+            &["mode"],
+        )
+        .expect("valid metric");
+        let exports =
+            IntCounter::new("clip_exports_total", "Clip exports served").expect("valid metric");
+        let database_up =
+            IntGauge::new("database_up", "1 when the database answers").expect("valid metric");
+        for c in [
+            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
+            Box::new(request_seconds.clone()),
+            Box::new(search_seconds.clone()),
+            Box::new(exports.clone()),
+            Box::new(database_up.clone()),
+        ] {
+            let _ = registry.register(c);
+        }
+        Metrics {
+            registry,
+            requests,
+            request_seconds,
+            search_seconds,
+            exports,
+            database_up,
+            writer,
+            export_seq: AtomicU64::new(0),
+        }
+    }
+
+    /// A number for the next export's scratch file.
+    pub fn next_export_id(&self) -> u64 {
+        self.export_seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// The Prometheus text exposition.
+    pub fn render(&self, database_up: bool) -> Result<String, prometheus::Error> {
+        self.database_up.set(database_up as i64);
+        let mut families = self.registry.gather();
+        if let Some(w) = &self.writer {
+            let s = w.stats();
+            for (name, help, value) in [
+                (
+                    "matthan_passages_written_total",
+                    "Passages written to the log",
+                    s.passages,
+                ),
+                (
+                    "matthan_passages_duplicate_total",
+                    "Passages already in the log",
+                    s.duplicates,
+                ),
+                (
+                    "matthan_clips_written_total",
+                    "Clip segments written to the log",
+                    s.clips,
+                ),
+                (
+                    "matthan_write_batches_total",
+                    "Batches committed",
+                    s.batches,
+                ),
+                (
+                    "matthan_write_errors_total",
+                    "Failed batch attempts (retried)",
+                    s.errors,
+                ),
+            ] {
+                let c = IntCounter::new(name, help)?;
+                c.inc_by(value);
+                families.extend(prometheus::core::Collector::collect(&c));
+            }
+            let pending = IntGauge::new("matthan_write_pending", "Records waiting to be written")?;
+            pending.set(w.pending.load(Ordering::Relaxed) as i64);
+            families.extend(prometheus::core::Collector::collect(&pending));
+        }
+        let mut out = Vec::new();
+        TextEncoder::new().encode(&families, &mut out)?;
+        String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
+    }
+}
+
+/// Middleware: counts each request by its route template (never the raw path, so ids and
+/// plates do not end up in metrics).
+pub async fn track_requests(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| "static".to_string());
+    let method = request.method().to_string();
+    let started = Instant::now();
+    let response = next.run(request).await;
+    let m = &state.metrics;
+    m.requests
+        .with_label_values(&[&route, &method, response.status().as_str()])
+        .inc();
+    m.request_seconds
+        .with_label_values(&[&route])
+        .observe(started.elapsed().as_secs_f64());
+    response
+}

@@ -1,0 +1,539 @@
+//! The HTTP API (axum) and the static page, served by `matthan serve`.
+//!
+//! Owns: routes, parameter parsing and validation (every bad parameter is a 400 with
+//! `{"error","detail"}` before the database is asked anything), mapping store errors to HTTP
+//! (database down → 503), the file edge (snapshots, clip segments and exports can only come
+//! from inside their configured folders), `/metrics` and `/healthz`.
+//!
+//! - [`params`]: query-string parsing into typed values.
+//! - [`error`]: [`ApiError`] and its JSON body.
+//! - [`metrics`]: Prometheus registry and the request-counting middleware.
+
+pub mod error;
+pub mod metrics;
+pub mod params;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::body::Body;
+use axum::extract::{Path as UrlPath, RawQuery, Request, State};
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::TimeDelta;
+use serde::Deserialize;
+use serde_json::json;
+use tower::ServiceExt;
+use tower_http::services::{ServeDir, ServeFile};
+
+pub use error::ApiError;
+use metrics::Metrics;
+use params::{parse_query, parse_time, parse_time_opt};
+
+use crate::plate::search::{PlateQuery, SearchMode};
+use crate::store::query::{self, Bucket, Cursor, SearchFilter};
+use crate::store::writer::WriterCounters;
+use crate::store::Store;
+use crate::video::export::{export_window, SegmentSource};
+
+/// The OpenAPI document of this API.
+pub const OPENAPI_JSON: &str = include_str!("openapi.json");
+
+/// Longest window one clip export may cover.
+pub const MAX_EXPORT: TimeDelta = TimeDelta::hours(1);
+
+/// What the handlers share.
+#[derive(Clone)]
+pub struct AppState {
+    /// The log.
+    pub store: Store,
+    /// Folder of clip segments (canonical); no file outside it is ever served.
+    pub clips_dir: PathBuf,
+    /// Folder of snapshots (canonical); no file outside it is ever served.
+    pub snapshots_dir: PathBuf,
+    /// Scratch folder for clip exports.
+    pub export_dir: PathBuf,
+    /// Folder of the static page.
+    pub web_dir: PathBuf,
+    /// Request and pipeline metrics.
+    pub metrics: Arc<Metrics>,
+}
+
+impl AppState {
+    /// State for the given folders; folders are created if missing.
+    pub fn new(
+        store: Store,
+        clips_dir: &Path,
+        snapshots_dir: &Path,
+        export_dir: &Path,
+        web_dir: &Path,
+        writer: Option<Arc<WriterCounters>>,
+    ) -> std::io::Result<AppState> {
+        for d in [clips_dir, snapshots_dir, export_dir] {
+            std::fs::create_dir_all(d)?;
+        }
+        Ok(AppState {
+            store,
+            clips_dir: clips_dir.canonicalize()?,
+            snapshots_dir: snapshots_dir.canonicalize()?,
+            export_dir: export_dir.canonicalize()?,
+            web_dir: web_dir.to_path_buf(),
+            metrics: Arc::new(Metrics::new(writer)),
+        })
+    }
+}
+
+/// The folder of the static page: `$MATTHAN_WEB`, else `./web`, else the source tree's.
+pub fn default_web_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("MATTHAN_WEB") {
+        return PathBuf::from(d);
+    }
+    let local = PathBuf::from("web");
+    if local.join("index.html").exists() {
+        return local;
+    }
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("web")
+}
+
+/// All routes.
+pub fn router(state: AppState) -> Router {
+    let web = ServeDir::new(&state.web_dir);
+    Router::new()
+        .route("/api/passages", get(search_passages))
+        .route("/api/passages/{id}", get(get_passage))
+        .route("/api/passages/{id}/snapshot.jpg", get(get_snapshot))
+        .route("/api/counts", get(get_counts))
+        .route("/api/clips", get(list_clips))
+        .route("/api/clips/export", get(export_clip))
+        .route("/api/clips/{id}/video", get(clip_video))
+        .route("/api/cameras", get(list_cameras))
+        .route("/api/junctions", get(list_junctions))
+        .route("/api/openapi.json", get(openapi))
+        .route("/api/{*rest}", get(unknown_api))
+        .route("/healthz", get(healthz))
+        .route("/metrics", get(get_metrics))
+        .fallback_service(web)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            metrics::track_requests,
+        ))
+        .with_state(state)
+}
+
+/// `path` resolved, if it lies inside `root` (which is canonical).
+fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
+    let resolved = path.canonicalize().ok()?;
+    resolved.starts_with(root).then_some(resolved)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SearchParams {
+    plate: Option<String>,
+    mode: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    camera: Option<String>,
+    junction: Option<String>,
+    class: Option<String>,
+    limit: Option<String>,
+    cursor: Option<String>,
+}
+
+const CLASSES: &[&str] = &["motorbike", "bus", "car", "truck", "tuktuk", "van", "other"];
+
+async fn search_passages(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let p: SearchParams = parse_query(raw.as_deref())?;
+    let mode = p
+        .mode
+        .as_deref()
+        .filter(|m| !m.is_empty())
+        .map(SearchMode::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad("mode", e))?;
+    let plate = p.plate.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let query = plate
+        .map(|text| PlateQuery::parse(text, mode))
+        .transpose()
+        .map_err(|e| ApiError::bad("plate", e))?;
+    let limit = match p.limit.as_deref() {
+        None | Some("") => 50,
+        Some(s) => match s.parse::<usize>() {
+            Ok(n) if (1..=500).contains(&n) => n,
+            _ => return Err(ApiError::bad("limit", "must be an integer from 1 to 500")),
+        },
+    };
+    let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) => {
+            let cursor = Cursor::decode(c)
+                .ok_or_else(|| ApiError::bad("cursor", "not a cursor this API gave out"))?;
+            let fuzzy = matches!(query, Some(PlateQuery::Fuzzy { .. }));
+            if fuzzy != matches!(cursor, Cursor::Cost { .. }) {
+                return Err(ApiError::bad(
+                    "cursor",
+                    "belongs to a search in another mode",
+                ));
+            }
+            Some(cursor)
+        }
+    };
+    let from = parse_time_opt("from", p.from.as_deref())?;
+    let to = parse_time_opt("to", p.to.as_deref())?;
+    if let (Some(f), Some(t)) = (from, to) {
+        if t <= f {
+            return Err(ApiError::bad("to", "must be after from"));
+        }
+    }
+    let vehicle_class = match p.class.as_deref().filter(|c| !c.is_empty()) {
+        None => None,
+        Some(c) if CLASSES.contains(&c) => Some(c.to_string()),
+        Some(c) => {
+            return Err(ApiError::bad(
+                "class",
+                format!(
+                    "unknown vehicle class `{c}` (one of {})",
+                    CLASSES.join(", ")
+                ),
+            ))
+        }
+    };
+    let client = state.store.client().await?;
+    let mut camera_ids: Option<Vec<i64>> = None;
+    if let Some(name) = p.camera.as_deref().filter(|c| !c.is_empty()) {
+        let id = query::camera_id(&client, name)
+            .await?
+            .ok_or_else(|| ApiError::bad("camera", format!("no camera named `{name}`")))?;
+        camera_ids = Some(vec![id]);
+    }
+    if let Some(name) = p.junction.as_deref().filter(|c| !c.is_empty()) {
+        let id = query::junction_id(&client, name)
+            .await?
+            .ok_or_else(|| ApiError::bad("junction", format!("no junction named `{name}`")))?;
+        let at_junction = query::junction_camera_ids(&client, id).await?;
+        camera_ids = Some(match camera_ids {
+            Some(ids) => ids
+                .into_iter()
+                .filter(|i| at_junction.contains(i))
+                .collect(),
+            None => at_junction,
+        });
+    }
+    let filter = SearchFilter {
+        from,
+        to,
+        camera_ids,
+        vehicle_class,
+    };
+    let started = Instant::now();
+    let page = match &query {
+        Some(q) => query::search_passages(&client, q, &filter, limit, cursor).await?,
+        None => query::recent_passages(&client, &filter, limit, cursor).await?,
+    };
+    let mode_label = query.as_ref().map_or("list", |q| q.mode().as_str());
+    state
+        .metrics
+        .search_seconds
+        .with_label_values(&[mode_label])
+        .observe(started.elapsed().as_secs_f64());
+    Ok(Json(page).into_response())
+}
+
+fn parse_id(what: &str, raw: &str) -> Result<i64, ApiError> {
+    raw.parse::<i64>()
+        .ok()
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ApiError::bad(what, "must be a positive integer"))
+}
+
+async fn get_passage(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id("id", &id)?;
+    let client = state.store.client().await?;
+    let passage = query::passage(&client, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no passage {id}")))?;
+    Ok(Json(passage).into_response())
+}
+
+async fn get_snapshot(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let id = parse_id("id", &id)?;
+    let client = state.store.client().await?;
+    let passage = query::passage(&client, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no passage {id}")))?;
+    let path = passage
+        .snapshot_path
+        .as_deref()
+        .and_then(|p| inside(&state.snapshots_dir, Path::new(p)))
+        .ok_or_else(|| ApiError::not_found(format!("passage {id} has no snapshot")))?;
+    serve_file(&path, "image/jpeg", request).await
+}
+
+async fn serve_file(path: &Path, mime: &str, request: Request) -> Result<Response, ApiError> {
+    let mut response = ServeFile::new_with_mime(path, &mime.parse().map_err(ApiError::internal)?)
+        .oneshot(request)
+        .await
+        .map_err(ApiError::internal)?
+        .map(Body::new);
+    response.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, max-age=3600"),
+    );
+    Ok(response)
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CountParams {
+    junction: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+    bucket: Option<String>,
+}
+
+async fn get_counts(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let p: CountParams = parse_query(raw.as_deref())?;
+    let name = p
+        .junction
+        .filter(|j| !j.is_empty())
+        .ok_or_else(|| ApiError::bad("junction", "is required"))?;
+    let from = parse_time("from", p.from.as_deref())?;
+    let to = parse_time("to", p.to.as_deref())?;
+    if to <= from {
+        return Err(ApiError::bad("to", "must be after from"));
+    }
+    let bucket = match p.bucket.as_deref() {
+        None | Some("") => Bucket::Hour,
+        Some(b) => Bucket::parse(b).ok_or_else(|| ApiError::bad("bucket", "one of 15m, 1h, 1d"))?,
+    };
+    if (to - from).num_seconds() / bucket.length().num_seconds() > 10_000 {
+        return Err(ApiError::bad(
+            "bucket",
+            "more than 10000 buckets: use a larger bucket or a shorter window",
+        ));
+    }
+    let client = state.store.client().await?;
+    let junction_id = query::junction_id(&client, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no junction named `{name}`")))?;
+    let rows = query::counts(&client, junction_id, from, to, bucket).await?;
+    Ok(Json(json!({
+        "junction": name,
+        "bucket": bucket.as_str(),
+        "from": from,
+        "to": to,
+        "rows": rows,
+    }))
+    .into_response())
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClipParams {
+    camera: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Camera id and window of a clip request.
+async fn clip_window(
+    state: &AppState,
+    raw: Option<&str>,
+) -> Result<
+    (
+        i64,
+        chrono::DateTime<chrono::Utc>,
+        chrono::DateTime<chrono::Utc>,
+        String,
+    ),
+    ApiError,
+> {
+    let p: ClipParams = parse_query(raw)?;
+    let name = p
+        .camera
+        .filter(|c| !c.is_empty())
+        .ok_or_else(|| ApiError::bad("camera", "is required"))?;
+    let from = parse_time("from", p.from.as_deref())?;
+    let to = parse_time("to", p.to.as_deref())?;
+    if to <= from {
+        return Err(ApiError::bad("to", "must be after from"));
+    }
+    let client = state.store.client().await?;
+    let id = query::camera_id(&client, &name)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no camera named `{name}`")))?;
+    Ok((id, from, to, name))
+}
+
+async fn list_clips(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (camera_id, from, to, _) = clip_window(&state, raw.as_deref()).await?;
+    let client = state.store.client().await?;
+    let items = query::clips(&client, camera_id, from, to).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+async fn clip_video(
+    State(state): State<AppState>,
+    UrlPath(id): UrlPath<String>,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let id = parse_id("id", &id)?;
+    let client = state.store.client().await?;
+    let clip = query::clip(&client, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(format!("no clip {id}")))?;
+    let path = inside(&state.clips_dir, Path::new(&clip.path))
+        .ok_or_else(|| ApiError::not_found(format!("clip {id} is not on disk")))?;
+    serve_file(&path, "video/mp4", request).await
+}
+
+async fn export_clip(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let (camera_id, from, to, camera) = clip_window(&state, raw.as_deref()).await?;
+    if to - from > MAX_EXPORT {
+        return Err(ApiError::bad("to", "an export covers at most 1 hour"));
+    }
+    let client = state.store.client().await?;
+    let clips = query::clips(&client, camera_id, from, to).await?;
+    drop(client);
+    let segments: Vec<SegmentSource> = clips
+        .iter()
+        .filter_map(|c| {
+            inside(&state.clips_dir, Path::new(&c.path)).map(|path| SegmentSource {
+                path,
+                started_at: c.started_at,
+            })
+        })
+        .collect();
+    if segments.is_empty() {
+        return Err(ApiError::not_found(format!(
+            "no recording of camera `{camera}` in that window"
+        )));
+    }
+    let name = format!(
+        "{}_{}_{}.mp4",
+        crate::video::recorder::safe_name(&camera),
+        from.format("%Y%m%dT%H%M%S"),
+        to.format("%Y%m%dT%H%M%S")
+    );
+    let out = state.export_dir.join(format!(
+        "{}-{}",
+        std::process::id(),
+        state.metrics.next_export_id()
+    ));
+    let out_path = out.clone();
+    let exported =
+        tokio::task::spawn_blocking(move || export_window(&segments, from, to, &out_path))
+            .await
+            .map_err(ApiError::internal)?
+            .map_err(|e| {
+                let _ = std::fs::remove_file(&out);
+                match e {
+                    crate::video::VideoError::NothingToExport { .. } => {
+                        ApiError::not_found(e.to_string())
+                    }
+                    // A recorded segment that cannot be read is our problem, not the request's.
+                    other => ApiError::internal(other),
+                }
+            })?;
+    let file = tokio::fs::File::open(&exported.path)
+        .await
+        .map_err(ApiError::internal)?;
+    // The open file keeps its data; the name can go now so nothing is left behind.
+    let _ = tokio::fs::remove_file(&exported.path).await;
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let headers = [
+        (header::CONTENT_TYPE, "video/mp4".to_string()),
+        (header::CONTENT_LENGTH, exported.bytes.to_string()),
+        (
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{name}\""),
+        ),
+        (
+            header::HeaderName::from_static("x-content-sha256"),
+            exported.sha256.clone(),
+        ),
+        (
+            header::HeaderName::from_static("x-clip-start"),
+            exported.started_at.to_rfc3339(),
+        ),
+        (
+            header::HeaderName::from_static("x-clip-end"),
+            exported.ended_at.to_rfc3339(),
+        ),
+    ];
+    state.metrics.exports.inc();
+    Ok((StatusCode::OK, headers, body).into_response())
+}
+
+async fn list_cameras(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let client = state.store.client().await?;
+    let items = query::cameras(&client).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+async fn list_junctions(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let client = state.store.client().await?;
+    let items = query::junctions(&client).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+async fn openapi() -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI_JSON).into_response()
+}
+
+async fn unknown_api() -> ApiError {
+    ApiError::not_found("no such API endpoint (see /api/openapi.json)")
+}
+
+async fn healthz(State(state): State<AppState>) -> Response {
+    if state.store.ping().await {
+        Json(json!({"status": "ok", "database": "ok"})).into_response()
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({"status": "degraded", "database": "down"})),
+        )
+            .into_response()
+    }
+}
+
+async fn get_metrics(State(state): State<AppState>) -> Response {
+    let db_up = state.store.ping().await;
+    match state.metrics.render(db_up) {
+        Ok(text) => ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], text).into_response(),
+        Err(e) => ApiError::internal(e).into_response(),
+    }
+}
+
+/// Serves `router(state)` on `listener` until `shutdown` resolves.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(state))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

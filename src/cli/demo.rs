@@ -1,0 +1,212 @@
+//! `matthan demo`: two demo cameras at two junctions, fed with videos made from the eval
+//! photos, ingested into the log (DATABASE_URL or the private cluster), then served.
+//!
+//! The videos start at 07:00 today (Asia/Ho_Chi_Minh), so running the demo again the same
+//! day finds every passage already logged and adds nothing (the writer is idempotent).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use anyhow::{bail, Context};
+use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use matthan::config::{CameraConfig, Config, JunctionConfig};
+use matthan::pipeline::{run_camera, write_item, CameraSettings};
+use matthan::recognize::runtime;
+use matthan::store::{query, Database, Writer, WriterSettings};
+use matthan::track::{CameraGeometry, TrackerSettings};
+use matthan::video::source::ReconnectPolicy;
+use matthan::video::{Shutdown, SourceSpec};
+
+use super::{describe, serve_until_ctrl_c, settings, Cli};
+
+/// One demo camera: its name, junction and photos.
+struct DemoCamera {
+    /// Camera name.
+    name: &'static str,
+    /// Junction name.
+    junction: &'static str,
+    /// Photos that make its video.
+    photos: Vec<PathBuf>,
+    /// Offset of its video's start from the demo's start.
+    start_offset: TimeDelta,
+}
+
+fn eval_dir(photos: Option<&Path>) -> PathBuf {
+    photos
+        .map(Path::to_path_buf)
+        .or_else(|| std::env::var_os("MATTHAN_EVAL_DIR").map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("../shared/eval"))
+}
+
+fn jpegs(dir: &Path, max: usize) -> anyhow::Result<Vec<PathBuf>> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("demo photos: cannot read {}", dir.display()))?
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("jpg")))
+        .collect();
+    v.sort();
+    v.truncate(max);
+    if v.is_empty() {
+        bail!("demo photos: no .jpg in {}", dir.display());
+    }
+    Ok(v)
+}
+
+/// 07:00 today in Asia/Ho_Chi_Minh (yesterday's if it is earlier than that now).
+fn demo_start() -> DateTime<Utc> {
+    let ict = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7");
+    let now = Utc::now().with_timezone(&ict);
+    let mut day = now.date_naive();
+    if now.time() < chrono::NaiveTime::from_hms_opt(8, 0, 0).expect("valid") {
+        day = day.pred_opt().unwrap_or(day);
+    }
+    let seven = day.and_hms_opt(7, 0, 0).expect("valid");
+    ict.from_local_datetime(&seven)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+        .unwrap_or_else(Utc::now)
+}
+
+fn make_video(out: &Path, photos: &[PathBuf]) -> anyhow::Result<()> {
+    if out.exists() {
+        return Ok(());
+    }
+    let script = Path::new("scripts/make-test-video");
+    if !script.exists() {
+        bail!("run the demo from the matthan folder (scripts/make-test-video is missing)");
+    }
+    let status = Command::new(script)
+        .arg(out)
+        .args(["--seconds", "3", "--size", "1280x960"])
+        .args(photos)
+        .stdout(std::process::Stdio::null())
+        .status()
+        .context("running scripts/make-test-video")?;
+    if !status.success() {
+        let _ = std::fs::remove_file(out);
+        bail!("scripts/make-test-video failed ({status})");
+    }
+    Ok(())
+}
+
+/// Runs the demo.
+pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> anyhow::Result<()> {
+    let recognizer = settings(cli);
+    runtime::verify_model_dir(&recognizer.model_dir)
+        .context("the demo needs the models: run `make setup`")?;
+    let eval = eval_dir(photos);
+    let cameras = vec![
+        DemoCamera {
+            name: "km31-junction",
+            junction: "Km 31 junction",
+            photos: jpegs(&eval.join("vn-dev"), 8)?,
+            start_offset: TimeDelta::zero(),
+        },
+        DemoCamera {
+            name: "km42-market-gate",
+            junction: "Km 42 market",
+            photos: jpegs(&eval.join("vn-car"), 6)?,
+            start_offset: TimeDelta::minutes(20),
+        },
+    ];
+    let mut cfg = Config::default();
+    for c in &cameras {
+        cfg.junctions.push(JunctionConfig {
+            name: c.junction.to_string(),
+            km_marker: c.junction[3..5].parse().ok(),
+            lat: None,
+            lon: None,
+        });
+        let mut cam = CameraConfig::named(c.name);
+        cam.junction = Some(c.junction.to_string());
+        cfg.cameras.push(cam);
+    }
+    cfg.validate()?;
+    let demo_dir = cfg.storage.state_dir.join("demo");
+    std::fs::create_dir_all(&demo_dir)?;
+    let start = demo_start();
+
+    let rt = tokio::runtime::Runtime::new()?;
+    let db = rt.block_on(Database::open(
+        cli.database_url.as_deref(),
+        &cfg.storage.state_dir,
+    ))?;
+    println!("demo: log in {}", db.description);
+    let result = (|| -> anyhow::Result<()> {
+        let writer = rt.block_on(async {
+            let client = db.store.client().await?;
+            query::sync_config(&client, &cfg).await?;
+            anyhow::Ok(Writer::start(db.store.clone(), WriterSettings::default()))
+        })?;
+        let counters = writer.counters();
+        let shutdown = Shutdown::new();
+        {
+            let shutdown = shutdown.clone();
+            rt.spawn(async move {
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    shutdown.trigger();
+                }
+            });
+        }
+        for c in &cameras {
+            let video = demo_dir.join(format!("{}.mp4", c.name));
+            println!(
+                "demo: making {} from {} photos (3 s each)",
+                video.display(),
+                c.photos.len()
+            );
+            make_video(&video, &c.photos)?;
+            println!("demo: ingesting camera {} at {}", c.name, c.junction);
+            let camera_settings = CameraSettings {
+                name: c.name.to_string(),
+                source: SourceSpec::File(video.clone()),
+                file_start: start + c.start_offset,
+                clips_dir: cfg.storage.clips_dir(),
+                snapshots_dir: cfg.storage.snapshots_dir(),
+                segment_len_ms: 6_000,
+                analysis_fps: cfg.analysis.fps,
+                queue_frames: cfg.analysis.queue_frames,
+                decoder_threads: 1,
+                geometry: CameraGeometry {
+                    road_direction: (0.0, 1.0),
+                    counting_line: None,
+                },
+                tracker: TrackerSettings::default(),
+                recognizer: recognizer.clone(),
+                reconnect: ReconnectPolicy::default(),
+            };
+            let (tx, rx) = crossbeam_channel::unbounded();
+            let sd = shutdown.clone();
+            let worker = std::thread::spawn(move || run_camera(camera_settings, sd, tx));
+            let input = writer.input();
+            for event in rx {
+                println!("  {}", describe(&event));
+                input.blocking_send(write_item(&event, false))?;
+            }
+            let report = worker
+                .join()
+                .map_err(|_| anyhow::anyhow!("ingest thread panicked"))??;
+            println!(
+                "demo: {}: {} passages, {} segments, {:.1} s of video in {:.1} s",
+                c.name, report.passages, report.clips, report.media_seconds, report.wall_seconds
+            );
+            if shutdown.is_triggered() {
+                bail!("interrupted");
+            }
+        }
+        let stats = rt.block_on(writer.close());
+        println!(
+            "demo: log has {} new passages ({} already there from an earlier run), {} segments",
+            stats.passages, stats.duplicates, stats.clips
+        );
+        if no_serve {
+            return Ok(());
+        }
+        let web = matthan::api::default_web_dir();
+        println!("demo: open the page and search a plate, e.g. 29B125662 or 30A99999");
+        rt.block_on(serve_until_ctrl_c(&db, &cfg, listen, &web, Some(counters)))
+    })();
+    rt.block_on(db.close());
+    result
+}

@@ -1,0 +1,182 @@
+//! The log: PostgreSQL.
+//!
+//! Owns the connection pool, the schema migrations (`sql/`), the private cluster started when
+//! no `DATABASE_URL` is given, the batched writer that the cameras feed, and every query the
+//! API runs. All SQL with user input is parameterised; the statements live in
+//! [`query`] and [`writer`], the schema in `sql/`.
+//!
+//! - [`Store`]: a pool of connections to one database.
+//! - [`Database`]: a store plus, when matthan started it, the private cluster behind it
+//!   (stopped by [`Database::close`]).
+//! - [`migrate`]: applies `sql/*.sql` in order, once each, tracked in `schema_migrations`.
+//! - [`cluster`]: `initdb` + `pg_ctl` under the state directory, Unix socket only.
+//! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second.
+//! - [`query`]: plate search, counts, clips, cameras, junctions.
+//! - [`scratch`]: fresh databases for tests and benchmarks.
+
+pub mod cluster;
+pub mod migrate;
+pub mod query;
+pub mod scratch;
+pub mod writer;
+
+use std::path::Path;
+use std::time::Duration;
+
+use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
+use tokio_postgres::NoTls;
+
+pub use cluster::PrivateCluster;
+pub use writer::{
+    NewClip, NewPassage, NewPlateRead, WriteItem, Writer, WriterSettings, WriterStats,
+};
+
+/// Everything that can go wrong with the log.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// `DATABASE_URL` (or the config's URL) does not parse.
+    #[error("bad database URL: {0}")]
+    BadUrl(String),
+    /// No connection could be made, or a statement failed.
+    #[error("database error: {0}")]
+    Postgres(#[from] tokio_postgres::Error),
+    /// The pool could not hand out a connection (database down, pool closed).
+    #[error("database unavailable: {0}")]
+    Pool(String),
+    /// The private cluster could not be set up or started.
+    #[error("private PostgreSQL cluster: {0}")]
+    Cluster(String),
+    /// A migration failed; nothing of it was applied.
+    #[error("migration {name} failed: {reason}")]
+    Migration { name: String, reason: String },
+    /// The database holds a migration this build does not know, or one that was changed.
+    #[error("schema mismatch: {0}")]
+    Schema(String),
+    /// The writer has stopped and takes no more records.
+    #[error("the database writer has stopped")]
+    WriterClosed,
+}
+
+impl From<deadpool_postgres::PoolError> for StoreError {
+    fn from(e: deadpool_postgres::PoolError) -> Self {
+        StoreError::Pool(e.to_string())
+    }
+}
+
+/// A pool of connections to the log's database.
+#[derive(Clone)]
+pub struct Store {
+    /// Connections are made on demand and reused; a broken one is dropped by the pool.
+    pool: Pool,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store").finish_non_exhaustive()
+    }
+}
+
+impl Store {
+    /// A pool for `config`, at most `max_size` connections. Connects lazily.
+    pub fn from_config(
+        mut config: tokio_postgres::Config,
+        max_size: usize,
+    ) -> Result<Store, StoreError> {
+        if config.get_connect_timeout().is_none() {
+            config.connect_timeout(Duration::from_secs(5));
+        }
+        if config.get_application_name().is_none() {
+            config.application_name("matthan");
+        }
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(max_size.max(1))
+            .wait_timeout(Some(Duration::from_secs(10)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .build()
+            .map_err(|e| StoreError::Pool(e.to_string()))?;
+        Ok(Store { pool })
+    }
+
+    /// A pool for a `postgres://` URL or a `key=value` connection string.
+    pub fn from_url(url: &str, max_size: usize) -> Result<Store, StoreError> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e: tokio_postgres::Error| StoreError::BadUrl(e.to_string()))?;
+        Store::from_config(config, max_size)
+    }
+
+    /// A connection from the pool.
+    pub async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
+        Ok(self.pool.get().await?)
+    }
+
+    /// Whether the database answers a trivial query.
+    pub async fn ping(&self) -> bool {
+        match self.client().await {
+            Ok(c) => c.simple_query("SELECT 1").await.is_ok(),
+            Err(_) => false,
+        }
+    }
+
+    /// Applies pending migrations (see [`migrate`]).
+    pub async fn migrate(&self) -> Result<Vec<String>, StoreError> {
+        let mut client = self.client().await?;
+        migrate::apply(&mut client).await
+    }
+}
+
+/// The log's database as matthan uses it: a migrated store, and the private cluster when
+/// matthan started one.
+pub struct Database {
+    /// The pool.
+    pub store: Store,
+    /// The private cluster this process started, stopped on [`Database::close`].
+    cluster: Option<PrivateCluster>,
+    /// Where the data lives, for messages (`DATABASE_URL` or the cluster's directory).
+    pub description: String,
+}
+
+impl Database {
+    /// Opens `url` if given, else starts (or joins) the private cluster under `state_dir`;
+    /// then applies pending migrations.
+    pub async fn open(url: Option<&str>, state_dir: &Path) -> Result<Database, StoreError> {
+        let (store, cluster, description) = match url.filter(|u| !u.trim().is_empty()) {
+            Some(url) => (Store::from_url(url, 16)?, None, "DATABASE_URL".to_string()),
+            None => {
+                let dir = state_dir.to_path_buf();
+                let cluster = tokio::task::spawn_blocking(move || PrivateCluster::start(&dir))
+                    .await
+                    .map_err(|e| StoreError::Cluster(e.to_string()))??;
+                let store = Store::from_config(cluster.client_config(), 16)?;
+                let description = format!("private cluster in {}", cluster.data_dir().display());
+                (store, Some(cluster), description)
+            }
+        };
+        let db = Database {
+            store,
+            cluster,
+            description,
+        };
+        if let Err(e) = db.store.migrate().await {
+            db.close().await;
+            return Err(e);
+        }
+        Ok(db)
+    }
+
+    /// Stops the private cluster if this process started it.
+    pub async fn close(self) {
+        if let Some(cluster) = self.cluster {
+            drop(self.store);
+            let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
+        }
+    }
+}

@@ -1,0 +1,582 @@
+//! The batched writer: passages and clip segments from the cameras into the log.
+//!
+//! Owns: batching (up to `max_batch` records, committed at least every `flush_interval`), the
+//! binary `COPY` into per-connection staging tables and the one statement that moves a batch
+//! into `passages` and `plate_reads`, idempotently (a passage already in the log, by its natural
+//! key, is skipped with its reads), and retrying a failed batch until it is written.
+//!
+//! Back-pressure: the queue in front of the writer is bounded; when the database is slow or
+//! down, senders wait instead of records being dropped.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Datelike, Utc};
+use futures_util::pin_mut;
+use tokio::sync::mpsc;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+use super::{Store, StoreError};
+use crate::plate::fold_confusions;
+
+/// One plate candidate of a passage.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPlateRead {
+    /// 1 for the voted plate, then by score.
+    pub rank: i16,
+    /// Canonical key.
+    pub key: String,
+    /// Score 0..1.
+    pub confidence: f32,
+    /// Per-character confidences (for the voted plate; empty for the others).
+    pub char_confidences: Vec<f32>,
+}
+
+/// A passage to log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewPassage {
+    /// Camera name (created in `cameras` if unknown).
+    pub camera: String,
+    /// Tracker's track number: with camera, first and best time, the passage's natural key.
+    pub track_no: i64,
+    /// First time seen.
+    pub first_seen: DateTime<Utc>,
+    /// Last time seen.
+    pub last_seen: DateTime<Utc>,
+    /// Time of the snapshot frame; the partition key.
+    pub best_at: DateTime<Utc>,
+    /// `motorbike`, `car`, ... (see `scene::VehicleClass::as_str`).
+    pub vehicle_class: String,
+    /// Voted plate key, if any plate was read.
+    pub plate_key: Option<String>,
+    /// Display form of the voted plate.
+    pub plate_display: Option<String>,
+    /// Vote confidence 0..1.
+    pub plate_confidence: Option<f32>,
+    /// Whether the voted plate fits the Vietnamese grammar.
+    pub is_vietnamese: Option<bool>,
+    /// `along`, `against` or `unknown`.
+    pub direction: String,
+    /// Whether it crossed the counting line; `None` when the camera has none.
+    pub crossed_line: Option<bool>,
+    /// Start of the segment holding the best frame (the clip's natural key with the camera).
+    pub clip_started_at: Option<DateTime<Utc>>,
+    /// Offset of the best frame in that segment.
+    pub clip_offset_ms: Option<i64>,
+    /// Snapshot JPEG path.
+    pub snapshot_path: Option<String>,
+    /// Vehicle box in the best frame, x1 y1 x2 y2 pixels.
+    pub bbox: Vec<f32>,
+    /// Frames the track was seen in.
+    pub frames_seen: i32,
+    /// Plate candidates, rank 1 first.
+    pub reads: Vec<NewPlateRead>,
+}
+
+/// A closed clip segment to log.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewClip {
+    /// Camera name.
+    pub camera: String,
+    /// Wall-clock time of the file's time 0.
+    pub started_at: DateTime<Utc>,
+    /// End of the last frame.
+    pub ended_at: DateTime<Utc>,
+    /// File path.
+    pub path: String,
+    /// File size.
+    pub bytes: i64,
+    /// SHA-256, lowercase hex.
+    pub sha256: String,
+}
+
+/// What goes into the writer.
+#[derive(Debug, Clone, PartialEq)]
+pub enum WriteItem {
+    /// A passage.
+    Passage(Box<NewPassage>),
+    /// A segment.
+    Clip(NewClip),
+}
+
+/// Batching and retry settings.
+#[derive(Debug, Clone)]
+pub struct WriterSettings {
+    /// Largest batch.
+    pub max_batch: usize,
+    /// Longest time a record waits before its batch commits.
+    pub flush_interval: Duration,
+    /// Queue length in front of the writer (records).
+    pub queue: usize,
+}
+
+impl Default for WriterSettings {
+    fn default() -> Self {
+        WriterSettings {
+            max_batch: 5000,
+            flush_interval: Duration::from_secs(1),
+            queue: 20_000,
+        }
+    }
+}
+
+/// Counters of a writer, shared with `/metrics`.
+#[derive(Debug, Default)]
+pub struct WriterCounters {
+    /// Passages newly written.
+    pub passages: AtomicU64,
+    /// Passages skipped because the log already held them.
+    pub duplicates: AtomicU64,
+    /// Clip rows written or refreshed.
+    pub clips: AtomicU64,
+    /// Batches committed.
+    pub batches: AtomicU64,
+    /// Failed batch attempts (each retried).
+    pub errors: AtomicU64,
+    /// Records waiting in the current batch or queue.
+    pub pending: AtomicU64,
+}
+
+/// Totals of a finished writer.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
+pub struct WriterStats {
+    /// Passages newly written.
+    pub passages: u64,
+    /// Passages already in the log.
+    pub duplicates: u64,
+    /// Clip rows written.
+    pub clips: u64,
+    /// Batches committed.
+    pub batches: u64,
+    /// Failed attempts.
+    pub errors: u64,
+}
+
+impl WriterCounters {
+    /// A snapshot of the counters.
+    pub fn stats(&self) -> WriterStats {
+        WriterStats {
+            passages: self.passages.load(Ordering::Relaxed),
+            duplicates: self.duplicates.load(Ordering::Relaxed),
+            clips: self.clips.load(Ordering::Relaxed),
+            batches: self.batches.load(Ordering::Relaxed),
+            errors: self.errors.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Handle to a running writer task.
+pub struct Writer {
+    /// The bounded queue into the task.
+    tx: mpsc::Sender<WriteItem>,
+    /// The task; ends when every sender is gone and the last batch is written.
+    task: tokio::task::JoinHandle<()>,
+    /// Shared counters.
+    counters: Arc<WriterCounters>,
+}
+
+/// A cloneable way to feed a writer, also from plain threads.
+#[derive(Clone)]
+pub struct WriterInput {
+    /// The bounded queue.
+    tx: mpsc::Sender<WriteItem>,
+    /// Counts queued records.
+    counters: Arc<WriterCounters>,
+}
+
+impl WriterInput {
+    /// Queues a record, waiting while the queue is full.
+    pub async fn send(&self, item: WriteItem) -> Result<(), StoreError> {
+        self.counters.pending.fetch_add(1, Ordering::Relaxed);
+        self.tx
+            .send(item)
+            .await
+            .map_err(|_| StoreError::WriterClosed)
+    }
+
+    /// Queues a record from a thread outside the runtime, waiting while the queue is full.
+    pub fn blocking_send(&self, item: WriteItem) -> Result<(), StoreError> {
+        self.counters.pending.fetch_add(1, Ordering::Relaxed);
+        self.tx
+            .blocking_send(item)
+            .map_err(|_| StoreError::WriterClosed)
+    }
+}
+
+impl Writer {
+    /// Starts the writer task on the current runtime.
+    pub fn start(store: Store, settings: WriterSettings) -> Writer {
+        let (tx, rx) = mpsc::channel(settings.queue.max(1));
+        let counters = Arc::new(WriterCounters::default());
+        let task = tokio::spawn(run(store, settings, rx, counters.clone()));
+        Writer { tx, task, counters }
+    }
+
+    /// A handle for senders.
+    pub fn input(&self) -> WriterInput {
+        WriterInput {
+            tx: self.tx.clone(),
+            counters: self.counters.clone(),
+        }
+    }
+
+    /// The live counters.
+    pub fn counters(&self) -> Arc<WriterCounters> {
+        self.counters.clone()
+    }
+
+    /// Waits until every record sent (by this handle and every [`WriterInput`], which must be
+    /// dropped first) is written, and returns the totals.
+    pub async fn close(self) -> WriterStats {
+        drop(self.tx);
+        let _ = self.task.await;
+        self.counters.stats()
+    }
+}
+
+async fn run(
+    store: Store,
+    settings: WriterSettings,
+    mut rx: mpsc::Receiver<WriteItem>,
+    counters: Arc<WriterCounters>,
+) {
+    let mut conn = WriterConnection::new(store);
+    let mut batch: Vec<WriteItem> = Vec::with_capacity(settings.max_batch);
+    let mut open = true;
+    while open || !batch.is_empty() {
+        // Fill the batch until it is full, its oldest record is due, or the queue closes.
+        if open {
+            let deadline = tokio::time::Instant::now() + settings.flush_interval;
+            while batch.len() < settings.max_batch {
+                let next = if batch.is_empty() {
+                    rx.recv().await
+                } else {
+                    match tokio::time::timeout_at(deadline, rx.recv()).await {
+                        Ok(item) => item,
+                        Err(_) => break,
+                    }
+                };
+                match next {
+                    Some(item) => batch.push(item),
+                    None => {
+                        open = false;
+                        break;
+                    }
+                }
+            }
+        }
+        if batch.is_empty() {
+            continue;
+        }
+        let mut backoff = Duration::from_millis(250);
+        loop {
+            match conn.write(&batch).await {
+                Ok((passages, duplicates, clips)) => {
+                    counters.passages.fetch_add(passages, Ordering::Relaxed);
+                    counters.duplicates.fetch_add(duplicates, Ordering::Relaxed);
+                    counters.clips.fetch_add(clips, Ordering::Relaxed);
+                    counters.batches.fetch_add(1, Ordering::Relaxed);
+                    counters
+                        .pending
+                        .fetch_sub(batch.len() as u64, Ordering::Relaxed);
+                    batch.clear();
+                    break;
+                }
+                Err(e) => {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(
+                        "writing {} records failed: {e}; retrying in {:.1} s",
+                        batch.len(),
+                        backoff.as_secs_f64()
+                    );
+                    conn.reset();
+                    tokio::time::sleep(backoff).await;
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                }
+            }
+        }
+    }
+}
+
+/// The writer's connection and what it has learnt about the database.
+struct WriterConnection {
+    /// Where connections come from.
+    store: Store,
+    /// The connection in use, with its staging tables; dropped after an error.
+    client: Option<deadpool_postgres::Object>,
+    /// Camera ids by name.
+    cameras: HashMap<String, i64>,
+    /// Months whose partitions exist (year × 12 + month).
+    months: HashSet<i32>,
+}
+
+const STAGE_PASSAGE_TYPES: &[Type] = &[
+    Type::INT4,        // seq
+    Type::INT8,        // camera_id
+    Type::INT8,        // track_no
+    Type::TIMESTAMPTZ, // first_seen
+    Type::TIMESTAMPTZ, // last_seen
+    Type::TIMESTAMPTZ, // best_at
+    Type::TEXT,        // vehicle_class
+    Type::TEXT,        // plate_key
+    Type::TEXT,        // plate_display
+    Type::FLOAT4,      // plate_confidence
+    Type::BOOL,        // is_vietnamese
+    Type::TEXT,        // direction
+    Type::BOOL,        // crossed_line
+    Type::TIMESTAMPTZ, // clip_started_at
+    Type::INT8,        // clip_offset_ms
+    Type::TEXT,        // snapshot_path
+    Type::FLOAT4_ARRAY,
+    Type::INT4, // frames_seen
+];
+
+const STAGE_READ_TYPES: &[Type] = &[
+    Type::INT4,   // seq
+    Type::INT2,   // rank
+    Type::TEXT,   // plate_key
+    Type::TEXT,   // plate_folded
+    Type::FLOAT4, // confidence
+    Type::FLOAT4_ARRAY,
+];
+
+const CREATE_STAGING: &str = "
+CREATE TEMP TABLE IF NOT EXISTS stage_passages (
+    seq int, camera_id bigint, track_no bigint, first_seen timestamptz, last_seen timestamptz,
+    best_at timestamptz, vehicle_class text, plate_key text, plate_display text,
+    plate_confidence real, is_vietnamese boolean, direction text, crossed_line boolean,
+    clip_started_at timestamptz, clip_offset_ms bigint, snapshot_path text, bbox real[],
+    frames_seen int) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS stage_reads (
+    seq int, rank smallint, plate_key text, plate_folded text, confidence real,
+    char_confidences real[]) ON COMMIT DELETE ROWS;";
+
+/// Moves the staged batch into the log; passages already there (natural key) are skipped
+/// with their reads. Returns (passages inserted, reads inserted).
+const MOVE_STAGED: &str = "
+WITH ins AS (
+    INSERT INTO passages (camera_id, track_no, first_seen, last_seen, best_at, vehicle_class,
+        plate_key, plate_display, plate_confidence, is_vietnamese, direction, crossed_line,
+        clip_started_at, clip_offset_ms, snapshot_path, bbox, frames_seen)
+    SELECT camera_id, track_no, first_seen, last_seen, best_at, vehicle_class,
+        plate_key, plate_display, plate_confidence, is_vietnamese, direction, crossed_line,
+        clip_started_at, clip_offset_ms, snapshot_path, bbox, frames_seen
+    FROM stage_passages ORDER BY seq
+    ON CONFLICT DO NOTHING
+    RETURNING id, best_at, camera_id, first_seen, track_no
+), reads AS (
+    INSERT INTO plate_reads (passage_id, best_at, camera_id, rank, plate_key, plate_folded,
+        confidence, char_confidences)
+    SELECT ins.id, ins.best_at, ins.camera_id, r.rank, r.plate_key, r.plate_folded,
+        r.confidence, r.char_confidences
+    FROM ins
+    JOIN stage_passages s ON s.camera_id = ins.camera_id AND s.best_at = ins.best_at
+        AND s.first_seen = ins.first_seen AND s.track_no = ins.track_no
+    JOIN stage_reads r ON r.seq = s.seq
+    RETURNING 1
+)
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM reads)";
+
+const UPSERT_CLIP: &str = "
+INSERT INTO clips (camera_id, started_at, ended_at, path, bytes, sha256)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (camera_id, started_at) DO UPDATE
+SET ended_at = EXCLUDED.ended_at, path = EXCLUDED.path, bytes = EXCLUDED.bytes,
+    sha256 = EXCLUDED.sha256, recorded_at = now()";
+
+fn month_of(t: &DateTime<Utc>) -> i32 {
+    t.year() * 12 + t.month0() as i32
+}
+
+impl WriterConnection {
+    fn new(store: Store) -> WriterConnection {
+        WriterConnection {
+            store,
+            client: None,
+            cameras: HashMap::new(),
+            months: HashSet::new(),
+        }
+    }
+
+    fn reset(&mut self) {
+        self.client = None;
+    }
+
+    async fn client(&mut self) -> Result<&mut deadpool_postgres::Object, StoreError> {
+        if self.client.is_none() {
+            let client = self.store.client().await?;
+            client.batch_execute(CREATE_STAGING).await?;
+            self.client = Some(client);
+        }
+        self.client
+            .as_mut()
+            .ok_or_else(|| StoreError::Pool("no connection".into()))
+    }
+
+    async fn camera_id(&mut self, name: &str) -> Result<i64, StoreError> {
+        if let Some(id) = self.cameras.get(name) {
+            return Ok(*id);
+        }
+        let client = self.client().await?;
+        let id = super::query::camera_id_or_create(client, name).await?;
+        self.cameras.insert(name.to_string(), id);
+        Ok(id)
+    }
+
+    async fn ensure_months(&mut self, times: &[DateTime<Utc>]) -> Result<(), StoreError> {
+        let mut missing: Vec<&DateTime<Utc>> = times
+            .iter()
+            .filter(|t| !self.months.contains(&month_of(t)))
+            .collect();
+        missing.sort();
+        if let (Some(first), Some(last)) = (missing.first().copied(), missing.last().copied()) {
+            let (first, last) = (*first, *last);
+            let client = self.client().await?;
+            client
+                .execute("SELECT matthan_ensure_months($1, $2)", &[&first, &last])
+                .await?;
+            let (a, b) = (month_of(&first), month_of(&last));
+            self.months.extend(a..=b);
+        }
+        Ok(())
+    }
+
+    /// Writes one batch in one transaction. Returns (passages new, passages already logged,
+    /// clips written).
+    async fn write(&mut self, batch: &[WriteItem]) -> Result<(u64, u64, u64), StoreError> {
+        // Resolve names and partitions first (each commits on its own and is idempotent).
+        let mut camera_ids = Vec::with_capacity(batch.len());
+        let mut best_times = Vec::new();
+        for item in batch {
+            let name = match item {
+                WriteItem::Passage(p) => {
+                    best_times.push(p.best_at);
+                    &p.camera
+                }
+                WriteItem::Clip(c) => &c.camera,
+            };
+            camera_ids.push(self.camera_id(name).await?);
+        }
+        self.ensure_months(&best_times).await?;
+
+        let client = self.client().await?;
+        let tx = client.transaction().await?;
+        let mut clips = 0u64;
+        let mut staged = 0u64;
+        let mut seen_keys = HashSet::new();
+        {
+            let sink = tx
+                .copy_in("COPY stage_passages FROM STDIN (FORMAT binary)")
+                .await?;
+            let writer = BinaryCopyInWriter::new(sink, STAGE_PASSAGE_TYPES);
+            pin_mut!(writer);
+            for (seq, (item, camera_id)) in batch.iter().zip(&camera_ids).enumerate() {
+                let WriteItem::Passage(p) = item else {
+                    continue;
+                };
+                // The same passage twice in one batch would insert its reads twice.
+                if !seen_keys.insert((*camera_id, p.best_at, p.first_seen, p.track_no)) {
+                    continue;
+                }
+                let seq = seq as i32;
+                let row: [&(dyn ToSql + Sync); 18] = [
+                    &seq,
+                    camera_id,
+                    &p.track_no,
+                    &p.first_seen,
+                    &p.last_seen,
+                    &p.best_at,
+                    &p.vehicle_class,
+                    &p.plate_key,
+                    &p.plate_display,
+                    &p.plate_confidence,
+                    &p.is_vietnamese,
+                    &p.direction,
+                    &p.crossed_line,
+                    &p.clip_started_at,
+                    &p.clip_offset_ms,
+                    &p.snapshot_path,
+                    &p.bbox,
+                    &p.frames_seen,
+                ];
+                writer.as_mut().write(&row).await?;
+                staged += 1;
+            }
+            writer.finish().await?;
+        }
+        {
+            let sink = tx
+                .copy_in("COPY stage_reads FROM STDIN (FORMAT binary)")
+                .await?;
+            let writer = BinaryCopyInWriter::new(sink, STAGE_READ_TYPES);
+            pin_mut!(writer);
+            for (seq, item) in batch.iter().enumerate() {
+                let WriteItem::Passage(p) = item else {
+                    continue;
+                };
+                let seq = seq as i32;
+                for r in &p.reads {
+                    let folded = fold_confusions(&r.key);
+                    let row: [&(dyn ToSql + Sync); 6] = [
+                        &seq,
+                        &r.rank,
+                        &r.key,
+                        &folded,
+                        &r.confidence,
+                        &r.char_confidences,
+                    ];
+                    writer.as_mut().write(&row).await?;
+                }
+            }
+            writer.finish().await?;
+        }
+        let row = tx.query_one(MOVE_STAGED, &[]).await?;
+        let inserted = row.get::<_, i64>(0) as u64;
+        for (item, camera_id) in batch.iter().zip(&camera_ids) {
+            if let WriteItem::Clip(c) = item {
+                tx.execute(
+                    UPSERT_CLIP,
+                    &[
+                        camera_id,
+                        &c.started_at,
+                        &c.ended_at,
+                        &c.path,
+                        &c.bytes,
+                        &c.sha256,
+                    ],
+                )
+                .await?;
+                clips += 1;
+            }
+        }
+        tx.commit().await?;
+        let passages_in_batch = batch
+            .iter()
+            .filter(|i| matches!(i, WriteItem::Passage(_)))
+            .count() as u64;
+        let _ = staged;
+        Ok((inserted, passages_in_batch - inserted, clips))
+    }
+}
+
+/// Writes `items` now, in one batch, without a writer task (tests, tools).
+pub async fn write_batch(store: &Store, items: &[WriteItem]) -> Result<WriterStats, StoreError> {
+    let started = Instant::now();
+    let mut conn = WriterConnection::new(store.clone());
+    let (passages, duplicates, clips) = conn.write(items).await?;
+    tracing::debug!(
+        "wrote {} records in {:.1} ms",
+        items.len(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    Ok(WriterStats {
+        passages,
+        duplicates,
+        clips,
+        batches: 1,
+        errors: 0,
+    })
+}
