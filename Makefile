@@ -11,7 +11,7 @@ build: setup
 	$(CARGO) build --release
 
 demo: build
-	scripts/demo
+	target/release/matthan demo
 
 test: setup
 	$(CARGO) test --release --all-targets

@@ -8,16 +8,20 @@
 //! - [`recognize`]: ONNX Runtime sessions and their pre/post-processing: vehicle detection,
 //!   plate detection, line splitting and OCR. `fn(&RgbImage) -> Recognition`.
 //! - [`video`]: FFmpeg edge: open a file or RTSP camera, record MP4 segments (remux, never
-//!   re-encode), decode sampled frames with wall-clock times.
+//!   re-encode), decode sampled frames with wall-clock times, export a time window as one MP4.
 //! - [`pipeline`]: wires one camera: source → recorder + decoder → recognizer → tracker →
 //!   events (clip segments, passages), with bounded queues between threads.
+//! - [`store`]: the PostgreSQL log: migrations (`sql/`), private cluster when no
+//!   `DATABASE_URL`, batched idempotent writer, and every query (search, counts, clips).
+//! - [`api`]: axum HTTP API and the static page in `web/`, served by `matthan serve`.
 //! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
 //! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing.
 //!
-//! Arrows point one way: `pipeline` → `video`, `recognize`, `track`; `recognize` → `plate`,
-//! `scene`; `track` → `plate`, `scene`. `plate`, `scene` and `track` do no I/O.
+//! Arrows point one way: `api` → `store`, `video` (clip export); `pipeline` → `video`,
+//! `recognize`, `track`, `store` (records); `store` → `plate` (search keys); `recognize` →
+//! `plate`, `scene`; `track` → `plate`, `scene`. `plate`, `scene` and `track` do no I/O.
 
 pub mod api;
 pub mod config;

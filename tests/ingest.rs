@@ -1,7 +1,7 @@
 //! Video ingest end to end on real video made by ffmpeg from real photos: every plate the
 //! recognizer reads on a still is logged exactly once, inside that photo's time window, with a
 //! clip segment and offset whose frame shows the plate; segments play and add up; a killed
-//! ingest leaves a playable segment and a restarted one completes; corrupt video and a dead
+//! ingest leaves a playable segment and a restarted one completes, logging every passage once; corrupt video and a dead
 //! RTSP address fail clearly.
 
 mod common;
@@ -13,6 +13,7 @@ use std::time::Duration;
 use chrono::{DateTime, TimeDelta, Utc};
 use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, PassageRecord};
 use matthan::recognize::RecognizerSettings;
+use matthan::store::scratch::ScratchDatabase;
 use matthan::track::{CameraGeometry, TrackerSettings};
 use matthan::video::source::ReconnectPolicy;
 use matthan::video::{ClipSegment, Shutdown, SourceSpec, VideoError};
@@ -293,8 +294,19 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
     .collect();
     let video = dir.join("long.mp4");
     make_video(&video, &photos, &["--seconds", "4", "--size", "960x720"]);
+    // Both runs log into one real database: the restart must add what the killed run did
+    // not commit, and nothing twice.
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt
+        .block_on(ScratchDatabase::create(
+            "ingest_kill",
+            &common::test_pg_dir(),
+        ))
+        .expect("a PostgreSQL server");
+    let database_url = db.connection_string();
     let run = |dir: &Path| {
         Command::new(env!("CARGO_BIN_EXE_matthan"))
+            .env("DATABASE_URL", &database_url)
             .args(["--models"])
             .arg(common::model_dir())
             .args([
@@ -380,6 +392,41 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
         (full - 24.0).abs() <= 1.0,
         "restarted segment holds {full:.2} s"
     );
+    // The log holds exactly the passages of a complete run, each once, and the segment's
+    // row describes the complete file.
+    let produced: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "passage")
+        .map(|v| {
+            v["passage"]["plate"]["key"]
+                .as_str()
+                .unwrap_or("-")
+                .to_string()
+        })
+        .collect();
+    assert!(produced.len() >= 6, "{produced:?}");
+    let (logged, distinct, clip_sha): (i64, i64, String) = rt.block_on(async {
+        let client = db.store.client().await.unwrap();
+        let counts = client
+            .query_one(
+                "SELECT count(*), count(DISTINCT (camera_id, best_at, first_seen, track_no))
+                 FROM passages",
+                &[],
+            )
+            .await
+            .unwrap();
+        let sha = client
+            .query_one("SELECT sha256 FROM clips", &[])
+            .await
+            .unwrap();
+        (counts.get(0), counts.get(1), sha.get(0))
+    });
+    assert_eq!(logged as usize, produced.len(), "{produced:?}");
+    assert_eq!(distinct, logged);
+    assert_eq!(clip_sha, clips[0]["sha256"].as_str().unwrap());
+    assert_eq!(clip_sha, matthan::digest::sha256_file(&segment).unwrap().1);
+    rt.block_on(db.drop_database()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
 

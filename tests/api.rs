@@ -1,0 +1,498 @@
+//! The HTTP API on a real PostgreSQL, called in-process through the axum router: parameter
+//! validation (400 with a JSON body, never a 500), unknown ids (404), files that must never be
+//! served, the database being down (503), search over HTTP with its cursor, and a clip export
+//! of recorded video whose length is the window's within one GOP.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use chrono::{DateTime, TimeDelta, Utc};
+use matthan::api::{router, AppState, OPENAPI_JSON};
+use matthan::store::scratch::ScratchDatabase;
+use matthan::store::writer::write_batch;
+use matthan::store::{NewClip, NewPassage, NewPlateRead, Store, WriteItem};
+use serde_json::Value;
+use tower::ServiceExt;
+
+async fn scratch(tag: &str) -> ScratchDatabase {
+    ScratchDatabase::create(tag, &common::test_pg_dir())
+        .await
+        .expect("a PostgreSQL server")
+}
+
+/// State with folders under `dir`.
+fn state(store: Store, dir: &Path) -> AppState {
+    AppState::new(
+        store,
+        &dir.join("clips"),
+        &dir.join("snapshots"),
+        &dir.join("exports"),
+        &dir.join("web"),
+        None,
+    )
+    .unwrap()
+}
+
+/// GET `uri`: status, headers and body.
+async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = router(state.clone())
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = axum::body::to_bytes(response.into_body(), 1 << 30)
+        .await
+        .unwrap();
+    (status, headers, body.to_vec())
+}
+
+async fn get_json(state: &AppState, uri: &str) -> (StatusCode, Value) {
+    let (status, _, body) = get(state, uri).await;
+    let json = serde_json::from_slice(&body)
+        .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
+    (status, json)
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+}
+
+fn passage(track: i64, best_at: DateTime<Utc>, key: &str, snapshot: Option<&Path>) -> WriteItem {
+    WriteItem::Passage(Box::new(NewPassage {
+        camera: "cam-a".into(),
+        track_no: track,
+        first_seen: best_at,
+        last_seen: best_at,
+        best_at,
+        vehicle_class: "car".into(),
+        plate_key: Some(key.into()),
+        plate_display: Some(key.into()),
+        plate_confidence: Some(0.9),
+        is_vietnamese: Some(true),
+        direction: "along".into(),
+        crossed_line: None,
+        clip_started_at: None,
+        clip_offset_ms: None,
+        snapshot_path: snapshot.map(|p| p.to_string_lossy().into_owned()),
+        bbox: vec![],
+        frames_seen: 3,
+        reads: vec![NewPlateRead {
+            rank: 1,
+            key: key.into(),
+            confidence: 0.9,
+            char_confidences: vec![],
+        }],
+    }))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_is_a_400_with_a_reason_and_unknown_things_are_404() {
+    let db = scratch("api_bad").await;
+    let dir = common::temp_dir("api-bad");
+    let s = state(db.store.clone(), &dir);
+    write_batch(
+        &db.store,
+        &[passage(1, t("2026-11-29T01:00:00Z"), "29B125662", None)],
+    )
+    .await
+    .unwrap();
+    for (uri, mentions) in [
+        ("/api/passages?plate=%", "plate"),
+        ("/api/passages?plate=29B1*&mode=exact", "wildcard"),
+        ("/api/passages?plate=29B&mode=regex", "mode"),
+        ("/api/passages?plate=%E2%9C%93%E2%9C%93", "plate"),
+        ("/api/passages?plate=29&limit=9999", "limit"),
+        ("/api/passages?plate=29&limit=-1", "limit"),
+        ("/api/passages?plate=29&cursor=t.x.1", "cursor"),
+        ("/api/passages?plate=29B1*&cursor=f.1.2.3", "cursor"),
+        ("/api/passages?from=2026-11-29", "from"),
+        (
+            "/api/passages?from=2026-11-29T01:00:00Z&to=2026-11-29T00:00:00Z",
+            "to",
+        ),
+        ("/api/passages?class=spaceship", "class"),
+        ("/api/passages?camera=nope", "camera"),
+        ("/api/passages?junction=nope", "junction"),
+        ("/api/passages?plate=29B125662&sort=asc", "sort"),
+        ("/api/passages/0", "id"),
+        ("/api/passages/1x", "id"),
+        ("/api/passages/99999999999999999999", "id"),
+        (
+            "/api/counts?from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z",
+            "junction",
+        ),
+        (
+            "/api/counts?junction=J&from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z&bucket=5m",
+            "bucket",
+        ),
+        (
+            "/api/counts?junction=J&from=2000-01-01T00:00:00Z&to=2026-11-30T00:00:00Z&bucket=15m",
+            "bucket",
+        ),
+        ("/api/clips?camera=cam-a&from=2026-11-29T00:00:00Z", "to"),
+        (
+            "/api/clips/export?camera=cam-a&from=2026-11-29T00:00:00Z&to=2026-11-29T02:00:00Z",
+            "1 hour",
+        ),
+        ("/api/clips/abc/video", "id"),
+    ] {
+        let (status, body) = get_json(&s, uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(body["error"], "bad_request", "{uri}");
+        let detail = body["detail"].as_str().unwrap();
+        assert!(detail.contains(mentions), "{uri}: {detail}");
+    }
+    for uri in [
+        "/api/passages/424242",
+        "/api/passages/424242/snapshot.jpg",
+        "/api/clips/424242/video",
+        "/api/counts?junction=nowhere&from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z",
+        "/api/clips?camera=nope&from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z",
+        "/api/clips/export?camera=cam-a&from=2026-11-29T00:00:00Z&to=2026-11-29T00:10:00Z",
+        "/api/no-such-thing",
+    ] {
+        let (status, body) = get_json(&s, uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}: {body}");
+        assert_eq!(body["error"], "not_found", "{uri}");
+    }
+    // The passage without a snapshot has no snapshot URL and its snapshot is a 404.
+    let (status, body) = get_json(&s, "/api/passages?plate=29B125662").await;
+    assert_eq!(status, StatusCode::OK);
+    let id = body["items"][0]["id"].as_i64().unwrap();
+    assert!(body["items"][0]["snapshot_url"].is_null());
+    let (status, _) = get_json(&s, &format!("/api/passages/{id}/snapshot.jpg")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    db.drop_database().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_outside_their_folders_are_never_served() {
+    let db = scratch("api_paths").await;
+    let dir = common::temp_dir("api-paths");
+    let s = state(db.store.clone(), &dir);
+    let inside = dir.join("snapshots/cam-a/ok.jpg");
+    std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
+    std::fs::write(&inside, b"\xff\xd8\xff\xe0 a jpeg").unwrap();
+    let outside = dir.join("secret.jpg");
+    std::fs::write(&outside, b"not for you").unwrap();
+    let link = dir.join("snapshots/cam-a/link.jpg");
+    std::os::unix::fs::symlink(&outside, &link).unwrap();
+    let sneaky = dir.join("snapshots/cam-a/../../secret.jpg");
+    let at = t("2026-11-29T01:00:00Z");
+    write_batch(
+        &db.store,
+        &[
+            passage(1, at, "11A11111", Some(&inside)),
+            passage(2, at, "22A22222", Some(&outside)),
+            passage(3, at, "33A33333", Some(&link)),
+            passage(4, at, "44A44444", Some(&sneaky)),
+            passage(5, at, "55A55555", Some(Path::new("/etc/passwd"))),
+            WriteItem::Clip(NewClip {
+                camera: "cam-a".into(),
+                started_at: at,
+                ended_at: at + TimeDelta::seconds(60),
+                path: "/etc/passwd".into(),
+                bytes: 1,
+                sha256: "00".into(),
+            }),
+        ],
+    )
+    .await
+    .unwrap();
+    let mut served = Vec::new();
+    for key in ["11A11111", "22A22222", "33A33333", "44A44444", "55A55555"] {
+        let (_, body) = get_json(&s, &format!("/api/passages?plate={key}&mode=exact")).await;
+        let url = body["items"][0]["snapshot_url"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        let (status, _, bytes) = get(&s, &url).await;
+        if status == StatusCode::OK {
+            served.push(String::from_utf8_lossy(&bytes).into_owned());
+        } else {
+            assert_eq!(status, StatusCode::NOT_FOUND, "{key}");
+        }
+    }
+    assert_eq!(
+        served.len(),
+        1,
+        "only the snapshot inside the folder: {served:?}"
+    );
+    assert!(served[0].ends_with("a jpeg"));
+    let (_, clips) = get_json(
+        &s,
+        "/api/clips?camera=cam-a&from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z",
+    )
+    .await;
+    let clip_url = clips["items"][0]["url"].as_str().unwrap().to_string();
+    let (status, _, _) = get(&s, &clip_url).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = get(
+        &s,
+        "/api/clips/export?camera=cam-a&from=2026-11-29T01:00:00Z&to=2026-11-29T01:00:30Z",
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Static files cannot climb out of the web folder either.
+    std::fs::create_dir_all(dir.join("web")).unwrap();
+    let (status, _, _) = get(&s, "/../secret.jpg").await;
+    assert_ne!(status, StatusCode::OK);
+    let (status, _, _) = get(&s, "/%2e%2e/secret.jpg").await;
+    assert_ne!(status, StatusCode::OK);
+    db.drop_database().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_database_that_is_down_is_a_503_not_a_crash() {
+    let dir = common::temp_dir("api-down");
+    // Nothing listens on port 1.
+    let store =
+        Store::from_url("host=127.0.0.1 port=1 user=postgres connect_timeout=1", 2).unwrap();
+    let s = state(store, &dir);
+    let (status, body) = get_json(&s, "/healthz").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["database"], "down");
+    let (status, body) = get_json(&s, "/api/passages?plate=29B125662").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+    assert_eq!(body["error"], "unavailable");
+    // Bad input is still a 400: it is refused before the database is asked.
+    let (status, _) = get_json(&s, "/api/passages?plate=%").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _, body) = get(&s, "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    let text = String::from_utf8(body).unwrap();
+    assert!(text.contains("matthan_database_up 0"), "{text}");
+    assert!(
+        text.contains(
+            "matthan_http_requests_total{method=\"GET\",route=\"/api/passages\",status=\"503\"} 1"
+        ),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn search_over_http_pages_with_its_cursor() {
+    let db = scratch("api_search").await;
+    let dir = common::temp_dir("api-search");
+    let s = state(db.store.clone(), &dir);
+    let base = t("2026-11-29T00:00:00Z");
+    let items: Vec<WriteItem> = (0..23)
+        .map(|i| {
+            passage(
+                i,
+                base + TimeDelta::seconds(i),
+                if i % 2 == 0 { "29B125662" } else { "29B125663" },
+                None,
+            )
+        })
+        .collect();
+    write_batch(&db.store, &items).await.unwrap();
+    // Fuzzy finds 29B125662 from the misread 298I25662, exact matches first.
+    let (status, body) = get_json(&s, "/api/passages?plate=298I25662&limit=5").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["items"][0]["plate_key"], "29B125662");
+    assert_eq!(body["items"][0]["match"]["rank"], 1);
+    let mut seen = Vec::new();
+    let mut uri = "/api/passages?plate=298I25662&limit=5".to_string();
+    loop {
+        let (status, body) = get_json(&s, &uri).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        for p in body["items"].as_array().unwrap() {
+            seen.push((
+                p["plate_key"].as_str().unwrap().to_string(),
+                p["id"].as_i64().unwrap(),
+            ));
+        }
+        match body["next_cursor"].as_str() {
+            Some(c) => uri = format!("/api/passages?plate=298I25662&limit=5&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 23);
+    let first_edit = seen.iter().position(|(k, _)| k == "29B125663").unwrap();
+    assert_eq!(
+        first_edit, 12,
+        "the 12 look-alike matches come before the 11 one-edit matches"
+    );
+    // The wildcard and an empty plate (list) work over HTTP too.
+    let (_, body) = get_json(&s, "/api/passages?plate=29B12566%3F&limit=50").await;
+    assert_eq!(body["items"].as_array().unwrap().len(), 23);
+    let (_, body) = get_json(&s, "/api/passages?camera=cam-a&limit=3").await;
+    assert_eq!(body["items"].as_array().unwrap().len(), 3);
+    assert!(body["next_cursor"].is_string());
+    db.drop_database().await.unwrap();
+}
+
+#[test]
+fn the_openapi_document_lists_every_route() {
+    let doc: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+    let mut paths: Vec<&str> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(|k| k.as_str())
+        .collect();
+    paths.sort();
+    assert_eq!(
+        paths,
+        [
+            "/api/cameras",
+            "/api/clips",
+            "/api/clips/export",
+            "/api/clips/{id}/video",
+            "/api/counts",
+            "/api/junctions",
+            "/api/openapi.json",
+            "/api/passages",
+            "/api/passages/{id}",
+            "/api/passages/{id}/snapshot.jpg",
+            "/healthz",
+            "/metrics",
+        ]
+    );
+}
+
+/// A 12 s test-pattern video (25 fps, a keyframe every second) recorded into 4 s segments by
+/// `matthan ingest` into `db`. Returns the clips folder.
+fn record(dir: &Path, db: &ScratchDatabase) -> PathBuf {
+    let video = dir.join("pattern.mp4");
+    let status = Command::new("ffmpeg")
+        .args([
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "testsrc=size=640x360:rate=25",
+        ])
+        .args([
+            "-t", "12", "-c:v", "libx264", "-g", "25", "-bf", "2", "-pix_fmt", "yuv420p",
+        ])
+        .arg(&video)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let clips = dir.join("clips");
+    let out = Command::new(env!("CARGO_BIN_EXE_matthan"))
+        .env("DATABASE_URL", db.connection_string())
+        .args(["--models"])
+        .arg(common::model_dir())
+        .args([
+            "ingest",
+            "--camera",
+            "cam-x",
+            "--fps",
+            "0",
+            "--segment-len",
+            "4",
+        ])
+        .args(["--start", "2026-01-01T00:00:00Z", "--clips"])
+        .arg(&clips)
+        .arg("--snapshots")
+        .arg(dir.join("snapshots"))
+        .arg(&video)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    clips
+}
+
+fn ffprobe_duration(path: &Path) -> f64 {
+    let out = Command::new("ffprobe")
+        .args([
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+        ])
+        .arg(path)
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clip_export_is_the_window_within_one_gop_with_its_sha256() {
+    let db = scratch("api_export").await;
+    let dir = common::temp_dir("api-export");
+    let clips_dir = tokio::task::block_in_place(|| record(&dir, &db));
+    let s = AppState::new(
+        db.store.clone(),
+        &clips_dir,
+        &dir.join("snapshots"),
+        &dir.join("exports"),
+        &dir.join("web"),
+        None,
+    )
+    .unwrap();
+    let (status, body) = get_json(
+        &s,
+        "/api/clips?camera=cam-x&from=2026-01-01T00:00:00Z&to=2026-01-01T00:01:00Z",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["items"].as_array().unwrap().len(), 3, "{body}");
+    // A segment plays over HTTP with ranges (what the page's player asks for).
+    let url = body["items"][0]["url"].as_str().unwrap().to_string();
+    let response = router(s.clone())
+        .oneshot(
+            Request::get(&url)
+                .header("range", "bytes=0-99")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::PARTIAL_CONTENT);
+
+    for (from, to) in [
+        ("2026-01-01T00:00:02.500Z", "2026-01-01T00:00:07.300Z"),
+        ("2026-01-01T00:00:05.200Z", "2026-01-01T00:00:06.900Z"),
+        ("2026-01-01T00:00:00Z", "2026-01-01T00:00:12Z"),
+    ] {
+        let uri = format!("/api/clips/export?camera=cam-x&from={from}&to={to}");
+        let (status, headers, body) = get(&s, &uri).await;
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{uri}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert_eq!(headers["content-type"], "video/mp4");
+        use sha2::Digest;
+        let sha: String = sha2::Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(headers["x-content-sha256"].to_str().unwrap(), sha);
+        let file = dir.join("export.mp4");
+        std::fs::write(&file, &body).unwrap();
+        let window = (t(to) - t(from)).num_milliseconds() as f64 / 1000.0;
+        let duration = ffprobe_duration(&file);
+        assert!(
+            duration >= window - 0.05 && duration <= window + 1.0 + 0.1,
+            "{from}..{to}: {duration:.3} s for a {window:.3} s window"
+        );
+        let start =
+            DateTime::parse_from_rfc3339(headers["x-clip-start"].to_str().unwrap()).unwrap();
+        assert!(start <= t(from) && t(from) - start.to_utc() < TimeDelta::seconds(1));
+    }
+    // Nothing is left in the scratch folder.
+    assert_eq!(std::fs::read_dir(dir.join("exports")).unwrap().count(), 0);
+    db.drop_database().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
