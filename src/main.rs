@@ -120,7 +120,8 @@ enum Command {
         #[arg(long)]
         config: Option<PathBuf>,
     },
-    /// Serve the API and the web page.
+    /// Serve the API and the web page, and record and analyse the config's live (rtsp://,
+    /// http://...) cameras into the log. Files are ingested with `ingest`.
     Serve {
         /// TOML config with storage, junctions and cameras.
         #[arg(long)]
@@ -131,6 +132,9 @@ enum Command {
         /// Folder of the web page (default: ./web).
         #[arg(long)]
         web: Option<PathBuf>,
+        /// Do not run the config's live cameras (serve the log only).
+        #[arg(long)]
+        no_cameras: bool,
     },
     /// The demo: videos made from the eval photos are ingested as two cameras at two
     /// junctions into the log, then the page is served (`make demo` runs it).
@@ -262,28 +266,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_attempts: *max_retries,
                 ..Default::default()
             };
-            let settings = CameraSettings {
-                name: cam.name.clone(),
-                source: SourceSpec::parse(&source),
-                file_start,
-                clips_dir: clips.clone().unwrap_or_else(|| cfg.storage.clips_dir()),
-                snapshots_dir: snapshots
-                    .clone()
-                    .unwrap_or_else(|| cfg.storage.snapshots_dir()),
-                segment_len_ms: i64::from(
-                    segment_len.unwrap_or(cfg.storage.segment_len_sec).max(2),
-                ) * 1000,
-                analysis_fps: fps.unwrap_or(cfg.analysis.fps),
-                queue_frames: cfg.analysis.queue_frames,
-                decoder_threads: cfg.analysis.decoder_threads,
-                geometry: CameraGeometry {
-                    road_direction: (cam.road_direction[0], cam.road_direction[1]),
-                    counting_line: cam.counting_line.map(|[a, b]| [(a[0], a[1]), (b[0], b[1])]),
-                },
-                tracker: TrackerSettings::default(),
-                recognizer: settings(&cli),
-                reconnect,
-            };
+            let mut settings = camera_settings(&cli, &cfg, &cam, &source, file_start);
+            settings.reconnect = reconnect;
+            if let Some(dir) = clips {
+                settings.clips_dir = dir.clone();
+            }
+            if let Some(dir) = snapshots {
+                settings.snapshots_dir = dir.clone();
+            }
+            if let Some(len) = segment_len {
+                settings.segment_len_ms = i64::from((*len).max(2)) * 1000;
+            }
+            if let Some(fps) = fps {
+                settings.analysis_fps = *fps;
+            }
             let shutdown = Shutdown::new();
             {
                 let shutdown = shutdown.clone();
@@ -413,20 +409,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             config,
             listen,
             web,
+            no_cameras,
         } => {
             let cfg = load_config(config.as_deref())?;
             let rt = tokio::runtime::Runtime::new()?;
             rt.block_on(async {
                 let db =
                     Database::open(cli.database_url.as_deref(), &cfg.storage.state_dir).await?;
-                let served = async {
-                    let client = db.store.client().await?;
-                    query::sync_config(&client, &cfg).await?;
-                    drop(client);
-                    let web = web.clone().unwrap_or_else(api::default_web_dir);
-                    serve_until_ctrl_c(&db, &cfg, listen, &web, None).await
-                }
-                .await;
+                let client = db.store.client().await?;
+                query::sync_config(&client, &cfg).await?;
+                drop(client);
+                // Live cameras of the config are recorded and analysed while serving.
+                let writer = Writer::start(db.store.clone(), WriterSettings::default());
+                let shutdown = Shutdown::new();
+                let cameras = if *no_cameras {
+                    Vec::new()
+                } else {
+                    run_live_cameras(&cli, &cfg, &writer.input(), &shutdown)
+                };
+                let web = web.clone().unwrap_or_else(api::default_web_dir);
+                let served =
+                    serve_until_ctrl_c(&db, &cfg, listen, &web, Some(writer.counters())).await;
+                shutdown.trigger();
+                tokio::task::block_in_place(|| {
+                    for c in cameras {
+                        let _ = c.join();
+                    }
+                });
+                let stats = writer.close().await;
+                tracing::info!("log: {stats:?}");
                 db.close().await;
                 served
             })?;
@@ -506,6 +517,82 @@ impl LogConnection {
             stats
         })
     }
+}
+
+/// Settings for camera `cam` of `cfg` reading `source`, from the config's defaults.
+fn camera_settings(
+    cli: &Cli,
+    cfg: &Config,
+    cam: &CameraConfig,
+    source: &str,
+    file_start: chrono::DateTime<chrono::Utc>,
+) -> CameraSettings {
+    CameraSettings {
+        name: cam.name.clone(),
+        source: SourceSpec::parse(source),
+        file_start,
+        clips_dir: cfg.storage.clips_dir(),
+        snapshots_dir: cfg.storage.snapshots_dir(),
+        segment_len_ms: i64::from(cfg.storage.segment_len_sec.max(2)) * 1000,
+        analysis_fps: cfg.analysis.fps,
+        queue_frames: cfg.analysis.queue_frames,
+        decoder_threads: cfg.analysis.decoder_threads,
+        geometry: CameraGeometry {
+            road_direction: (cam.road_direction[0], cam.road_direction[1]),
+            counting_line: cam.counting_line.map(|[a, b]| [(a[0], a[1]), (b[0], b[1])]),
+        },
+        tracker: TrackerSettings::default(),
+        recognizer: settings(cli),
+        reconnect: ReconnectPolicy::default(),
+    }
+}
+
+/// Starts every enabled camera of `cfg` whose source is live; each feeds `input` until
+/// `shutdown`. A camera that fails is logged; the others go on.
+fn run_live_cameras(
+    cli: &Cli,
+    cfg: &Config,
+    input: &WriterInput,
+    shutdown: &Shutdown,
+) -> Vec<std::thread::JoinHandle<()>> {
+    let mut handles = Vec::new();
+    for cam in cfg.cameras.iter().filter(|c| c.enabled) {
+        let Some(source) = cam.source.as_deref() else {
+            continue;
+        };
+        if !SourceSpec::parse(source).is_live() {
+            tracing::warn!(
+                "camera {}: {source} is a file; serve runs live cameras only (use `matthan ingest`)",
+                cam.name
+            );
+            continue;
+        }
+        let settings = camera_settings(cli, cfg, cam, source, chrono::Utc::now());
+        let (input, shutdown) = (input.clone(), shutdown.clone());
+        let (name, has_line) = (cam.name.clone(), cam.counting_line.is_some());
+        let spawned = std::thread::Builder::new()
+            .name(format!("camera-{name}"))
+            .spawn(move || {
+                let (tx, rx) = crossbeam_channel::unbounded();
+                let worker = std::thread::spawn(move || run_camera(settings, shutdown, tx));
+                for event in rx {
+                    if let Err(e) = input.blocking_send(write_item(&event, has_line)) {
+                        tracing::error!("camera {name}: {e}");
+                        break;
+                    }
+                }
+                match worker.join() {
+                    Ok(Ok(report)) => tracing::info!("camera {name} stopped: {report:?}"),
+                    Ok(Err(e)) => tracing::error!("camera {name} stopped: {e}"),
+                    Err(_) => tracing::error!("camera {name}: worker panicked"),
+                }
+            });
+        match spawned {
+            Ok(h) => handles.push(h),
+            Err(e) => tracing::error!("camera {}: cannot start: {e}", cam.name),
+        }
+    }
+    handles
 }
 
 /// Serves the API on `listen` until Ctrl-C.

@@ -1,0 +1,187 @@
+//! `matthan serve` as the station runs it: a config with a live camera (an HTTP MPEG-TS
+//! stream that ffmpeg serves from the demo photos), a real database; the camera's passages
+//! and segments reach the log while the API answers, and Ctrl-C (SIGINT) stops it cleanly.
+
+mod common;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use matthan::store::scratch::ScratchDatabase;
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A plain HTTP GET: (status, body).
+fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+    )
+    .ok()?;
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).ok()?;
+    let status = raw.split_whitespace().nth(1)?.parse().ok()?;
+    let body = raw.split_once("\r\n\r\n")?.1.to_string();
+    Some((status, body))
+}
+
+fn make_video(dir: &Path) -> PathBuf {
+    let photos: Vec<PathBuf> = ["101.jpg", "119.jpg", "4.jpg", "bien_so.jpg"]
+        .iter()
+        .map(|f| common::eval_dir().join("vn-dev").join(f))
+        .collect();
+    let video = dir.join("live.mp4");
+    let status =
+        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-test-video"))
+            .arg(&video)
+            .args(["--seconds", "3", "--size", "1280x960"])
+            .args(&photos)
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+    assert!(status.success());
+    video
+}
+
+#[test]
+fn serve_records_a_live_camera_into_the_log_and_stops_on_ctrl_c() {
+    let dir = common::temp_dir("serve");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt
+        .block_on(ScratchDatabase::create("serve", &common::test_pg_dir()))
+        .expect("a PostgreSQL server");
+    let video = make_video(&dir);
+    let (camera_port, api_port) = (free_port(), free_port());
+    let stream = format!("http://127.0.0.1:{camera_port}/live.ts");
+    let config = dir.join("matthan.toml");
+    std::fs::write(
+        &config,
+        format!(
+            r#"
+[storage]
+state_dir = "{state}"
+segment_len_sec = 4
+
+[[junctions]]
+name = "Km 31 junction"
+
+[[cameras]]
+name = "gate"
+junction = "Km 31 junction"
+source = "{stream}"
+"#,
+            state = dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    // The camera: ffmpeg plays the video in real time to whoever connects.
+    let mut camera = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-re", "-i"])
+        .arg(&video)
+        .args(["-c", "copy", "-f", "mpegts", "-listen", "1", &stream])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ffmpeg");
+    std::thread::sleep(Duration::from_millis(500));
+    let mut server = Command::new(env!("CARGO_BIN_EXE_matthan"))
+        .env("DATABASE_URL", db.connection_string())
+        .args(["--models"])
+        .arg(common::model_dir())
+        .args(["serve", "--config"])
+        .arg(&config)
+        .args(["--listen", &format!("127.0.0.1:{api_port}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    // The plate of the first photo reaches the log while the server runs.
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let found = loop {
+        if let Some((200, body)) = http_get(api_port, "/api/passages?plate=29B125662&mode=exact") {
+            let v: serde_json::Value = serde_json::from_str(&body).unwrap();
+            if let Some(p) = v["items"].as_array().and_then(|a| a.first()).cloned() {
+                break p;
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no passage of 29B125662 was logged"
+        );
+        assert!(server.try_wait().unwrap().is_none(), "serve exited early");
+        std::thread::sleep(Duration::from_millis(500));
+    };
+    assert_eq!(found["camera"], "gate");
+    assert_eq!(found["junction"], "Km 31 junction");
+    let (status, cameras) = http_get(api_port, "/api/cameras").unwrap();
+    assert_eq!(status, 200);
+    let cameras: serde_json::Value = serde_json::from_str(&cameras).unwrap();
+    assert_eq!(cameras["items"][0]["name"], "gate");
+    // The stream ends after 12 s; wait for its segments to be closed and logged.
+    let _ = camera.wait();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (_, body) = http_get(api_port, "/metrics").unwrap();
+        let written = body
+            .lines()
+            .find_map(|l| l.strip_prefix("matthan_clips_written_total "))
+            .and_then(|n| n.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        if written >= 3 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "segments not logged: {body}");
+        std::thread::sleep(Duration::from_millis(500));
+    }
+
+    // Ctrl-C: the server stops, with everything it produced in the log.
+    let status = Command::new("kill")
+        .args(["-INT", &server.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let exit = loop {
+        if let Some(s) = server.try_wait().unwrap() {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "serve did not stop on SIGINT");
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    let mut stderr = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(exit.success(), "{stderr}");
+    let (passages, clips): (i64, i64) = rt.block_on(async {
+        let c = db.store.client().await.unwrap();
+        let p = c
+            .query_one("SELECT count(*) FROM passages", &[])
+            .await
+            .unwrap();
+        let k = c
+            .query_one("SELECT count(*) FROM clips", &[])
+            .await
+            .unwrap();
+        (p.get(0), k.get(0))
+    });
+    assert!(passages >= 8, "{passages} passages logged");
+    assert!(clips >= 3, "{clips} segments logged");
+    rt.block_on(db.drop_database()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
