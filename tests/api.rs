@@ -496,3 +496,144 @@ async fn clip_export_is_the_window_within_one_gop_with_its_sha256() {
     db.drop_database().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Checks `value` against schema `schema` of the OpenAPI document: `$ref`, `allOf`, objects
+/// (required keys present, no undocumented keys), arrays, `nullable`, `enum`, basic types.
+fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), String> {
+    if let Some(r) = schema["$ref"].as_str() {
+        let name = r.rsplit('/').next().unwrap();
+        return conforms(doc, &doc["components"]["schemas"][name], value, at);
+    }
+    if let Some(parts) = schema["allOf"].as_array() {
+        // Merge the parts' properties and required lists, then check once.
+        let mut props = serde_json::Map::new();
+        let mut required = Vec::new();
+        for p in parts {
+            let p = match p["$ref"].as_str() {
+                Some(r) => &doc["components"]["schemas"][r.rsplit('/').next().unwrap()],
+                None => p,
+            };
+            props.extend(p["properties"].as_object().cloned().unwrap_or_default());
+            required.extend(p["required"].as_array().cloned().unwrap_or_default());
+        }
+        let merged =
+            serde_json::json!({"type": "object", "properties": props, "required": required});
+        return conforms(doc, &merged, value, at);
+    }
+    if value.is_null() {
+        return if schema["nullable"] == true || schema.as_object().is_some_and(|o| o.is_empty()) {
+            Ok(())
+        } else {
+            Err(format!("{at}: null where the spec says not nullable"))
+        };
+    }
+    if let Some(options) = schema["enum"].as_array() {
+        if !options.contains(value) {
+            return Err(format!("{at}: {value} not in {options:?}"));
+        }
+    }
+    match schema["type"].as_str() {
+        Some("object") => {
+            let obj = value.as_object().ok_or(format!("{at}: not an object"))?;
+            let props = schema["properties"]
+                .as_object()
+                .cloned()
+                .unwrap_or_default();
+            for r in schema["required"].as_array().into_iter().flatten() {
+                let r = r.as_str().unwrap();
+                if !obj.contains_key(r) {
+                    return Err(format!("{at}: required `{r}` missing"));
+                }
+            }
+            for (k, v) in obj {
+                match props.get(k) {
+                    Some(s) => conforms(doc, s, v, &format!("{at}.{k}"))?,
+                    None if schema.get("additionalProperties").is_some() => {}
+                    None => return Err(format!("{at}: `{k}` is not in the spec")),
+                }
+            }
+            Ok(())
+        }
+        Some("array") => {
+            let arr = value.as_array().ok_or(format!("{at}: not an array"))?;
+            for (i, v) in arr.iter().enumerate() {
+                conforms(doc, &schema["items"], v, &format!("{at}[{i}]"))?;
+            }
+            Ok(())
+        }
+        Some("string") if !value.is_string() => Err(format!("{at}: not a string")),
+        Some("integer") if !(value.is_i64() || value.is_u64()) => {
+            Err(format!("{at}: not an integer"))
+        }
+        Some("number") if !value.is_number() => Err(format!("{at}: not a number")),
+        Some("boolean") if !value.is_boolean() => Err(format!("{at}: not a boolean")),
+        _ => Ok(()),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn answers_match_the_openapi_document() {
+    let doc: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
+    let db = scratch("api_spec").await;
+    let dir = common::temp_dir("api-spec");
+    let s = state(db.store.clone(), &dir);
+    let at = t("2026-11-29T01:00:00Z");
+    let snapshot = dir.join("snapshots/cam-a/1.jpg");
+    std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
+    std::fs::write(&snapshot, b"jpeg").unwrap();
+    write_batch(
+        &db.store,
+        &[
+            passage(1, at, "29B125662", Some(&snapshot)),
+            WriteItem::Clip(NewClip {
+                camera: "cam-a".into(),
+                started_at: at - TimeDelta::seconds(10),
+                ended_at: at + TimeDelta::seconds(50),
+                path: dir.join("clips/x.mp4").to_string_lossy().into_owned(),
+                bytes: 10,
+                sha256: "ab".into(),
+            }),
+        ],
+    )
+    .await
+    .unwrap();
+    let client = db.store.client().await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO junctions (name, km_marker) VALUES ('J', 31.5);
+             UPDATE cameras SET junction_id = (SELECT id FROM junctions)",
+        )
+        .await
+        .unwrap();
+    drop(client);
+    let (_, page) = get_json(&s, "/api/passages?plate=298I25662").await;
+    let id = page["items"][0]["id"].as_i64().unwrap();
+    assert!(
+        page["items"][0]["clip"].is_object(),
+        "the passage links its clip: {page}"
+    );
+    let window = "from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z";
+    for (uri, schema) in [
+        ("/api/passages?plate=298I25662".to_string(), "PassagePage"),
+        ("/api/passages?camera=cam-a".to_string(), "PassagePage"),
+        (format!("/api/passages/{id}"), "PassageDetail"),
+        (
+            format!("/api/counts?junction=J&{window}&bucket=15m"),
+            "Counts",
+        ),
+        (format!("/api/clips?camera=cam-a&{window}"), "ClipList"),
+        ("/api/cameras".to_string(), "CameraList"),
+        ("/api/junctions".to_string(), "JunctionList"),
+        ("/healthz".to_string(), "Health"),
+        ("/api/passages?plate=%".to_string(), "Error"),
+        ("/api/passages/123456".to_string(), "Error"),
+    ] {
+        let (_, body) = get_json(&s, &uri).await;
+        let schema = serde_json::json!({ "$ref": format!("#/components/schemas/{schema}") });
+        if let Err(e) = conforms(&doc, &schema, &body, schema.to_string().as_str()) {
+            panic!("{uri}: {e}\n{body}");
+        }
+    }
+    db.drop_database().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}

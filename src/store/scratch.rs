@@ -88,6 +88,31 @@ pub fn connection_string(config: &Config) -> String {
     parts.join(" ")
 }
 
+/// Drops scratch databases left by test processes that died before dropping them (the pid in
+/// the name no longer runs).
+async fn drop_abandoned(client: &tokio_postgres::Client) {
+    let Ok(rows) = client
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'mtest\\_%'",
+            &[],
+        )
+        .await
+    else {
+        return;
+    };
+    for row in rows {
+        let name: String = row.get(0);
+        let pid = name.rsplit('_').nth(1).and_then(|p| p.parse::<u32>().ok());
+        if let Some(pid) = pid {
+            if !Path::new(&format!("/proc/{pid}")).exists() {
+                let _ = client
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .await;
+            }
+        }
+    }
+}
+
 impl ScratchDatabase {
     /// Creates and migrates `mtest_<tag>_<pid>_<n>`.
     pub async fn create(tag: &str, fallback_dir: &Path) -> Result<ScratchDatabase, StoreError> {
@@ -110,6 +135,7 @@ impl ScratchDatabase {
         );
         let (client, conn) = admin.connect(NoTls).await?;
         tokio::spawn(conn);
+        drop_abandoned(&client).await;
         client
             .batch_execute(&format!("DROP DATABASE IF EXISTS {name}"))
             .await?;
