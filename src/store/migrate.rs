@@ -10,8 +10,13 @@ use sha2::{Digest, Sha256};
 use super::StoreError;
 
 /// The migrations, in order: file name and text.
-pub const MIGRATIONS: &[(&str, &str)] =
-    &[("0001_init.sql", include_str!("../../sql/0001_init.sql"))];
+pub const MIGRATIONS: &[(&str, &str)] = &[
+    ("0001_init.sql", include_str!("../../sql/0001_init.sql")),
+    (
+        "0002_search_speed.sql",
+        include_str!("../../sql/0002_search_speed.sql"),
+    ),
+];
 
 /// Advisory lock key held while migrating.
 const LOCK_KEY: i64 = 0x006d_6174_7468_616e; // "matthan"

@@ -248,6 +248,16 @@ pub async fn search_passages(
     }
 }
 
+/// SQL keeping hits `r` of the vehicle class in parameter `$n` (none: all), applied inside the
+/// hit scan so that the page limit holds.
+fn class_filter(n: usize) -> String {
+    format!(
+        "(${n}::text IS NULL OR EXISTS (
+            SELECT 1 FROM passages q
+            WHERE q.id = r.passage_id AND q.best_at = r.best_at AND q.vehicle_class = ${n}))"
+    )
+}
+
 async fn search_by_time(
     client: &tokio_postgres::Client,
     condition: &str,
@@ -260,6 +270,9 @@ async fn search_by_time(
         Some(Cursor::Time { best_at, id }) => (Some(best_at), Some(id)),
         _ => (None, None),
     };
+    // The page is cut from the hits alone (index-only on plate_reads), newest first; only
+    // those passages are then joined. One passage may match with several candidates (a
+    // wildcard): it counts once, with its best-ranked match.
     let sql = format!(
         "WITH hits AS (
             SELECT DISTINCT ON (r.best_at, r.passage_id) r.passage_id, r.best_at, r.rank, r.plate_key
@@ -269,13 +282,14 @@ async fn search_by_time(
               AND ($3::timestamptz IS NULL OR r.best_at < $3)
               AND ($4::bigint[] IS NULL OR r.camera_id = ANY($4))
               AND ($5::timestamptz IS NULL OR (r.best_at, r.passage_id) < ($5, $6::bigint))
-            ORDER BY r.best_at DESC, r.passage_id DESC, r.rank)
+              AND {class}
+            ORDER BY r.best_at DESC, r.passage_id DESC, r.rank
+            LIMIT $8)
         SELECT {PASSAGE_COLUMNS}, hits.rank, hits.plate_key
         FROM hits JOIN passages p ON p.id = hits.passage_id AND p.best_at = hits.best_at
         {PASSAGE_JOINS}
-        WHERE ($7::text IS NULL OR p.vehicle_class = $7)
-        ORDER BY p.best_at DESC, p.id DESC
-        LIMIT $8"
+        ORDER BY p.best_at DESC, p.id DESC",
+        class = class_filter(7)
     );
     let fetch = limit as i64 + 1;
     let rows = client
@@ -318,6 +332,18 @@ async fn search_by_time(
     Ok(SearchPage { items, next_cursor })
 }
 
+/// A fuzzy hit before its passage is read.
+struct FuzzyHit {
+    /// Likelihood cost ([`fuzzy_cost`]).
+    cost: u32,
+    /// Passage id.
+    id: i64,
+    /// Passage best_at (its partition key).
+    best_at: DateTime<Utc>,
+    /// The matching candidate.
+    matched: MatchInfo,
+}
+
 async fn search_fuzzy(
     client: &tokio_postgres::Client,
     key: &str,
@@ -326,18 +352,18 @@ async fn search_fuzzy(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<SearchPage, StoreError> {
+    // 1. Every candidate whose folded key is within one edit (index-only), newest first.
     let sql = format!(
-        "SELECT {PASSAGE_COLUMNS}, r.rank, r.plate_key, r.confidence
+        "SELECT r.passage_id, r.best_at, r.rank, r.plate_key, r.confidence
         FROM plate_reads r
-        JOIN passages p ON p.id = r.passage_id AND p.best_at = r.best_at
-        {PASSAGE_JOINS}
         WHERE r.plate_folded = ANY($1)
           AND ($2::timestamptz IS NULL OR r.best_at >= $2)
           AND ($3::timestamptz IS NULL OR r.best_at < $3)
           AND ($4::bigint[] IS NULL OR r.camera_id = ANY($4))
-          AND ($5::text IS NULL OR p.vehicle_class = $5)
+          AND {class}
         ORDER BY r.best_at DESC
-        LIMIT $6"
+        LIMIT $6",
+        class = class_filter(5)
     );
     let rows = client
         .query(
@@ -352,49 +378,77 @@ async fn search_fuzzy(
             ],
         )
         .await?;
-    // Best candidate per passage.
-    let mut best: HashMap<i64, (u32, PassageView)> = HashMap::new();
+    // 2. Ranked here: the best candidate per passage, then cost, then newest first.
+    let mut best: HashMap<i64, FuzzyHit> = HashMap::new();
     for row in &rows {
-        let rank: i16 = row.get(17);
-        let candidate: String = row.get(18);
-        let confidence: f32 = row.get(19);
-        let Some(cost) = fuzzy_cost(key, &candidate, rank, confidence) else {
+        let rank: i16 = row.get(2);
+        let candidate: String = row.get(3);
+        let Some(cost) = fuzzy_cost(key, &candidate, rank, row.get(4)) else {
             continue;
         };
         let id: i64 = row.get(0);
-        if best.get(&id).is_some_and(|(c, _)| *c <= cost) {
+        if best.get(&id).is_some_and(|h| h.cost <= cost) {
             continue;
         }
-        let mut p = passage_from_row(row);
-        p.matched = Some(MatchInfo {
+        let matched = MatchInfo {
             distance: strsim::levenshtein(key, &candidate) as u32,
             plate_key: candidate,
             rank,
-        });
-        best.insert(id, (cost, p));
+        };
+        best.insert(
+            id,
+            FuzzyHit {
+                cost,
+                id,
+                best_at: row.get(1),
+                matched,
+            },
+        );
     }
-    let mut ranked: Vec<(u32, PassageView)> = best.into_values().collect();
-    let order = |a: &(u32, PassageView)| (a.0, std::cmp::Reverse((a.1.best_at, a.1.id)));
+    let mut ranked: Vec<FuzzyHit> = best.into_values().collect();
+    let order = |h: &FuzzyHit| (h.cost, std::cmp::Reverse((h.best_at, h.id)));
     ranked.sort_by_key(order);
     if let Some(Cursor::Cost { cost, best_at, id }) = cursor {
         let after = (cost, std::cmp::Reverse((best_at, id)));
-        ranked.retain(|item| order(item) > after);
+        ranked.retain(|h| order(h) > after);
     }
     let more = ranked.len() > limit;
     ranked.truncate(limit);
     let next_cursor = more
         .then(|| ranked.last())
         .flatten()
-        .map(|(cost, p)| Cursor::Cost {
-            cost: *cost,
-            best_at: p.best_at,
-            id: p.id,
+        .map(|h| Cursor::Cost {
+            cost: h.cost,
+            best_at: h.best_at,
+            id: h.id,
         })
         .map(|c| c.encode());
-    Ok(SearchPage {
-        items: ranked.into_iter().map(|(_, p)| p).collect(),
-        next_cursor,
-    })
+    // 3. Only the page's passages are read.
+    let ids: Vec<i64> = ranked.iter().map(|h| h.id).collect();
+    let times: Vec<DateTime<Utc>> = ranked.iter().map(|h| h.best_at).collect();
+    let sql = format!(
+        "SELECT {PASSAGE_COLUMNS}
+        FROM unnest($1::bigint[], $2::timestamptz[]) AS page(id, best_at)
+        JOIN passages p ON p.id = page.id AND p.best_at = page.best_at
+        {PASSAGE_JOINS}"
+    );
+    let rows = client.query(&sql, &[&ids, &times]).await?;
+    let mut by_id: HashMap<i64, PassageView> = rows
+        .iter()
+        .map(|r| {
+            let p = passage_from_row(r);
+            (p.id, p)
+        })
+        .collect();
+    let items = ranked
+        .into_iter()
+        .filter_map(|h| {
+            let mut p = by_id.remove(&h.id)?;
+            p.matched = Some(h.matched);
+            Some(p)
+        })
+        .collect();
+    Ok(SearchPage { items, next_cursor })
 }
 
 /// Passages newest first, without a plate condition (every passage, read or not).
