@@ -69,8 +69,8 @@ async fn search(
     filter: &SearchFilter,
 ) -> SearchPage {
     let q = PlateQuery::parse(text, mode).unwrap();
-    let client = db.store.client().await.unwrap();
-    query::search_passages(&client, &q, filter, 50, None)
+    let mut client = db.store.client().await.unwrap();
+    query::search_passages(&mut client, &q, filter, 50, None)
         .await
         .unwrap()
 }
@@ -283,12 +283,12 @@ async fn page_through(
     limit: usize,
     insert_between: bool,
 ) -> Vec<i64> {
-    let client = db.store.client().await.unwrap();
+    let mut client = db.store.client().await.unwrap();
     let mut cursor: Option<Cursor> = None;
     let mut ids = Vec::new();
     let mut pages = 0;
     loop {
-        let page = query::search_passages(&client, q, &SearchFilter::default(), limit, cursor)
+        let page = query::search_passages(&mut client, q, &SearchFilter::default(), limit, cursor)
             .await
             .unwrap();
         assert!(page.items.len() <= limit);

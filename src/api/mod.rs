@@ -204,7 +204,7 @@ async fn search_passages(
             ))
         }
     };
-    let client = state.store.client().await?;
+    let mut client = state.store.client().await?;
     let mut camera_ids: Option<Vec<i64>> = None;
     if let Some(name) = p.camera.as_deref().filter(|c| !c.is_empty()) {
         let id = query::camera_id(&client, name)
@@ -233,7 +233,7 @@ async fn search_passages(
     };
     let started = Instant::now();
     let page = match &query {
-        Some(q) => query::search_passages(&client, q, &filter, limit, cursor).await?,
+        Some(q) => query::search_passages(&mut client, q, &filter, limit, cursor).await?,
         None => query::recent_passages(&client, &filter, limit, cursor).await?,
     };
     let mode_label = query.as_ref().map_or("list", |q| q.mode().as_str());
