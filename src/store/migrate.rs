@@ -16,6 +16,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0002_search_speed.sql",
         include_str!("../../sql/0002_search_speed.sql"),
     ),
+    (
+        "0003_suffix_search.sql",
+        include_str!("../../sql/0003_suffix_search.sql"),
+    ),
 ];
 
 /// Advisory lock key held while migrating.

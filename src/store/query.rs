@@ -240,7 +240,17 @@ pub async fn search_passages(
             search_by_time(client, "r.plate_key = $1", key, filter, limit, cursor).await
         }
         PlateQuery::Wildcard { like, .. } => {
-            search_by_time(client, "r.plate_key LIKE $1", like, filter, limit, cursor).await
+            // A literal start: B-tree range on the key. A wildcard start but a literal end:
+            // B-tree range on the reversed key. Wildcards at both ends: trigram index.
+            let starts_literal = !like.starts_with(['%', '_']);
+            let ends_literal = !like.ends_with(['%', '_']);
+            if !starts_literal && ends_literal {
+                let reversed: String = like.chars().rev().collect();
+                let condition = "reverse(r.plate_key) COLLATE \"C\" LIKE $1";
+                search_by_time(client, condition, &reversed, filter, limit, cursor).await
+            } else {
+                search_by_time(client, "r.plate_key LIKE $1", like, filter, limit, cursor).await
+            }
         }
         PlateQuery::Fuzzy { key, folded_keys } => {
             search_fuzzy(client, key, folded_keys, filter, limit, cursor).await
