@@ -276,6 +276,40 @@ async fn search_modes_find_what_they_should() {
     db.drop_database().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_frequent_neighbour_cannot_crowd_out_exact_matches() {
+    let db = scratch("crowd").await;
+    let base = t("2026-01-01T00:00:00Z");
+    // Three old passages of the plate typed, then 6000 newer ones of a vehicle one edit away.
+    let mut ps: Vec<NewPassage> = (0..3)
+        .map(|i| {
+            passage(
+                "cam-a",
+                i,
+                base + TimeDelta::hours(i),
+                &[("33M378530", 0.9)],
+            )
+        })
+        .collect();
+    ps.extend((0..6000).map(|i| {
+        passage(
+            "cam-b",
+            10 + i,
+            base + TimeDelta::days(30) + TimeDelta::minutes(i),
+            &[("33M379530", 0.9)],
+        )
+    }));
+    write_batch(&db.store, &items(ps)).await.unwrap();
+    let page = search(&db, "33M378530", None, &SearchFilter::default()).await;
+    assert_eq!(page.items.len(), 50);
+    assert_eq!(
+        keys(&page)[..4],
+        ["33M378530", "33M378530", "33M378530", "33M379530"],
+        "the exact matches first, however many newer near matches there are"
+    );
+    db.drop_database().await.unwrap();
+}
+
 /// Pages through a search; returns ids in order.
 async fn page_through(
     db: &ScratchDatabase,

@@ -20,6 +20,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0003_suffix_search.sql",
         include_str!("../../sql/0003_suffix_search.sql"),
     ),
+    (
+        "0004_fuzzy_rank.sql",
+        include_str!("../../sql/0004_fuzzy_rank.sql"),
+    ),
 ];
 
 /// Advisory lock key held while migrating.

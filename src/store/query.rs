@@ -3,8 +3,8 @@
 //! Owns the shapes the API returns ([`PassageView`], [`ClipView`], [`CountRow`], ...) and the
 //! keyset [`Cursor`] of plate search:
 //! - exact and wildcard results come newest first, the cursor is (best_at, id);
-//! - fuzzy results come by likelihood ([`fuzzy_cost`]), then newest first; every hit is
-//!   ranked here (hits of one plate are few) and the cursor is (cost, best_at, id).
+//! - fuzzy results come by likelihood ([`crate::plate::search::fuzzy_cost`]), then newest first; every hit is
+//!   ranked in the database and the cursor is (cost, best_at, id).
 //!   A new passage never shifts a page the user has seen.
 
 use std::collections::HashMap;
@@ -15,10 +15,7 @@ use tokio_postgres::Row;
 
 use super::StoreError;
 use crate::config::Config;
-use crate::plate::search::{fuzzy_cost, PlateQuery};
-
-/// Longest list of fuzzy hits ranked for one query.
-pub const MAX_FUZZY_HITS: i64 = 5000;
+use crate::plate::search::PlateQuery;
 
 /// The clip segment holding a passage's best frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -344,7 +341,7 @@ async fn search_by_time(
 
 /// A fuzzy hit before its passage is read.
 struct FuzzyHit {
-    /// Likelihood cost ([`fuzzy_cost`]).
+    /// Likelihood cost ([`crate::plate::search::fuzzy_cost`], computed in SQL).
     cost: u32,
     /// Passage id.
     id: i64,
@@ -354,6 +351,14 @@ struct FuzzyHit {
     matched: MatchInfo,
 }
 
+/// [`crate::plate::search::fuzzy_cost`] in SQL for candidate row `r`: `$7` is the query, `$8` its folded form.
+/// Rounding is half away from zero, as in Rust.
+const FUZZY_COST_SQL: &str = "(
+    levenshtein(r.plate_folded, $8) * 1000
+    + greatest(levenshtein(r.plate_key, $7) - levenshtein(r.plate_folded, $8), 0) * 300
+    + (greatest(r.rank, 1) - 1) * 100
+    + floor((1 - least(greatest(r.confidence, 0), 1)) * 100 + 0.5))::int";
+
 async fn search_fuzzy(
     client: &mut tokio_postgres::Client,
     key: &str,
@@ -362,22 +367,37 @@ async fn search_fuzzy(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<SearchPage, StoreError> {
-    // 1. Every candidate whose folded key is within one edit (index-only), newest first.
+    // 1. Every candidate whose folded key is within one edit (index-only), the cheapest
+    //    candidate per passage, ranked by cost then newest first, cut at the cursor and page:
+    //    all in the database, so a vehicle passing thousands of times cannot crowd out
+    //    better matches, and only the page comes back.
+    let (after_cost, after_t, after_id) = match cursor {
+        Some(Cursor::Cost { cost, best_at, id }) => (Some(cost as i32), Some(best_at), Some(id)),
+        _ => (None, None, None),
+    };
     let sql = format!(
-        "SELECT r.passage_id, r.best_at, r.rank, r.plate_key, r.confidence
-        FROM plate_reads r
-        WHERE r.plate_folded = ANY($1)
-          AND ($2::timestamptz IS NULL OR r.best_at >= $2)
-          AND ($3::timestamptz IS NULL OR r.best_at < $3)
-          AND ($4::bigint[] IS NULL OR r.camera_id = ANY($4))
-          AND {class}
-        ORDER BY r.best_at DESC
+        "WITH hits AS (
+            SELECT DISTINCT ON (r.best_at, r.passage_id)
+                r.passage_id, r.best_at, r.rank, r.plate_key, {FUZZY_COST_SQL} AS cost
+            FROM plate_reads r
+            WHERE r.plate_folded = ANY($1)
+              AND ($2::timestamptz IS NULL OR r.best_at >= $2)
+              AND ($3::timestamptz IS NULL OR r.best_at < $3)
+              AND ($4::bigint[] IS NULL OR r.camera_id = ANY($4))
+              AND {class}
+            ORDER BY r.best_at, r.passage_id, cost)
+        SELECT passage_id, best_at, rank, plate_key, cost FROM hits
+        WHERE $9::int IS NULL
+           OR cost > $9 OR (cost = $9 AND (best_at, passage_id) < ($10, $11::bigint))
+        ORDER BY cost, best_at DESC, passage_id DESC
         LIMIT $6",
         class = class_filter(5)
     );
+    let folded = crate::plate::fold_confusions(key);
+    let fetch = limit as i64 + 1;
     // A custom plan for ~500 keys × 12 monthly partitions takes longer to plan (40 ms at 10 M
-    // passages) than the generic plan takes to run (7-16 ms): force the generic plan for this
-    // statement only. Dropping the transaction (a cancelled request) rolls it back.
+    // passages) than the generic plan takes to run: force the generic plan for this statement
+    // only. Dropping the transaction (a cancelled request) rolls it back.
     let tx = client.transaction().await?;
     tx.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")
         .await?;
@@ -390,45 +410,32 @@ async fn search_fuzzy(
                 &filter.to,
                 &filter.camera_ids,
                 &filter.vehicle_class,
-                &MAX_FUZZY_HITS,
+                &fetch,
+                &key,
+                &folded,
+                &after_cost,
+                &after_t,
+                &after_id,
             ],
         )
         .await?;
     tx.commit().await?;
-    // 2. Ranked here: the best candidate per passage, then cost, then newest first.
-    let mut best: HashMap<i64, FuzzyHit> = HashMap::new();
-    for row in &rows {
-        let rank: i16 = row.get(2);
-        let candidate: String = row.get(3);
-        let Some(cost) = fuzzy_cost(key, &candidate, rank, row.get(4)) else {
-            continue;
-        };
-        let id: i64 = row.get(0);
-        if best.get(&id).is_some_and(|h| h.cost <= cost) {
-            continue;
-        }
-        let matched = MatchInfo {
-            distance: strsim::levenshtein(key, &candidate) as u32,
-            plate_key: candidate,
-            rank,
-        };
-        best.insert(
-            id,
+    let mut ranked: Vec<FuzzyHit> = rows
+        .iter()
+        .map(|row| {
+            let candidate: String = row.get(3);
             FuzzyHit {
-                cost,
-                id,
+                cost: row.get::<_, i32>(4).max(0) as u32,
+                id: row.get(0),
                 best_at: row.get(1),
-                matched,
-            },
-        );
-    }
-    let mut ranked: Vec<FuzzyHit> = best.into_values().collect();
-    let order = |h: &FuzzyHit| (h.cost, std::cmp::Reverse((h.best_at, h.id)));
-    ranked.sort_by_key(order);
-    if let Some(Cursor::Cost { cost, best_at, id }) = cursor {
-        let after = (cost, std::cmp::Reverse((best_at, id)));
-        ranked.retain(|h| order(h) > after);
-    }
+                matched: MatchInfo {
+                    distance: strsim::levenshtein(key, &candidate) as u32,
+                    plate_key: candidate,
+                    rank: row.get(2),
+                },
+            }
+        })
+        .collect();
     let more = ranked.len() > limit;
     ranked.truncate(limit);
     let next_cursor = more
