@@ -15,10 +15,10 @@
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use ffmpeg_next::{codec, encoder, format, media, Dictionary, Packet, Rational};
+use ffmpeg_next::{codec, format, media, Dictionary, Packet, Rational};
 use serde::Serialize;
 
-use super::recorder::ClipSegment;
+use super::recorder::{mp4_output, ClipSegment};
 use super::{init_ffmpeg, VideoError};
 
 /// One recorded segment to export from.
@@ -425,20 +425,9 @@ impl ClipWriter {
             path: out.to_path_buf(),
             reason,
         };
-        let mut output = format::output_as(out, "mp4").map_err(|e| fail(e.to_string()))?;
+        let mut output = mp4_output(out, input.parameters.clone(), input.time_base)
+            .map_err(|e| fail(e.to_string()))?;
         *created = true;
-        {
-            let mut stream = output
-                .add_stream(encoder::find(codec::Id::None))
-                .map_err(|e| fail(e.to_string()))?;
-            stream.set_parameters(input.parameters.clone());
-            stream.set_time_base(input.time_base);
-            // SAFETY: the stream was just created by this output and is not shared; clearing
-            // the codec tag lets the MP4 muxer choose its own, as FFmpeg's remux example does.
-            unsafe {
-                (*stream.parameters().as_mut_ptr()).codec_tag = 0;
-            }
-        }
         let mut options = Dictionary::new();
         options.set("movflags", "+faststart");
         output

@@ -74,6 +74,36 @@ struct OpenSegment {
     end_ts: i64,
 }
 
+/// A new MP4 file at `path` with one stream copied (never re-encoded) from a stream with
+/// `parameters` and `time_base`; the header is not written yet. On failure no file is left. Shared by the recorder and the
+/// clip export.
+pub(super) fn mp4_output(
+    path: &Path,
+    parameters: codec::Parameters,
+    time_base: Rational,
+) -> Result<format::context::Output, ffmpeg_next::Error> {
+    let mut output = format::output_as(path, "mp4")?;
+    {
+        let mut stream = match output.add_stream(encoder::find(codec::Id::None)) {
+            Ok(s) => s,
+            Err(e) => {
+                // The file exists by now; leave nothing half-made behind.
+                drop(output);
+                let _ = std::fs::remove_file(path);
+                return Err(e);
+            }
+        };
+        stream.set_parameters(parameters);
+        stream.set_time_base(time_base);
+        // SAFETY: the stream was just created by this output and is not shared; clearing
+        // the codec tag lets the MP4 muxer choose its own, as FFmpeg's remux example does.
+        unsafe {
+            (*stream.parameters().as_mut_ptr()).codec_tag = 0;
+        }
+    }
+    Ok(output)
+}
+
 /// Writes one camera's packets into segments.
 pub struct SegmentRecorder {
     /// Camera name, in file names and records.
@@ -184,19 +214,8 @@ impl SegmentRecorder {
             path: path.clone(),
             reason,
         };
-        let mut output = format::output_as(&path, "mp4").map_err(|e| fail(e.to_string()))?;
-        {
-            let mut stream = output
-                .add_stream(encoder::find(codec::Id::None))
-                .map_err(|e| fail(e.to_string()))?;
-            stream.set_parameters(self.parameters.clone());
-            stream.set_time_base(self.in_tb);
-            // SAFETY: the stream was just created by this output and is not shared; clearing
-            // the codec tag lets the MP4 muxer choose its own, as FFmpeg's remux example does.
-            unsafe {
-                (*stream.parameters().as_mut_ptr()).codec_tag = 0;
-            }
-        }
+        let mut output = mp4_output(&path, self.parameters.clone(), self.in_tb)
+            .map_err(|e| fail(e.to_string()))?;
         let mut options = Dictionary::new();
         options.set("movflags", "frag_keyframe+empty_moov+default_base_moof");
         // Hand each finished fragment to the OS at once, so a crash cuts at most the one
