@@ -266,7 +266,8 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 max_attempts: *max_retries,
                 ..Default::default()
             };
-            let mut settings = camera_settings(&cli, &cfg, &cam, &source, file_start);
+            let mut settings =
+                camera_settings(&cli, &cfg, &cam, SourceSpec::parse(&source), file_start);
             settings.reconnect = reconnect;
             if let Some(dir) = clips {
                 settings.clips_dir = dir.clone();
@@ -520,16 +521,17 @@ impl LogConnection {
 }
 
 /// Settings for camera `cam` of `cfg` reading `source`, from the config's defaults.
+/// Shared by `ingest`, `serve` and `demo`.
 fn camera_settings(
     cli: &Cli,
     cfg: &Config,
     cam: &CameraConfig,
-    source: &str,
+    source: SourceSpec,
     file_start: chrono::DateTime<chrono::Utc>,
 ) -> CameraSettings {
     CameraSettings {
         name: cam.name.clone(),
-        source: SourceSpec::parse(source),
+        source,
         file_start,
         clips_dir: cfg.storage.clips_dir(),
         snapshots_dir: cfg.storage.snapshots_dir(),
@@ -560,14 +562,15 @@ fn run_live_cameras(
         let Some(source) = cam.source.as_deref() else {
             continue;
         };
-        if !SourceSpec::parse(source).is_live() {
+        let spec = SourceSpec::parse(source);
+        if !spec.is_live() {
             tracing::warn!(
                 "camera {}: {source} is a file; serve runs live cameras only (use `matthan ingest`)",
                 cam.name
             );
             continue;
         }
-        let settings = camera_settings(cli, cfg, cam, source, chrono::Utc::now());
+        let settings = camera_settings(cli, cfg, cam, spec, chrono::Utc::now());
         let (input, shutdown) = (input.clone(), shutdown.clone());
         let (name, has_line) = (cam.name.clone(), cam.counting_line.is_some());
         let spawned = std::thread::Builder::new()

@@ -10,14 +10,12 @@ use std::process::Command;
 use anyhow::{bail, Context};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use matthan::config::{CameraConfig, Config, JunctionConfig};
-use matthan::pipeline::{run_camera, write_item, CameraSettings};
+use matthan::pipeline::{run_camera, write_item};
 use matthan::recognize::runtime;
 use matthan::store::{query, Database, Writer, WriterSettings};
-use matthan::track::{CameraGeometry, TrackerSettings};
-use matthan::video::source::ReconnectPolicy;
 use matthan::video::{Shutdown, SourceSpec};
 
-use super::{describe, serve_until_ctrl_c, settings, Cli};
+use super::{camera_settings, describe, serve_until_ctrl_c, settings, Cli};
 
 /// One demo camera: its name, junction and photos.
 struct DemoCamera {
@@ -122,6 +120,8 @@ pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> an
         cam.junction = Some(c.junction.to_string());
         cfg.cameras.push(cam);
     }
+    // Short segments, so the demo's few seconds of video make several.
+    cfg.storage.segment_len_sec = 6;
     cfg.validate()?;
     let demo_dir = cfg.storage.state_dir.join("demo");
     std::fs::create_dir_all(&demo_dir)?;
@@ -158,24 +158,14 @@ pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> an
             );
             make_video(&video, &c.photos)?;
             println!("demo: ingesting camera {} at {}", c.name, c.junction);
-            let camera_settings = CameraSettings {
-                name: c.name.to_string(),
-                source: SourceSpec::File(video.clone()),
-                file_start: start + c.start_offset,
-                clips_dir: cfg.storage.clips_dir(),
-                snapshots_dir: cfg.storage.snapshots_dir(),
-                segment_len_ms: 6_000,
-                analysis_fps: cfg.analysis.fps,
-                queue_frames: cfg.analysis.queue_frames,
-                decoder_threads: 1,
-                geometry: CameraGeometry {
-                    road_direction: (0.0, 1.0),
-                    counting_line: None,
-                },
-                tracker: TrackerSettings::default(),
-                recognizer: recognizer.clone(),
-                reconnect: ReconnectPolicy::default(),
-            };
+            let cam = cfg.camera(c.name).context("demo camera in its config")?;
+            let camera_settings = camera_settings(
+                cli,
+                &cfg,
+                cam,
+                SourceSpec::File(video.clone()),
+                start + c.start_offset,
+            );
             let (tx, rx) = crossbeam_channel::unbounded();
             let sd = shutdown.clone();
             let worker = std::thread::spawn(move || run_camera(camera_settings, sd, tx));
