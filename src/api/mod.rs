@@ -271,11 +271,10 @@ async fn get_snapshot(
 ) -> Result<Response, ApiError> {
     let id = parse_id("id", &id)?;
     let client = state.store.client().await?;
-    let passage = query::passage(&client, id)
+    let snapshot = query::snapshot_path(&client, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no passage {id}")))?;
-    let path = passage
-        .snapshot_path
+    let path = snapshot
         .as_deref()
         .and_then(|p| inside(&state.snapshots_dir, Path::new(p)))
         .ok_or_else(|| ApiError::not_found(format!("passage {id} has no snapshot")))?;

@@ -555,6 +555,19 @@ pub async fn passage(
     Ok(Some(p))
 }
 
+/// The snapshot file of passage `id`: `None` if there is no such passage, `Some(None)` if it
+/// has no snapshot. (What the snapshot endpoint needs, without the joins and candidates of
+/// [`passage`]: the page asks for one per result row.)
+pub async fn snapshot_path(
+    client: &tokio_postgres::Client,
+    id: i64,
+) -> Result<Option<Option<String>>, StoreError> {
+    Ok(client
+        .query_opt("SELECT snapshot_path FROM passages WHERE id = $1", &[&id])
+        .await?
+        .map(|r| r.get(0)))
+}
+
 /// Vehicles counted in one bucket, class and direction.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CountRow {
