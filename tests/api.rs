@@ -409,22 +409,6 @@ fn record(dir: &Path, db: &ScratchDatabase) -> PathBuf {
     clips
 }
 
-fn ffprobe_duration(path: &Path) -> f64 {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&out.stdout).trim().parse().unwrap()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clip_export_is_the_window_within_one_gop_with_its_sha256() {
     let db = scratch("api_export").await;
@@ -482,7 +466,8 @@ async fn clip_export_is_the_window_within_one_gop_with_its_sha256() {
         let file = dir.join("export.mp4");
         std::fs::write(&file, &body).unwrap();
         let window = (t(to) - t(from)).num_milliseconds() as f64 / 1000.0;
-        let duration = ffprobe_duration(&file);
+        let (duration, probe_errors) = common::ffprobe_duration(&file);
+        assert!(probe_errors.is_empty(), "{probe_errors}");
         assert!(
             duration >= window - 0.05 && duration <= window + 1.0 + 0.1,
             "{from}..{to}: {duration:.3} s for a {window:.3} s window"

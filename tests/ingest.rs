@@ -23,17 +23,6 @@ const SECONDS_PER_IMAGE: i64 = 3;
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 960;
 
-fn make_video(out: &Path, images: &[PathBuf], extra: &[&str]) {
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("scripts/make-test-video");
-    let status = Command::new(script)
-        .arg(out)
-        .args(extra)
-        .args(images)
-        .status()
-        .expect("run scripts/make-test-video (needs ffmpeg: make setup)");
-    assert!(status.success());
-}
-
 fn t0() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-29T08:00:00+07:00")
         .unwrap()
@@ -79,26 +68,6 @@ fn ingest(
         }
     }
     (clips, passages, report)
-}
-
-fn ffprobe_duration(path: &Path) -> (f64, String) {
-    let out = Command::new("ffprobe")
-        .args([
-            "-v",
-            "error",
-            "-show_entries",
-            "format=duration",
-            "-of",
-            "csv=p=0",
-        ])
-        .arg(path)
-        .output()
-        .expect("ffprobe");
-    let text = String::from_utf8_lossy(&out.stdout).trim().to_string();
-    (
-        text.parse().unwrap_or(0.0),
-        String::from_utf8_lossy(&out.stderr).to_string(),
-    )
 }
 
 /// Decodes every frame of a file with ffmpeg and reports errors it printed.
@@ -173,7 +142,7 @@ fn each_plate_is_logged_once_with_a_clip_that_shows_it() {
         .map(|f| common::eval_dir().join("vn-dev").join(f))
         .collect();
     let video = dir.join("vn-dev.mp4");
-    make_video(&video, &photos, &["--seconds", "3", "--size", "1280x960"]);
+    common::make_video(&video, &photos, &["--seconds", "3", "--size", "1280x960"]);
 
     // What the recognizer reads on each still, as the video shows it.
     let mut recognizer = common::recognizer();
@@ -213,13 +182,13 @@ fn each_plate_is_logged_once_with_a_clip_that_shows_it() {
     assert!(clips.len() >= 3, "{} segments", clips.len());
     let mut sum = 0.0;
     for c in &clips {
-        let (d, err) = ffprobe_duration(&c.path);
+        let (d, err) = common::ffprobe_duration(&c.path);
         assert!(err.is_empty(), "ffprobe {}: {err}", c.path.display());
         assert_eq!(ffmpeg_decode_errors(&c.path), "", "{}", c.path.display());
         assert_eq!(c.bytes, std::fs::metadata(&c.path).unwrap().len());
         sum += d;
     }
-    let (input, _) = ffprobe_duration(&video);
+    let (input, _) = common::ffprobe_duration(&video);
     assert!(
         (sum - input).abs() <= 1.0,
         "segments {sum:.2} s vs input {input:.2} s"
@@ -293,7 +262,7 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
     .map(|f| common::eval_dir().join("vn-dev").join(f))
     .collect();
     let video = dir.join("long.mp4");
-    make_video(&video, &photos, &["--seconds", "4", "--size", "960x720"]);
+    common::make_video(&video, &photos, &["--seconds", "4", "--size", "960x720"]);
     // Both runs log into one real database: the restart must add what the killed run did
     // not commit, and nothing twice.
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -360,7 +329,7 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
         .unwrap()
         .to_string_lossy()
         .starts_with("20261129T005959"));
-    let (partial, err) = ffprobe_duration(&segment);
+    let (partial, err) = common::ffprobe_duration(&segment);
     assert!(err.is_empty(), "killed segment: {err}");
     assert!(
         partial > 1.0 && partial < 24.0,
@@ -386,7 +355,7 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
         .filter(|v: &serde_json::Value| v["type"] == "clip")
         .collect();
     assert_eq!(clips.len(), 1);
-    let (full, err) = ffprobe_duration(&segment);
+    let (full, err) = common::ffprobe_duration(&segment);
     assert!(err.is_empty());
     assert!(
         (full - 24.0).abs() <= 1.0,
@@ -469,7 +438,7 @@ fn corrupt_and_truncated_video_and_a_dead_camera_fail_clearly() {
         .map(|f| common::eval_dir().join("vn-dev").join(f))
         .collect();
     let video = dir.join("whole.ts");
-    make_video(
+    common::make_video(
         &dir.join("whole.mp4"),
         &photos,
         &["--seconds", "3", "--size", "960x720"],
@@ -488,7 +457,7 @@ fn corrupt_and_truncated_video_and_a_dead_camera_fail_clearly() {
     std::fs::write(&cut, &bytes[..bytes.len() / 2 + 333]).unwrap();
     let (clips, _passages, report) = ingest(settings("cut", SourceSpec::File(cut), &dir, 60_000));
     assert_eq!(clips.len(), 1);
-    let (d, err) = ffprobe_duration(&clips[0].path);
+    let (d, err) = common::ffprobe_duration(&clips[0].path);
     assert!(err.is_empty(), "{err}");
     assert!(d > 1.0 && d < 5.0, "{d}");
     assert!(report.stats.frames_decoded > 25);
@@ -542,7 +511,7 @@ fn a_live_camera_that_drops_is_reconnected() {
         .map(|f| common::eval_dir().join("vn-dev").join(f))
         .collect();
     let video = dir.join("camera.mp4");
-    make_video(&video, &photos, &["--seconds", "2", "--size", "640x480"]);
+    common::make_video(&video, &photos, &["--seconds", "2", "--size", "640x480"]);
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -590,7 +559,7 @@ fn a_live_camera_that_drops_is_reconnected() {
         clips.iter().map(|c| c.started_at).collect::<Vec<_>>()
     );
     for c in &clips {
-        let (d, err) = ffprobe_duration(&c.path);
+        let (d, err) = common::ffprobe_duration(&c.path);
         assert!(err.is_empty() && d > 0.0, "{}: {err}", c.path.display());
     }
     std::fs::remove_dir_all(&dir).ok();

@@ -6,19 +6,10 @@ mod common;
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use matthan::store::scratch::ScratchDatabase;
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A plain HTTP GET: (status, body).
 fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
@@ -36,24 +27,6 @@ fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
     Some((status, body))
 }
 
-fn make_video(dir: &Path) -> PathBuf {
-    let photos: Vec<PathBuf> = ["101.jpg", "119.jpg", "4.jpg", "bien_so.jpg"]
-        .iter()
-        .map(|f| common::eval_dir().join("vn-dev").join(f))
-        .collect();
-    let video = dir.join("live.mp4");
-    let status =
-        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-test-video"))
-            .arg(&video)
-            .args(["--seconds", "3", "--size", "1280x960"])
-            .args(&photos)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-    assert!(status.success());
-    video
-}
-
 #[test]
 fn serve_records_a_live_camera_into_the_log_and_stops_on_ctrl_c() {
     let dir = common::temp_dir("serve");
@@ -61,8 +34,9 @@ fn serve_records_a_live_camera_into_the_log_and_stops_on_ctrl_c() {
     let db = rt
         .block_on(ScratchDatabase::create("serve", &common::test_pg_dir()))
         .expect("a PostgreSQL server");
-    let video = make_video(&dir);
-    let (camera_port, api_port) = (free_port(), free_port());
+    let video = dir.join("live.mp4");
+    common::demo_video(&video);
+    let (camera_port, api_port) = (common::free_port(), common::free_port());
     let stream = format!("http://127.0.0.1:{camera_port}/live.ts");
     let config = dir.join("matthan.toml");
     std::fs::write(

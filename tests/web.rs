@@ -5,8 +5,7 @@
 
 mod common;
 
-use std::net::TcpListener as StdListener;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -16,14 +15,6 @@ use matthan::store::scratch::ScratchDatabase;
 use serde_json::json;
 
 const PLATE: &str = "29B125662";
-
-fn free_port() -> u16 {
-    StdListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// chromedriver on a free port, killed on drop.
 struct Driver {
@@ -35,7 +26,7 @@ struct Driver {
 
 impl Driver {
     fn start() -> Driver {
-        let port = free_port();
+        let port = common::free_port();
         let child = Command::new("chromedriver")
             .arg(format!("--port={port}"))
             .stdout(Stdio::null())
@@ -63,20 +54,8 @@ impl Drop for Driver {
 
 /// The demo video (vn-dev photos, 3 s each) ingested as camera `web-demo` into `db`.
 fn ingest_demo(dir: &Path, db: &ScratchDatabase) {
-    let photos: Vec<PathBuf> = ["101.jpg", "119.jpg", "4.jpg", "bien_so.jpg"]
-        .iter()
-        .map(|f| common::eval_dir().join("vn-dev").join(f))
-        .collect();
     let video = dir.join("demo.mp4");
-    let status =
-        Command::new(Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/make-test-video"))
-            .arg(&video)
-            .args(["--seconds", "3", "--size", "1280x960"])
-            .args(&photos)
-            .stdout(Stdio::null())
-            .status()
-            .unwrap();
-    assert!(status.success());
+    common::demo_video(&video);
     let out = Command::new(env!("CARGO_BIN_EXE_matthan"))
         .env("DATABASE_URL", db.connection_string())
         .args(["--models"])
