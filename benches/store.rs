@@ -405,7 +405,7 @@ impl DataSet {
             _ => "unknown",
         };
         // Even cameras have a counting line; most passages cross it.
-        let crossed_line = (camera_no % 2 == 0).then(|| rng.chance(0.9));
+        let crossed_line = camera_no.is_multiple_of(2).then(|| rng.chance(0.9));
         let x = rng.between(0.0, 1500.0) as f32;
         let y = rng.between(0.0, 700.0) as f32;
         let passage = NewPassage {

@@ -38,6 +38,70 @@ pub struct Config {
     /// The cameras.
     #[serde(default)]
     pub cameras: Vec<CameraConfig>,
+    /// How long recordings, snapshots and passages are kept, and the disk reserve.
+    #[serde(default)]
+    pub retention: RetentionConfig,
+    /// Where watchlist alerts go besides the page.
+    #[serde(default)]
+    pub alerts: AlertsConfig,
+}
+
+/// Retention: days per kind of record (0 = keep forever) and the free-disk reserve.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionConfig {
+    /// Days a clip segment is kept. Default 30.
+    #[serde(default = "default_clips_days")]
+    pub clips_days: u32,
+    /// Days a snapshot is kept. Default 90.
+    #[serde(default = "default_snapshots_days")]
+    pub snapshots_days: u32,
+    /// Days passages are kept; whole months are dropped once they are all older. Default 365.
+    #[serde(default = "default_passages_days")]
+    pub passages_days: u32,
+    /// When the clips disk has less free space than this (percent), the oldest segments are
+    /// deleted first until it has this much again. Default 10.
+    #[serde(default = "default_min_free_percent")]
+    pub min_free_percent: f64,
+    /// Seconds between two retention runs. Default 300.
+    #[serde(default = "default_retention_interval")]
+    pub interval_sec: u64,
+}
+
+fn default_clips_days() -> u32 {
+    30
+}
+fn default_snapshots_days() -> u32 {
+    90
+}
+fn default_passages_days() -> u32 {
+    365
+}
+fn default_min_free_percent() -> f64 {
+    10.0
+}
+fn default_retention_interval() -> u64 {
+    300
+}
+
+impl Default for RetentionConfig {
+    fn default() -> Self {
+        RetentionConfig {
+            clips_days: default_clips_days(),
+            snapshots_days: default_snapshots_days(),
+            passages_days: default_passages_days(),
+            min_free_percent: default_min_free_percent(),
+            interval_sec: default_retention_interval(),
+        }
+    }
+}
+
+/// Alert delivery.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsConfig {
+    /// Each alert is POSTed here as JSON (retried until accepted). Default: none.
+    pub webhook_url: Option<String>,
 }
 
 /// Storage folders.
@@ -217,6 +281,23 @@ impl Config {
         }
         if self.storage.segment_len_sec < 2 {
             return bad("storage.segment_len_sec must be at least 2".into());
+        }
+        let r = &self.retention;
+        if !(0.0..=90.0).contains(&r.min_free_percent) {
+            return bad(format!(
+                "retention.min_free_percent must be in 0..90, got {}",
+                r.min_free_percent
+            ));
+        }
+        if r.interval_sec == 0 {
+            return bad("retention.interval_sec must be at least 1".into());
+        }
+        if let Some(url) = &self.alerts.webhook_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(format!(
+                    "alerts.webhook_url must be an http(s) URL, got {url:?}"
+                ));
+            }
         }
         let mut names = std::collections::HashSet::new();
         for j in &self.junctions {

@@ -12,8 +12,16 @@
 //! - [`pipeline`]: wires one camera: source → recorder + decoder → recognizer → tracker →
 //!   events (clip segments, passages), with bounded queues between threads.
 //! - [`store`]: the PostgreSQL log: migrations (`sql/`), private cluster when no
-//!   `DATABASE_URL`, batched idempotent writer, and every query (search, counts, clips).
-//! - [`api`]: axum HTTP API and the static page in `web/`, served by `matthan serve`.
+//!   `DATABASE_URL`, batched idempotent writer with its on-disk spool for when the database is
+//!   down, and every query (search, counts, clips; users, audit, watchlist, alerts).
+//! - [`api`]: axum HTTP API and the static page in `web/`, served by `matthan serve`; every
+//!   `/api` request is authenticated, checked against its route's role and audited.
+//! - [`access`]: PURE. Roles, the role each route needs, tokens (stored hashed), argon2
+//!   password hashes, the reason rule.
+//! - [`alerts`]: watchlist alerts after the write: the database's notifications fanned out
+//!   to the page (SSE), and the webhook outbox with retries.
+//! - [`retention`]: deletes the oldest clip segments first when the disk is nearly full or
+//!   they are older than their retention, old snapshots, and drops old passage months.
 //! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
 //! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
@@ -23,6 +31,8 @@
 //! `recognize`, `track`, `store` (records); `store` → `plate` (search keys); `recognize` →
 //! `plate`, `scene`; `track` → `plate`, `scene`. `plate`, `scene` and `track` do no I/O.
 
+pub mod access;
+pub mod alerts;
 pub mod api;
 pub mod config;
 pub mod digest;
@@ -30,6 +40,7 @@ pub mod eval;
 pub mod pipeline;
 pub mod plate;
 pub mod recognize;
+pub mod retention;
 pub mod scene;
 pub mod store;
 pub mod track;

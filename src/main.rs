@@ -136,6 +136,14 @@ enum Command {
         #[arg(long)]
         no_cameras: bool,
     },
+    /// Manage the people who may use the API.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+        /// TOML config (for the state directory of the private cluster).
+        #[arg(long, global = true)]
+        config: Option<PathBuf>,
+    },
     /// The demo: videos made from the eval photos are ingested as two cameras at two
     /// junctions into the log, then the page is served (`make demo` runs it).
     Demo {
@@ -320,6 +328,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             eprintln!("{}", serde_json::to_string(&report)?);
             if let Some(stats) = written {
                 eprintln!("{}", serde_json::json!({ "database": stats }));
+                if stats.in_spool > 0 {
+                    eprintln!(
+                        "matthan: the database did not come back: {} record(s) are safe in {} and \
+                         are written by the next run (ingest or serve) with this state folder",
+                        stats.in_spool,
+                        cfg.storage.state_dir.join("spool").display()
+                    );
+                }
             }
             if let Some(e) = write_error {
                 return Err(e);
@@ -421,7 +437,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 query::sync_config(&client, &cfg).await?;
                 drop(client);
                 // Live cameras of the config are recorded and analysed while serving.
-                let writer = Writer::start(db.store.clone(), WriterSettings::default());
+                let writer = Writer::start(db.store.clone(), writer_settings(&cfg));
                 let shutdown = Shutdown::new();
                 let cameras = if *no_cameras {
                     Vec::new()
@@ -442,6 +458,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 db.close().await;
                 served
             })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User { action, config } => {
+            let cfg = load_config(config.as_deref())?;
+            user_command(&cli, &cfg, action)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Demo {
@@ -486,7 +507,7 @@ impl LogConnection {
             let client = db.store.client().await?;
             query::sync_config(&client, cfg).await?;
             drop(client);
-            let writer = Writer::start(db.store.clone(), WriterSettings::default());
+            let writer = Writer::start(db.store.clone(), writer_settings(cfg));
             anyhow::Ok((db, writer))
         })?;
         let input = writer.input();
@@ -615,6 +636,16 @@ async fn serve_until_ctrl_c(
         writer,
     )
     .context("preparing storage folders")?;
+    let mut background = tokio::task::JoinSet::new();
+    background.spawn(state.alerts.clone().listen(db.store.clone()));
+    if let Some(url) = &cfg.alerts.webhook_url {
+        background.spawn(matthan::alerts::run_webhook(
+            db.store.clone(),
+            state.alerts.clone(),
+            matthan::alerts::WebhookSettings::new(url),
+        ));
+    }
+    background.spawn(run_retention(db.store.clone(), cfg.clone()));
     let listener = tokio::net::TcpListener::bind(listen)
         .await
         .with_context(|| format!("cannot listen on {listen}"))?;
@@ -627,7 +658,161 @@ async fn serve_until_ctrl_c(
         let _ = tokio::signal::ctrl_c().await;
     })
     .await?;
+    background.abort_all();
     Ok(())
+}
+
+/// Applies the retention policy every `retention.interval_sec`, forever.
+async fn run_retention(store: matthan::store::Store, cfg: Config) {
+    use matthan::retention::{run_once, RetentionPolicy};
+    let policy = RetentionPolicy::from_config(&cfg.retention);
+    let (clips, snapshots) = (cfg.storage.clips_dir(), cfg.storage.snapshots_dir());
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(
+        cfg.retention.interval_sec.max(1),
+    ));
+    loop {
+        tick.tick().await;
+        match run_once(&store, &clips, &snapshots, &policy, chrono::Utc::now()).await {
+            Ok(report) => tracing::debug!("retention: {report:?}"),
+            Err(e) => tracing::warn!("retention run failed: {e}"),
+        }
+    }
+}
+
+/// `matthan user …`.
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add a user; prints their API token once (it is stored only as a hash).
+    Add {
+        /// 1 to 64 letters, digits, `.`, `_` or `-`.
+        name: String,
+        /// viewer (search, counts), investigator (+ clips and exports) or admin (+ users,
+        /// watchlist, audit log).
+        #[arg(long)]
+        role: String,
+        /// Read a password for the page's login from the first line of stdin (else the user
+        /// has a token only).
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Print a new API token for a user (older tokens stay valid).
+    Token {
+        /// The user.
+        name: String,
+    },
+    /// Set a user's page password from the first line of stdin.
+    Password {
+        /// The user.
+        name: String,
+    },
+    /// Disable a user and revoke all their tokens.
+    Disable {
+        /// The user.
+        name: String,
+    },
+    /// List users.
+    List,
+}
+
+/// Runs `matthan user …` against the log.
+fn user_command(cli: &Cli, cfg: &Config, action: &UserAction) -> anyhow::Result<()> {
+    use matthan::access::{self, Role};
+    use matthan::store::trust;
+    let read_password = || -> anyhow::Result<String> {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_string())
+    };
+    let password = match action {
+        UserAction::Add {
+            password_stdin: true,
+            ..
+        }
+        | UserAction::Password { .. } => Some(access::hash_password(&read_password()?)?),
+        _ => None,
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let db = Database::open(cli.database_url.as_deref(), &cfg.storage.state_dir).await?;
+        let result = async {
+            let mut client = db.store.client().await?;
+            match action {
+                UserAction::Add { name, role, .. } => {
+                    let role = Role::parse(role)?;
+                    if !access::valid_name(name) {
+                        anyhow::bail!(access::AccessError::BadName);
+                    }
+                    if trust::user_id(&client, name).await?.is_some() {
+                        anyhow::bail!(
+                            "a user named {name} exists (use `matthan user token {name}`)"
+                        );
+                    }
+                    let id = trust::create_user(&client, name, role, password.as_deref()).await?;
+                    let token = access::new_token()?;
+                    trust::add_token(&client, id, &token.sha256, "matthan user add", None).await?;
+                    eprintln!(
+                        "user {name} ({}) added; their token, shown only now:",
+                        role.as_str()
+                    );
+                    println!("{}", token.secret);
+                }
+                UserAction::Token { name } => {
+                    let id = trust::user_id(&client, name)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no user named {name}"))?;
+                    let token = access::new_token()?;
+                    trust::add_token(&client, id, &token.sha256, "matthan user token", None)
+                        .await?;
+                    eprintln!("new token for {name}, shown only now:");
+                    println!("{}", token.secret);
+                }
+                UserAction::Password { name } => {
+                    let hash = password.as_deref().unwrap_or_default();
+                    if !trust::set_password(&client, name, hash).await? {
+                        anyhow::bail!("no user named {name}");
+                    }
+                    eprintln!("password of {name} set");
+                }
+                UserAction::Disable { name } => {
+                    if !trust::disable_user(&mut client, name).await? {
+                        anyhow::bail!("no user named {name}");
+                    }
+                    eprintln!("{name} disabled; their tokens are revoked");
+                }
+                UserAction::List => {
+                    for u in trust::users(&client).await? {
+                        println!(
+                            "{:<20} {:<13} {}{}",
+                            u.name,
+                            u.role,
+                            if u.has_password {
+                                "password+token"
+                            } else {
+                                "token"
+                            },
+                            if u.disabled_at.is_some() {
+                                "  (disabled)"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                }
+            }
+            anyhow::Ok(())
+        }
+        .await;
+        db.close().await;
+        result
+    })
+}
+
+/// The writer's settings: batches the database cannot take are spooled under the state folder.
+fn writer_settings(cfg: &Config) -> WriterSettings {
+    WriterSettings {
+        spool_dir: Some(cfg.storage.state_dir.join("spool")),
+        ..WriterSettings::default()
+    }
 }
 
 /// How `ingest` prints events.

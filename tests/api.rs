@@ -24,23 +24,65 @@ async fn scratch(tag: &str) -> ScratchDatabase {
         .expect("a PostgreSQL server")
 }
 
-/// State with folders under `dir`.
-fn state(store: Store, dir: &Path) -> AppState {
-    AppState::new(
-        store,
+/// The API as an admin calls it.
+struct Api {
+    /// The server's state.
+    state: AppState,
+    /// An admin's token.
+    token: String,
+}
+
+/// State with folders under `dir`, and an admin to call it.
+async fn state(store: Store, dir: &Path) -> Api {
+    let state = AppState::new(
+        store.clone(),
         &dir.join("clips"),
         &dir.join("snapshots"),
         &dir.join("exports"),
         &dir.join("web"),
         None,
     )
-    .unwrap()
+    .unwrap();
+    with_admin(state).await
 }
 
-/// GET `uri`: status, headers and body.
-async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let response = router(state.clone())
-        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+/// `state` with a new admin user's token.
+async fn with_admin(state: AppState) -> Api {
+    let client = state.store.client().await.unwrap();
+    let token = matthan::access::new_token().unwrap();
+    let id =
+        matthan::store::trust::create_user(&client, "admin", matthan::access::Role::Admin, None)
+            .await
+            .unwrap();
+    matthan::store::trust::add_token(&client, id, &token.sha256, "test", None)
+        .await
+        .unwrap();
+    Api {
+        state,
+        token: token.secret,
+    }
+}
+
+/// `uri` with a reason added where the API demands one (plate searches, exports).
+fn with_reason(uri: &str) -> String {
+    let needs = uri.contains("plate=") || uri.starts_with("/api/clips/export");
+    if needs && !uri.contains("reason=") {
+        let sep = if uri.contains('?') { '&' } else { '?' };
+        format!("{uri}{sep}reason=api+test")
+    } else {
+        uri.to_string()
+    }
+}
+
+/// GET `uri` as the admin: status, headers and body.
+async fn get(api: &Api, uri: &str) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = router(api.state.clone())
+        .oneshot(
+            Request::get(with_reason(uri))
+                .header("authorization", format!("Bearer {}", api.token))
+                .body(Body::empty())
+                .unwrap(),
+        )
         .await
         .unwrap();
     let status = response.status();
@@ -51,7 +93,7 @@ async fn get(state: &AppState, uri: &str) -> (StatusCode, axum::http::HeaderMap,
     (status, headers, body.to_vec())
 }
 
-async fn get_json(state: &AppState, uri: &str) -> (StatusCode, Value) {
+async fn get_json(state: &Api, uri: &str) -> (StatusCode, Value) {
     let (status, _, body) = get(state, uri).await;
     let json = serde_json::from_slice(&body)
         .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
@@ -94,7 +136,7 @@ fn passage(track: i64, best_at: DateTime<Utc>, key: &str, snapshot: Option<&Path
 async fn bad_input_is_a_400_with_a_reason_and_unknown_things_are_404() {
     let db = scratch("api_bad").await;
     let dir = common::temp_dir("api-bad");
-    let s = state(db.store.clone(), &dir);
+    let s = state(db.store.clone(), &dir).await;
     write_batch(
         &db.store,
         &[passage(1, t("2026-11-29T01:00:00Z"), "29B125662", None)],
@@ -174,7 +216,7 @@ async fn bad_input_is_a_400_with_a_reason_and_unknown_things_are_404() {
 async fn files_outside_their_folders_are_never_served() {
     let db = scratch("api_paths").await;
     let dir = common::temp_dir("api-paths");
-    let s = state(db.store.clone(), &dir);
+    let s = state(db.store.clone(), &dir).await;
     let inside = dir.join("snapshots/cam-a/ok.jpg");
     std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
     std::fs::write(&inside, b"\xff\xd8\xff\xe0 a jpeg").unwrap();
@@ -254,23 +296,35 @@ async fn a_database_that_is_down_is_a_503_not_a_crash() {
     // Nothing listens on port 1.
     let store =
         Store::from_url("host=127.0.0.1 port=1 user=postgres connect_timeout=1", 2).unwrap();
-    let s = state(store, &dir);
+    let s = Api {
+        state: AppState::new(
+            store,
+            &dir.join("clips"),
+            &dir.join("snapshots"),
+            &dir.join("exports"),
+            &dir.join("web"),
+            None,
+        )
+        .unwrap(),
+        token: matthan::access::new_token().unwrap().secret,
+    };
     let (status, body) = get_json(&s, "/healthz").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     assert_eq!(body["database"], "down");
     let (status, body) = get_json(&s, "/api/passages?plate=29B125662").await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"], "unavailable");
-    // Bad input is still a 400: it is refused before the database is asked.
+    // Neither the token nor the audit row can be checked or written: nothing is answered,
+    // not even a 400 for bad input.
     let (status, _) = get_json(&s, "/api/passages?plate=%").await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
     let (status, _, body) = get(&s, "/metrics").await;
     assert_eq!(status, StatusCode::OK);
     let text = String::from_utf8(body).unwrap();
     assert!(text.contains("matthan_database_up 0"), "{text}");
     assert!(
         text.contains(
-            "matthan_http_requests_total{method=\"GET\",route=\"/api/passages\",status=\"503\"} 1"
+            "matthan_http_requests_total{method=\"GET\",route=\"/api/passages\",status=\"503\"} 2"
         ),
         "{text}"
     );
@@ -281,7 +335,7 @@ async fn a_database_that_is_down_is_a_503_not_a_crash() {
 async fn search_over_http_pages_with_its_cursor() {
     let db = scratch("api_search").await;
     let dir = common::temp_dir("api-search");
-    let s = state(db.store.clone(), &dir);
+    let s = state(db.store.clone(), &dir).await;
     let base = t("2026-11-29T00:00:00Z");
     let items: Vec<WriteItem> = (0..23)
         .map(|i| {
@@ -414,15 +468,18 @@ async fn clip_export_is_the_window_within_one_gop_with_its_sha256() {
     let db = scratch("api_export").await;
     let dir = common::temp_dir("api-export");
     let clips_dir = tokio::task::block_in_place(|| record(&dir, &db));
-    let s = AppState::new(
-        db.store.clone(),
-        &clips_dir,
-        &dir.join("snapshots"),
-        &dir.join("exports"),
-        &dir.join("web"),
-        None,
+    let s = with_admin(
+        AppState::new(
+            db.store.clone(),
+            &clips_dir,
+            &dir.join("snapshots"),
+            &dir.join("exports"),
+            &dir.join("web"),
+            None,
+        )
+        .unwrap(),
     )
-    .unwrap();
+    .await;
     let (status, body) = get_json(
         &s,
         "/api/clips?camera=cam-x&from=2026-01-01T00:00:00Z&to=2026-01-01T00:01:00Z",
@@ -432,10 +489,11 @@ async fn clip_export_is_the_window_within_one_gop_with_its_sha256() {
     assert_eq!(body["items"].as_array().unwrap().len(), 3, "{body}");
     // A segment plays over HTTP with ranges (what the page's player asks for).
     let url = body["items"][0]["url"].as_str().unwrap().to_string();
-    let response = router(s.clone())
+    let response = router(s.state.clone())
         .oneshot(
             Request::get(&url)
                 .header("range", "bytes=0-99")
+                .header("authorization", format!("Bearer {}", s.token))
                 .body(Body::empty())
                 .unwrap(),
         )
@@ -561,7 +619,7 @@ async fn answers_match_the_openapi_document() {
     let doc: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
     let db = scratch("api_spec").await;
     let dir = common::temp_dir("api-spec");
-    let s = state(db.store.clone(), &dir);
+    let s = state(db.store.clone(), &dir).await;
     let at = t("2026-11-29T01:00:00Z");
     let snapshot = dir.join("snapshots/cam-a/1.jpg");
     std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();

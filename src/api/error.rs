@@ -1,7 +1,7 @@
 //! API errors: one type, one JSON shape (`{"error": "...", "detail": "..."}`).
 //!
-//! Bad input is a 400 and names the parameter; a missing thing is a 404; a database that
-//! cannot be reached is a 503. A 500 means a fault of ours, never of the request.
+//! Bad input is a 400 and names the parameter; no or a bad token is a 401, a role too low a
+//! 403; a missing thing is a 404; a database that cannot be reached is a 503. A 500 means a fault of ours, never of the request.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -16,6 +16,12 @@ pub enum ApiError {
     /// A parameter is missing or malformed.
     #[error("{0}")]
     BadRequest(String),
+    /// No token, or one that is unknown, expired or revoked.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// The caller's role does not allow this.
+    #[error("{0}")]
+    Forbidden(String),
     /// No such passage, clip, camera or junction.
     #[error("{0}")]
     NotFound(String),
@@ -47,6 +53,8 @@ impl ApiError {
     pub fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -71,6 +79,8 @@ impl IntoResponse for ApiError {
         let status = self.status();
         let error = match &self {
             ApiError::BadRequest(_) => "bad_request",
+            ApiError::Unauthorized(_) => "unauthorized",
+            ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Unavailable(_) => "unavailable",
             ApiError::Internal(_) => "internal",
@@ -78,10 +88,17 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!("{status}: {self}");
         }
-        (
+        let mut response = (
             status,
             Json(json!({ "error": error, "detail": self.to_string() })),
         )
-            .into_response()
+            .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer realm=\"matthan\""),
+            );
+        }
+        response
     }
 }

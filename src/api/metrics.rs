@@ -119,6 +119,16 @@ impl Metrics {
                     "Failed batch attempts (retried)",
                     s.errors,
                 ),
+                (
+                    "matthan_spooled_records_total",
+                    "Records spooled to disk while the database was down",
+                    s.spooled,
+                ),
+                (
+                    "matthan_alerts_raised_total",
+                    "Watchlist alerts raised by passages this process wrote",
+                    s.alerts,
+                ),
             ] {
                 let c = IntCounter::new(name, help)?;
                 c.inc_by(value);
@@ -127,6 +137,12 @@ impl Metrics {
             let pending = IntGauge::new("matthan_write_pending", "Records waiting to be written")?;
             pending.set(w.pending.load(Ordering::Relaxed) as i64);
             families.extend(prometheus::core::Collector::collect(&pending));
+            let in_spool = IntGauge::new(
+                "matthan_spool_records",
+                "Records in the on-disk spool, waiting for the database",
+            )?;
+            in_spool.set(s.in_spool as i64);
+            families.extend(prometheus::core::Collector::collect(&in_spool));
         }
         let mut out = Vec::new();
         TextEncoder::new().encode(&families, &mut out)?;

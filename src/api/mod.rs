@@ -1,17 +1,22 @@
 //! The HTTP API (axum) and the static page, served by `matthan serve`.
 //!
-//! Owns: routes, parameter parsing and validation (every bad parameter is a 400 with
+//! Owns: routes, access control and the audit log (see [`guard`]), parameter parsing and validation (every bad parameter is a 400 with
 //! `{"error","detail"}` before the database is asked anything), mapping store errors to HTTP
 //! (database down → 503), the file edge (snapshots, clip segments and exports can only come
 //! from inside their configured folders), `/metrics` and `/healthz`.
 //!
+//! - [`guard`]: every `/api` request: token → user → role check → handler → audit row.
+//! - `access`, `watch`: login, users, the audit log; the watchlist and alerts (SSE).
 //! - [`params`]: query-string parsing into typed values.
 //! - [`error`]: [`ApiError`] and its JSON body.
 //! - [`metrics`]: Prometheus registry and the request-counting middleware.
 
+mod access;
 pub mod error;
+pub mod guard;
 pub mod metrics;
 pub mod params;
+mod watch;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,7 +26,7 @@ use axum::body::Body;
 use axum::extract::{Path as UrlPath, RawQuery, Request, State};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::TimeDelta;
 use serde::Deserialize;
@@ -33,6 +38,7 @@ pub use error::ApiError;
 use metrics::Metrics;
 use params::{parse_query, parse_time, parse_time_opt};
 
+use crate::alerts::AlertHub;
 use crate::plate::search::{PlateQuery, SearchMode};
 use crate::store::query::{self, Bucket, Cursor, SearchFilter};
 use crate::store::writer::WriterCounters;
@@ -60,6 +66,8 @@ pub struct AppState {
     pub web_dir: PathBuf,
     /// Request and pipeline metrics.
     pub metrics: Arc<Metrics>,
+    /// Watchlist alerts as they are raised (fed by [`AlertHub::listen`]).
+    pub alerts: AlertHub,
 }
 
 impl AppState {
@@ -82,6 +90,7 @@ impl AppState {
             export_dir: export_dir.canonicalize()?,
             web_dir: web_dir.to_path_buf(),
             metrics: Arc::new(Metrics::new(writer)),
+            alerts: AlertHub::new(),
         })
     }
 }
@@ -112,10 +121,26 @@ pub fn router(state: AppState) -> Router {
         .route("/api/cameras", get(list_cameras))
         .route("/api/junctions", get(list_junctions))
         .route("/api/openapi.json", get(openapi))
+        .route("/api/login", post(access::login))
+        .route("/api/logout", post(access::logout))
+        .route("/api/me", get(access::me))
+        .route("/api/users", get(access::list_users).post(access::add_user))
+        .route("/api/audit", get(access::audit))
+        .route(
+            "/api/watchlist",
+            get(watch::list_watches).post(watch::add_watch),
+        )
+        .route("/api/watchlist/{id}", delete(watch::remove_watch))
+        .route("/api/alerts", get(watch::list_alerts))
+        .route("/api/alerts/stream", get(watch::alert_stream))
         .route("/api/{*rest}", get(unknown_api))
         .route("/healthz", get(healthz))
         .route("/metrics", get(get_metrics))
         .fallback_service(web)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            guard::guard,
+        ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             metrics::track_requests,
@@ -141,6 +166,7 @@ struct SearchParams {
     class: Option<String>,
     limit: Option<String>,
     cursor: Option<String>,
+    reason: Option<String>,
 }
 
 const CLASSES: &[&str] = &["motorbike", "bus", "car", "truck", "tuktuk", "van", "other"];
@@ -162,6 +188,10 @@ async fn search_passages(
         .map(|text| PlateQuery::parse(text, mode))
         .transpose()
         .map_err(|e| ApiError::bad("plate", e))?;
+    // A plate search is a look at someone's movements: it needs a reason, kept in the audit log.
+    if query.is_some() {
+        crate::access::check_reason(p.reason.as_deref()).map_err(|e| ApiError::bad("reason", e))?;
+    }
     let limit = match p.limit.as_deref() {
         None | Some("") => 50,
         Some(s) => match s.parse::<usize>() {
@@ -245,6 +275,12 @@ async fn search_passages(
     Ok(Json(page).into_response())
 }
 
+/// `response` with what it touched, for the audit row.
+fn audited(mut response: Response, target: String) -> Response {
+    response.extensions_mut().insert(guard::AuditTarget(target));
+    response
+}
+
 fn parse_id(what: &str, raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
@@ -261,7 +297,10 @@ async fn get_passage(
     let passage = query::passage(&client, id)
         .await?
         .ok_or_else(|| ApiError::not_found(format!("no passage {id}")))?;
-    Ok(Json(passage).into_response())
+    Ok(audited(
+        Json(passage).into_response(),
+        format!("passage:{id}"),
+    ))
 }
 
 async fn get_snapshot(
@@ -278,7 +317,10 @@ async fn get_snapshot(
         .as_deref()
         .and_then(|p| inside(&state.snapshots_dir, Path::new(p)))
         .ok_or_else(|| ApiError::not_found(format!("passage {id} has no snapshot")))?;
-    serve_file(&path, "image/jpeg", request).await
+    Ok(audited(
+        serve_file(&path, "image/jpeg", request).await?,
+        format!("passage:{id}"),
+    ))
 }
 
 async fn serve_file(path: &Path, mime: &str, request: Request) -> Result<Response, ApiError> {
@@ -348,12 +390,14 @@ struct ClipParams {
     camera: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    reason: Option<String>,
 }
 
 /// Camera id and window of a clip request.
 async fn clip_window(
     state: &AppState,
     raw: Option<&str>,
+    need_reason: bool,
 ) -> Result<
     (
         i64,
@@ -364,6 +408,9 @@ async fn clip_window(
     ApiError,
 > {
     let p: ClipParams = parse_query(raw)?;
+    if need_reason {
+        crate::access::check_reason(p.reason.as_deref()).map_err(|e| ApiError::bad("reason", e))?;
+    }
     let name = p
         .camera
         .filter(|c| !c.is_empty())
@@ -384,7 +431,7 @@ async fn list_clips(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (camera_id, from, to, _) = clip_window(&state, raw.as_deref()).await?;
+    let (camera_id, from, to, _) = clip_window(&state, raw.as_deref(), false).await?;
     let client = state.store.client().await?;
     let items = query::clips(&client, camera_id, from, to).await?;
     Ok(Json(json!({ "items": items })).into_response())
@@ -402,14 +449,17 @@ async fn clip_video(
         .ok_or_else(|| ApiError::not_found(format!("no clip {id}")))?;
     let path = inside(&state.clips_dir, Path::new(&clip.path))
         .ok_or_else(|| ApiError::not_found(format!("clip {id} is not on disk")))?;
-    serve_file(&path, "video/mp4", request).await
+    Ok(audited(
+        serve_file(&path, "video/mp4", request).await?,
+        format!("clip:{id}"),
+    ))
 }
 
 async fn export_clip(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let (camera_id, from, to, camera) = clip_window(&state, raw.as_deref()).await?;
+    let (camera_id, from, to, camera) = clip_window(&state, raw.as_deref(), true).await?;
     if to - from > MAX_EXPORT {
         return Err(ApiError::bad("to", "an export covers at most 1 hour"));
     }
@@ -483,7 +533,15 @@ async fn export_clip(
         ),
     ];
     state.metrics.exports.inc();
-    Ok((StatusCode::OK, headers, body).into_response())
+    Ok(audited(
+        (StatusCode::OK, headers, body).into_response(),
+        format!(
+            "camera:{camera} {}..{} sha256:{}",
+            exported.started_at.to_rfc3339(),
+            exported.ended_at.to_rfc3339(),
+            exported.sha256
+        ),
+    ))
 }
 
 async fn list_cameras(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -532,7 +590,10 @@ pub async fn serve(
     state: AppState,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(state))
-        .with_graceful_shutdown(shutdown)
-        .await
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await
 }

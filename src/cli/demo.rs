@@ -12,7 +12,7 @@ use chrono::{DateTime, TimeDelta, TimeZone, Utc};
 use matthan::config::{CameraConfig, Config, JunctionConfig};
 use matthan::pipeline::{run_camera, write_item};
 use matthan::recognize::runtime;
-use matthan::store::{query, Database, Writer, WriterSettings};
+use matthan::store::{query, trust, Database, Writer};
 use matthan::video::{Shutdown, SourceSpec};
 
 use super::{camera_settings, describe, serve_until_ctrl_c, settings, Cli};
@@ -137,8 +137,13 @@ pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> an
         let writer = rt.block_on(async {
             let client = db.store.client().await?;
             query::sync_config(&client, &cfg).await?;
-            anyhow::Ok(Writer::start(db.store.clone(), WriterSettings::default()))
+            let password = demo_access(&client).await?;
+            anyhow::Ok((
+                Writer::start(db.store.clone(), super::writer_settings(&cfg)),
+                password,
+            ))
         })?;
+        let (writer, password) = writer;
         let counters = writer.counters();
         let shutdown = Shutdown::new();
         {
@@ -187,9 +192,11 @@ pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> an
         }
         let stats = rt.block_on(writer.close());
         println!(
-            "demo: log has {} new passages ({} already there from an earlier run), {} segments",
-            stats.passages, stats.duplicates, stats.clips
+            "demo: log has {} new passages ({} already there from an earlier run), {} segments, \
+             {} new watchlist alerts",
+            stats.passages, stats.duplicates, stats.clips, stats.alerts
         );
+        println!("demo: log in on the page as `{DEMO_USER}` with password `{password}` (admin)");
         if no_serve {
             return Ok(());
         }
@@ -199,4 +206,34 @@ pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> an
     })();
     rt.block_on(db.close());
     result
+}
+
+/// The demo's admin login.
+const DEMO_USER: &str = "demo";
+
+/// The plate the demo watches for (a motorbike in the vn-dev photos).
+const DEMO_WATCH: &str = "29B125662";
+
+/// Makes (or re-keys) the demo admin with a fresh random password, and puts the demo plate on
+/// the watchlist, so its passages raise alerts. Returns the password.
+async fn demo_access(client: &tokio_postgres::Client) -> anyhow::Result<String> {
+    use matthan::access::{self, Role};
+    use matthan::plate::search::{PlateQuery, SearchMode};
+    let secret = access::new_token()?.secret;
+    let password = secret[access::TOKEN_PREFIX.len()..][..12].to_string();
+    let hash = access::hash_password(&password)?;
+    if !trust::set_password(client, DEMO_USER, &hash).await? {
+        trust::create_user(client, DEMO_USER, Role::Admin, Some(&hash)).await?;
+    }
+    let watch = PlateQuery::parse(DEMO_WATCH, Some(SearchMode::Exact))?;
+    if !trust::has_watch(client, &watch).await? {
+        trust::add_watch(
+            client,
+            &watch,
+            "demo: reported stolen (not a real case)",
+            DEMO_USER,
+        )
+        .await?;
+    }
+    Ok(password)
 }

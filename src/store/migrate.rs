@@ -24,6 +24,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0004_fuzzy_rank.sql",
         include_str!("../../sql/0004_fuzzy_rank.sql"),
     ),
+    ("0005_trust.sql", include_str!("../../sql/0005_trust.sql")),
 ];
 
 /// Advisory lock key held while migrating.

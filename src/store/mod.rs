@@ -12,12 +12,16 @@
 //! - [`cluster`]: `initdb` + `pg_ctl` under the state directory, Unix socket only.
 //! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second.
 //! - [`query`]: plate search, counts, clips, cameras, junctions.
+//! - [`trust`]: users and tokens, the audit log, the watchlist and alerts, retention deletes.
+//! - [`spool`]: batches the database could not take, on disk until it can.
 //! - [`scratch`]: fresh databases for tests and benchmarks.
 
 pub mod cluster;
 pub mod migrate;
 pub mod query;
 pub mod scratch;
+pub mod spool;
+pub mod trust;
 pub mod writer;
 
 use std::path::Path;
@@ -68,6 +72,8 @@ impl From<deadpool_postgres::PoolError> for StoreError {
 pub struct Store {
     /// Connections are made on demand and reused; a broken one is dropped by the pool.
     pool: Pool,
+    /// How to connect outside the pool (the alert listener holds its own connection).
+    config: tokio_postgres::Config,
 }
 
 impl std::fmt::Debug for Store {
@@ -89,7 +95,7 @@ impl Store {
             config.application_name("matthan");
         }
         let manager = Manager::from_config(
-            config,
+            config.clone(),
             NoTls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
@@ -102,7 +108,21 @@ impl Store {
             .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(|e| StoreError::Pool(e.to_string()))?;
-        Ok(Store { pool })
+        Ok(Store { pool, config })
+    }
+
+    /// A connection of its own, outside the pool (for `LISTEN`): the client, and the
+    /// connection future that must be polled (it yields notifications).
+    pub async fn connect_unpooled(
+        &self,
+    ) -> Result<
+        (
+            tokio_postgres::Client,
+            tokio_postgres::Connection<tokio_postgres::Socket, tokio_postgres::tls::NoTlsStream>,
+        ),
+        StoreError,
+    > {
+        Ok(self.config.connect(NoTls).await?)
     }
 
     /// A pool for a `postgres://` URL or a `key=value` connection string.

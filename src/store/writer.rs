@@ -3,12 +3,15 @@
 //! Owns: batching (up to `max_batch` records, committed at least every `flush_interval`), the
 //! binary `COPY` into per-connection staging tables and the one statement that moves a batch
 //! into `passages` and `plate_reads`, idempotently (a passage already in the log, by its natural
-//! key, is skipped with its reads), and retrying a failed batch until it is written.
+//! key, is skipped with its reads), raising watchlist alerts in the same transaction, and never
+//! losing a batch: when the database is down, batches go to the on-disk spool
+//! ([`super::spool`]) and are replayed in order when it returns.
 //!
-//! Back-pressure: the queue in front of the writer is bounded; when the database is slow or
-//! down, senders wait instead of records being dropped.
+//! Back-pressure: the queue in front of the writer is bounded; when the database is slow (or
+//! down with no spool), senders wait instead of records being dropped.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,11 +22,12 @@ use tokio::sync::mpsc;
 use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::{ToSql, Type};
 
+use super::spool::{Spool, SpoolError};
 use super::{Store, StoreError};
 use crate::plate::fold_confusions;
 
 /// One plate candidate of a passage.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewPlateRead {
     /// 1 for the voted plate, then by score.
     pub rank: i16,
@@ -36,7 +40,7 @@ pub struct NewPlateRead {
 }
 
 /// A passage to log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewPassage {
     /// Camera name (created in `cameras` if unknown).
     pub camera: String,
@@ -77,7 +81,7 @@ pub struct NewPassage {
 }
 
 /// A closed clip segment to log.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct NewClip {
     /// Camera name.
     pub camera: String,
@@ -93,8 +97,8 @@ pub struct NewClip {
     pub sha256: String,
 }
 
-/// What goes into the writer.
-#[derive(Debug, Clone, PartialEq)]
+/// What goes into the writer (and, when the database is down, into the spool).
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub enum WriteItem {
     /// A passage.
     Passage(Box<NewPassage>),
@@ -102,7 +106,7 @@ pub enum WriteItem {
     Clip(NewClip),
 }
 
-/// Batching and retry settings.
+/// Batching, retry and spool settings.
 #[derive(Debug, Clone)]
 pub struct WriterSettings {
     /// Largest batch.
@@ -111,6 +115,11 @@ pub struct WriterSettings {
     pub flush_interval: Duration,
     /// Queue length in front of the writer (records).
     pub queue: usize,
+    /// Root of the on-disk spool for batches the database cannot take (see [`super::spool`]).
+    /// `None`: a failed batch is retried in memory and senders wait.
+    pub spool_dir: Option<PathBuf>,
+    /// On close, how long to keep trying to replay the spool before leaving it for the next run.
+    pub drain_timeout: Duration,
 }
 
 impl Default for WriterSettings {
@@ -119,6 +128,8 @@ impl Default for WriterSettings {
             max_batch: 5000,
             flush_interval: Duration::from_secs(1),
             queue: 20_000,
+            spool_dir: None,
+            drain_timeout: Duration::from_secs(120),
         }
     }
 }
@@ -138,6 +149,12 @@ pub struct WriterCounters {
     pub errors: AtomicU64,
     /// Records waiting in the current batch or queue.
     pub pending: AtomicU64,
+    /// Records that went through the spool (in total).
+    pub spooled: AtomicU64,
+    /// Records in the spool now.
+    pub in_spool: AtomicU64,
+    /// Watchlist alerts raised by the passages written.
+    pub alerts: AtomicU64,
 }
 
 /// Totals of a finished writer.
@@ -153,6 +170,12 @@ pub struct WriterStats {
     pub batches: u64,
     /// Failed attempts.
     pub errors: u64,
+    /// Records that went through the spool.
+    pub spooled: u64,
+    /// Records still in the spool (the database did not come back in time).
+    pub in_spool: u64,
+    /// Alerts raised.
+    pub alerts: u64,
 }
 
 impl WriterCounters {
@@ -164,8 +187,34 @@ impl WriterCounters {
             clips: self.clips.load(Ordering::Relaxed),
             batches: self.batches.load(Ordering::Relaxed),
             errors: self.errors.load(Ordering::Relaxed),
+            spooled: self.spooled.load(Ordering::Relaxed),
+            in_spool: self.in_spool.load(Ordering::Relaxed),
+            alerts: self.alerts.load(Ordering::Relaxed),
         }
     }
+
+    fn committed(&self, written: &Written) {
+        self.passages.fetch_add(written.passages, Ordering::Relaxed);
+        self.duplicates
+            .fetch_add(written.duplicates, Ordering::Relaxed);
+        self.clips.fetch_add(written.clips, Ordering::Relaxed);
+        self.alerts
+            .fetch_add(written.alerts.len() as u64, Ordering::Relaxed);
+        self.batches.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+/// What one committed batch did.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// Passages new to the log.
+    pub passages: u64,
+    /// Passages the log already held.
+    pub duplicates: u64,
+    /// Clip rows written.
+    pub clips: u64,
+    /// Ids of the alerts raised.
+    pub alerts: Vec<i64>,
 }
 
 /// Handle to a running writer task.
@@ -229,11 +278,46 @@ impl Writer {
     }
 
     /// Waits until every record sent (by this handle and every [`WriterInput`], which must be
-    /// dropped first) is written, and returns the totals.
+    /// dropped first) is written (or, if the database stays down past the drain timeout,
+    /// safely in the spool), and returns the totals.
     pub async fn close(self) -> WriterStats {
         drop(self.tx);
         let _ = self.task.await;
         self.counters.stats()
+    }
+}
+
+/// When to try the database again after a failure.
+struct Backoff {
+    /// The next attempt is not before this.
+    next_at: tokio::time::Instant,
+    /// The wait after the next failure.
+    delay: Duration,
+}
+
+impl Backoff {
+    const FIRST: Duration = Duration::from_millis(250);
+    const MAX: Duration = Duration::from_secs(5);
+
+    fn new() -> Backoff {
+        Backoff {
+            next_at: tokio::time::Instant::now(),
+            delay: Self::FIRST,
+        }
+    }
+
+    fn due(&self) -> bool {
+        tokio::time::Instant::now() >= self.next_at
+    }
+
+    fn failed(&mut self) {
+        self.next_at = tokio::time::Instant::now() + self.delay;
+        self.delay = (self.delay * 2).min(Self::MAX);
+    }
+
+    fn succeeded(&mut self) {
+        self.next_at = tokio::time::Instant::now();
+        self.delay = Self::FIRST;
     }
 }
 
@@ -244,14 +328,72 @@ async fn run(
     counters: Arc<WriterCounters>,
 ) {
     let mut conn = WriterConnection::new(store);
+    let mut spool = settings
+        .spool_dir
+        .as_deref()
+        .and_then(|root| match Spool::open(root) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!("no spool ({e}): failed batches are retried in memory");
+                None
+            }
+        });
+    if let Some(s) = &spool {
+        counters.in_spool.store(0, Ordering::Relaxed);
+        if !s.is_empty() {
+            tracing::warn!(
+                "{} spooled batch(es) from an earlier run to replay",
+                s.len()
+            );
+        }
+    }
+    let mut backoff = Backoff::new();
     let mut batch: Vec<WriteItem> = Vec::with_capacity(settings.max_batch);
     let mut open = true;
-    while open || !batch.is_empty() {
-        // Fill the batch until it is full, its oldest record is due, or the queue closes.
+    let mut closed_at: Option<tokio::time::Instant> = None;
+    loop {
+        // Replay the spool, oldest first, whenever the database may be back.
+        if let Some(s) = spool.as_mut() {
+            if !s.is_empty() && backoff.due() {
+                replay(s, &mut conn, &counters, &mut backoff).await;
+            }
+        }
+        let spooling = spool.as_ref().is_some_and(|s| !s.is_empty());
+        if !open && batch.is_empty() {
+            if !spooling {
+                break;
+            }
+            let since = *closed_at.get_or_insert_with(tokio::time::Instant::now);
+            if since.elapsed() >= settings.drain_timeout {
+                tracing::error!(
+                    "the database did not come back within {:.0} s: {} record(s) stay in the \
+                     spool at {} and are written by the next run",
+                    settings.drain_timeout.as_secs_f64(),
+                    counters.in_spool.load(Ordering::Relaxed),
+                    spool
+                        .as_ref()
+                        .map(|s| s.dir().display().to_string())
+                        .unwrap_or_default()
+                );
+                break;
+            }
+            tokio::time::sleep_until(
+                backoff
+                    .next_at
+                    .max(tokio::time::Instant::now() + Duration::from_millis(50)),
+            )
+            .await;
+            continue;
+        }
+        // Fill the batch until it is full, its oldest record is due, the queue closes, or (while
+        // spooling) the next replay is due.
         if open {
-            let deadline = tokio::time::Instant::now() + settings.flush_interval;
+            let mut deadline = tokio::time::Instant::now() + settings.flush_interval;
+            if spooling {
+                deadline = deadline.min(backoff.next_at.max(tokio::time::Instant::now()));
+            }
             while batch.len() < settings.max_batch {
-                let next = if batch.is_empty() {
+                let next = if batch.is_empty() && !spooling {
                     rx.recv().await
                 } else {
                     match tokio::time::timeout_at(deadline, rx.recv()).await {
@@ -271,31 +413,109 @@ async fn run(
         if batch.is_empty() {
             continue;
         }
-        let mut backoff = Duration::from_millis(250);
-        loop {
+        if !spooling {
             match conn.write(&batch).await {
-                Ok((passages, duplicates, clips)) => {
-                    counters.passages.fetch_add(passages, Ordering::Relaxed);
-                    counters.duplicates.fetch_add(duplicates, Ordering::Relaxed);
-                    counters.clips.fetch_add(clips, Ordering::Relaxed);
-                    counters.batches.fetch_add(1, Ordering::Relaxed);
+                Ok(written) => {
+                    counters.committed(&written);
                     counters
                         .pending
                         .fetch_sub(batch.len() as u64, Ordering::Relaxed);
                     batch.clear();
-                    break;
+                    backoff.succeeded();
+                    continue;
                 }
                 Err(e) => {
                     counters.errors.fetch_add(1, Ordering::Relaxed);
-                    tracing::error!(
-                        "writing {} records failed: {e}; retrying in {:.1} s",
-                        batch.len(),
-                        backoff.as_secs_f64()
-                    );
                     conn.reset();
-                    tokio::time::sleep(backoff).await;
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    backoff.failed();
+                    if spool.is_none() {
+                        tracing::error!(
+                            "writing {} records failed: {e}; retrying in {:.1} s",
+                            batch.len(),
+                            backoff.delay.as_secs_f64() / 2.0
+                        );
+                        tokio::time::sleep_until(backoff.next_at).await;
+                        continue;
+                    }
+                    tracing::error!(
+                        "writing {} records failed: {e}; spooling to disk until the database is back",
+                        batch.len()
+                    );
                 }
+            }
+        }
+        // The database is down (or older batches wait): keep the batch on disk, in order.
+        if let Some(s) = spool.as_mut() {
+            match s.push(&batch) {
+                Ok(()) => {
+                    let n = batch.len() as u64;
+                    counters.spooled.fetch_add(n, Ordering::Relaxed);
+                    counters.in_spool.fetch_add(n, Ordering::Relaxed);
+                    counters.pending.fetch_sub(n, Ordering::Relaxed);
+                    batch.clear();
+                }
+                Err(e) => {
+                    // Nothing is dropped: the batch stays in memory and is tried again.
+                    tracing::error!("spooling {} records failed: {e}", batch.len());
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            }
+        }
+    }
+}
+
+/// Writes spooled batches in order until the spool is empty or the database fails again.
+async fn replay(
+    spool: &mut Spool,
+    conn: &mut WriterConnection,
+    counters: &WriterCounters,
+    backoff: &mut Backoff,
+) {
+    loop {
+        let batch = match spool.oldest() {
+            Ok(Some(b)) => b,
+            Ok(None) => {
+                tracing::info!("spool replayed; writing directly again");
+                backoff.succeeded();
+                return;
+            }
+            Err(e @ SpoolError::Corrupt { .. }) => {
+                tracing::error!("{e}");
+                continue;
+            }
+            Err(e) => {
+                tracing::error!("{e}");
+                backoff.failed();
+                return;
+            }
+        };
+        match conn.write(&batch.items).await {
+            Ok(written) => {
+                counters.committed(&written);
+                // Adopted batches were never counted in, so the gauge stops at zero.
+                let n = batch.items.len() as u64;
+                let _ = counters
+                    .in_spool
+                    .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |v| {
+                        Some(v.saturating_sub(n))
+                    });
+                tracing::info!(
+                    "replayed {} spooled records ({} new passages)",
+                    batch.items.len(),
+                    written.passages
+                );
+                if let Err(e) = spool.remove_oldest() {
+                    tracing::error!("{e}");
+                    backoff.failed();
+                    return;
+                }
+            }
+            Err(e) => {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("replay failed: {e}");
+                conn.reset();
+                backoff.failed();
+                return;
             }
         }
     }
@@ -355,7 +575,10 @@ CREATE TEMP TABLE IF NOT EXISTS stage_reads (
     char_confidences real[]) ON COMMIT DELETE ROWS;";
 
 /// Moves the staged batch into the log; passages already there (natural key) are skipped
-/// with their reads. Returns (passages inserted, reads inserted).
+/// with their reads. Every candidate of a new passage is matched against the live watchlist
+/// with the same rules as a search (exact key, `LIKE` pattern, folded key one edit away), and
+/// one alert is raised per (watch, passage). Returns (passages inserted, reads inserted, the
+/// new alerts' ids).
 const MOVE_STAGED: &str = "
 WITH ins AS (
     INSERT INTO passages (camera_id, track_no, first_seen, last_seen, best_at, vehicle_class,
@@ -376,9 +599,27 @@ WITH ins AS (
     JOIN stage_passages s ON s.camera_id = ins.camera_id AND s.best_at = ins.best_at
         AND s.first_seen = ins.first_seen AND s.track_no = ins.track_no
     JOIN stage_reads r ON r.seq = s.seq
-    RETURNING 1
+    RETURNING passage_id, best_at, camera_id, rank, plate_key, plate_folded
+), hits AS (
+    SELECT DISTINCT ON (w.id, r.passage_id)
+        w.id AS watch_id, r.passage_id, r.best_at, r.camera_id, r.plate_key, r.rank
+    FROM reads r
+    JOIN watchlist w ON w.removed_at IS NULL AND (
+        (w.mode = 'exact' AND r.plate_key = w.match_key)
+        OR (w.mode = 'wildcard' AND r.plate_key LIKE w.match_key)
+        OR (w.mode = 'fuzzy' AND r.plate_folded = ANY (w.folded_keys)))
+    ORDER BY w.id, r.passage_id, r.rank
+), alerted AS (
+    INSERT INTO alerts (watch_id, passage_id, best_at, camera_id, plate_key, rank)
+    SELECT watch_id, passage_id, best_at, camera_id, plate_key, rank FROM hits
+    ON CONFLICT DO NOTHING
+    RETURNING id
 )
-SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM reads)";
+SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM reads),
+    (SELECT coalesce(array_agg(id ORDER BY id), '{}') FROM alerted)";
+
+/// The channel new alerts are announced on (payload: their ids, comma-separated).
+pub const ALERT_CHANNEL: &str = "matthan_alerts";
 
 const UPSERT_CLIP: &str = "
 INSERT INTO clips (camera_id, started_at, ended_at, path, bytes, sha256)
@@ -403,6 +644,8 @@ impl WriterConnection {
 
     fn reset(&mut self) {
         self.client = None;
+        // Retention may have dropped a month meanwhile.
+        self.months.clear();
     }
 
     async fn client(&mut self) -> Result<&mut deadpool_postgres::Object, StoreError> {
@@ -444,9 +687,8 @@ impl WriterConnection {
         Ok(())
     }
 
-    /// Writes one batch in one transaction. Returns (passages new, passages already logged,
-    /// clips written).
-    async fn write(&mut self, batch: &[WriteItem]) -> Result<(u64, u64, u64), StoreError> {
+    /// Writes one batch in one transaction, raising its watchlist alerts.
+    async fn write(&mut self, batch: &[WriteItem]) -> Result<Written, StoreError> {
         // Resolve names and partitions first (each commits on its own and is idempotent).
         let mut camera_ids = Vec::with_capacity(batch.len());
         let mut best_times = Vec::new();
@@ -535,6 +777,16 @@ impl WriterConnection {
         }
         let row = tx.query_one(MOVE_STAGED, &[]).await?;
         let inserted = row.get::<_, i64>(0) as u64;
+        let alerts: Vec<i64> = row.get(2);
+        if !alerts.is_empty() {
+            let ids: Vec<String> = alerts.iter().map(i64::to_string).collect();
+            // Delivered to listeners when (and only if) the batch commits.
+            tx.execute(
+                "SELECT pg_notify($1, $2)",
+                &[&ALERT_CHANNEL, &ids.join(",")],
+            )
+            .await?;
+        }
         for (item, camera_id) in batch.iter().zip(&camera_ids) {
             if let WriteItem::Clip(c) = item {
                 tx.execute(
@@ -558,7 +810,12 @@ impl WriterConnection {
             .filter(|i| matches!(i, WriteItem::Passage(_)))
             .count() as u64;
         let _ = staged;
-        Ok((inserted, passages_in_batch - inserted, clips))
+        Ok(Written {
+            passages: inserted,
+            duplicates: passages_in_batch - inserted,
+            clips,
+            alerts,
+        })
     }
 }
 
@@ -566,17 +823,18 @@ impl WriterConnection {
 pub async fn write_batch(store: &Store, items: &[WriteItem]) -> Result<WriterStats, StoreError> {
     let started = Instant::now();
     let mut conn = WriterConnection::new(store.clone());
-    let (passages, duplicates, clips) = conn.write(items).await?;
+    let written = conn.write(items).await?;
     tracing::debug!(
         "wrote {} records in {:.1} ms",
         items.len(),
         started.elapsed().as_secs_f64() * 1000.0
     );
     Ok(WriterStats {
-        passages,
-        duplicates,
-        clips,
+        passages: written.passages,
+        duplicates: written.duplicates,
+        clips: written.clips,
         batches: 1,
-        errors: 0,
+        alerts: written.alerts.len() as u64,
+        ..WriterStats::default()
     })
 }

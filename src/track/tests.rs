@@ -134,7 +134,7 @@ fn pair_frame(
     b: VehicleObservation,
     pb: PlateObservation,
 ) -> FrameObservations {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         frame(i, vec![a, b], vec![held_by(pa, 0), held_by(pb, 1)])
     } else {
         frame(i, vec![b, a], vec![held_by(pb, 0), held_by(pa, 1)])
