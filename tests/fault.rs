@@ -1,0 +1,192 @@
+//! The database goes away in the middle of an ingest and nothing is lost: a live camera (ffmpeg
+//! serving the demo video in real time, looped) is ingested into a private PostgreSQL cluster,
+//! which is stopped with `pg_ctl stop` for 35 s after the first passages are logged and then
+//! started again. The writer spools to disk meanwhile and replays when the server is back; in
+//! the end the log holds exactly the passages the ingest produced, each once.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use matthan::store::{PrivateCluster, Store};
+
+fn state_dir() -> PathBuf {
+    // Under the system temp folder, which the `postgres` user can reach when we are root.
+    let dir = std::env::temp_dir().join(format!("matthan-fault-{}", std::process::id()));
+    let _ = Command::new("rm").arg("-rf").arg(&dir).status();
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn spooled_batches(root: &Path) -> usize {
+    let Ok(dirs) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    dirs.flatten()
+        .filter_map(|d| std::fs::read_dir(d.path()).ok())
+        .flat_map(|files| files.flatten())
+        .filter(|f| f.path().extension().is_some_and(|x| x == "batch"))
+        .count()
+}
+
+async fn count(store: &Store, sql: &str) -> Option<i64> {
+    let client = store.client().await.ok()?;
+    client.query_one(sql, &[]).await.ok().map(|r| r.get(0))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn passages_survive_the_database_going_down_mid_ingest() {
+    let dir = state_dir();
+    let pg_state = dir.join("pg");
+    let cluster = tokio::task::block_in_place(|| PrivateCluster::start(&pg_state))
+        .expect("initdb/pg_ctl from Debian's postgresql");
+    let url = cluster.connection_string();
+    let store = Store::from_config(cluster.client_config(), 2).unwrap();
+    store.migrate().await.unwrap();
+
+    // The camera: 6 × 12 s of the demo video, in real time, over HTTP.
+    let video = dir.join("demo.mp4");
+    common::demo_video(&video);
+    let port = common::free_port();
+    let stream = format!("http://127.0.0.1:{port}/live.ts");
+    let mut camera = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-re", "-stream_loop", "5", "-i"])
+        .arg(&video)
+        .args(["-c", "copy", "-f", "mpegts", "-listen", "1", &stream])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("ffmpeg");
+    std::thread::sleep(Duration::from_millis(500));
+    let config = dir.join("matthan.toml");
+    let state = dir.join("state");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\nstate_dir = \"{}\"\nsegment_len_sec = 6\n",
+            state.display()
+        ),
+    )
+    .unwrap();
+    let mut ingest = Command::new(env!("CARGO_BIN_EXE_matthan"))
+        .env("DATABASE_URL", &url)
+        .env("RUST_LOG", "matthan=info")
+        .args(["--models"])
+        .arg(common::model_dir())
+        .args(["ingest", "--camera", "gate", "--config"])
+        .arg(&config)
+        .arg(&stream)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = ingest.stdout.take().unwrap();
+    let produced = std::thread::spawn(move || {
+        BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .filter(|l| {
+                serde_json::from_str::<serde_json::Value>(l)
+                    .is_ok_and(|v| v["type"] == "passage")
+            })
+            .count()
+    });
+    let stderr = ingest.stderr.take().unwrap();
+    let log = std::thread::spawn(move || {
+        BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .collect::<Vec<_>>()
+    });
+
+    // Once the first passages are in the log, the server goes away for 35 s.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(&store, "SELECT count(*) FROM passages").await.unwrap_or(0) == 0 {
+        assert!(Instant::now() < deadline, "no passage reached the log");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let before = count(&store, "SELECT count(*) FROM passages").await.unwrap();
+    drop(store);
+    tokio::task::block_in_place(|| cluster.stop());
+    let down_at = Instant::now();
+    let spool_root = state.join("spool");
+    let mut spooled_while_down = 0;
+    while down_at.elapsed() < Duration::from_secs(35) {
+        spooled_while_down = spooled_while_down.max(spooled_batches(&spool_root));
+        assert!(
+            ingest.try_wait().unwrap().is_none(),
+            "the ingest must go on while the database is down"
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    assert!(
+        spooled_while_down > 0,
+        "batches went to the spool while the database was down"
+    );
+    let cluster = tokio::task::block_in_place(|| PrivateCluster::start(&pg_state)).unwrap();
+    let store = Store::from_config(cluster.client_config(), 2).unwrap();
+
+    // The camera's video ends; then the ingest is stopped as an operator would (Ctrl-C): it
+    // writes what is left, replays the spool and exits.
+    tokio::task::block_in_place(|| {
+        let _ = camera.wait();
+        std::thread::sleep(Duration::from_secs(2));
+        Command::new("kill")
+            .args(["-INT", &ingest.id().to_string()])
+            .status()
+            .unwrap();
+    });
+    let status = tokio::task::block_in_place(|| {
+        let deadline = Instant::now() + Duration::from_secs(180);
+        loop {
+            if let Some(s) = ingest.try_wait().unwrap() {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = ingest.kill();
+                panic!("ingest did not finish");
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    });
+    let _ = camera.kill();
+    let _ = camera.wait();
+    let produced = produced.join().unwrap();
+    let log = log.join().unwrap();
+    assert!(status.success(), "{}", log.join("\n"));
+    let stats: serde_json::Value = log
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v.get("database").is_some())
+        .map(|v| v["database"].clone())
+        .unwrap_or_else(|| panic!("no database summary: {}", log.join("\n")));
+
+    let in_log = count(&store, "SELECT count(*) FROM passages").await.unwrap();
+    let distinct = count(
+        &store,
+        "SELECT count(*) FROM (SELECT DISTINCT camera_id, best_at, first_seen, track_no FROM passages) k",
+    )
+    .await
+    .unwrap();
+    eprintln!(
+        "produced {produced}, logged {in_log} ({before} before the outage), {spooled_while_down} batches spooled; writer {stats}"
+    );
+    assert!(produced as i64 > before, "passages were produced during the outage");
+    assert_eq!(in_log, produced as i64, "every passage produced is in the log");
+    assert_eq!(distinct, in_log, "no passage is logged twice");
+    assert!(stats["spooled"].as_u64().unwrap() > 0, "{stats}");
+    assert_eq!(stats["in_spool"], 0, "{stats}");
+    assert_eq!(spooled_batches(&spool_root), 0, "the spool is empty again");
+    // Clip rows went through the spool too: one per segment file on disk.
+    let clips = count(&store, "SELECT count(*) FROM clips").await.unwrap();
+    let files = std::fs::read_dir(state.join("clips").join("gate"))
+        .map(|d| d.count())
+        .unwrap_or(0);
+    assert_eq!(clips as usize, files, "one clip row per segment");
+    drop(store);
+    tokio::task::block_in_place(|| cluster.stop());
+    let _ = Command::new("rm").arg("-rf").arg(&dir).status();
+}
