@@ -53,7 +53,15 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
     let port = common::free_port();
     let stream = format!("http://127.0.0.1:{port}/live.ts");
     let mut camera = Command::new("ffmpeg")
-        .args(["-hide_banner", "-v", "error", "-re", "-stream_loop", "5", "-i"])
+        .args([
+            "-hide_banner",
+            "-v",
+            "error",
+            "-re",
+            "-stream_loop",
+            "5",
+            "-i",
+        ])
         .arg(&video)
         .args(["-c", "copy", "-f", "mpegts", "-listen", "1", &stream])
         .stdout(Stdio::null())
@@ -89,8 +97,7 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
             .lines()
             .map_while(Result::ok)
             .filter(|l| {
-                serde_json::from_str::<serde_json::Value>(l)
-                    .is_ok_and(|v| v["type"] == "passage")
+                serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["type"] == "passage")
             })
             .count()
     });
@@ -104,11 +111,17 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
 
     // Once the first passages are in the log, the server goes away for 35 s.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while count(&store, "SELECT count(*) FROM passages").await.unwrap_or(0) == 0 {
+    while count(&store, "SELECT count(*) FROM passages")
+        .await
+        .unwrap_or(0)
+        == 0
+    {
         assert!(Instant::now() < deadline, "no passage reached the log");
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
-    let before = count(&store, "SELECT count(*) FROM passages").await.unwrap();
+    let before = count(&store, "SELECT count(*) FROM passages")
+        .await
+        .unwrap();
     drop(store);
     tokio::task::block_in_place(|| cluster.stop());
     let down_at = Instant::now();
@@ -164,7 +177,9 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
         .map(|v| v["database"].clone())
         .unwrap_or_else(|| panic!("no database summary: {}", log.join("\n")));
 
-    let in_log = count(&store, "SELECT count(*) FROM passages").await.unwrap();
+    let in_log = count(&store, "SELECT count(*) FROM passages")
+        .await
+        .unwrap();
     let distinct = count(
         &store,
         "SELECT count(*) FROM (SELECT DISTINCT camera_id, best_at, first_seen, track_no FROM passages) k",
@@ -174,8 +189,14 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
     eprintln!(
         "produced {produced}, logged {in_log} ({before} before the outage), {spooled_while_down} batches spooled; writer {stats}"
     );
-    assert!(produced as i64 > before, "passages were produced during the outage");
-    assert_eq!(in_log, produced as i64, "every passage produced is in the log");
+    assert!(
+        produced as i64 > before,
+        "passages were produced during the outage"
+    );
+    assert_eq!(
+        in_log, produced as i64,
+        "every passage produced is in the log"
+    );
     assert_eq!(distinct, in_log, "no passage is logged twice");
     assert!(stats["spooled"].as_u64().unwrap() > 0, "{stats}");
     assert_eq!(stats["in_spool"], 0, "{stats}");

@@ -11,13 +11,14 @@ use std::time::{Duration, Instant};
 
 use matthan::store::scratch::ScratchDatabase;
 
-/// A plain HTTP GET: (status, body).
-fn http_get(port: u16, path: &str) -> Option<(u16, String)> {
+/// A plain HTTP GET with a bearer token: (status, body).
+fn http_get(port: u16, path: &str, token: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
     s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
     write!(
         s,
-        "GET {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n"
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Connection: close\r\n\r\n"
     )
     .ok()?;
     let mut raw = String::new();
@@ -69,6 +70,31 @@ source = "{stream}"
         .spawn()
         .expect("ffmpeg");
     std::thread::sleep(Duration::from_millis(500));
+    // An officer's token, made the way an admin makes one: printed once by `matthan user add`.
+    let added = Command::new(env!("CARGO_BIN_EXE_matthan"))
+        .env("DATABASE_URL", db.connection_string())
+        .args(["user", "add", "officer", "--role", "viewer", "--config"])
+        .arg(&config)
+        .output()
+        .unwrap();
+    assert!(
+        added.status.success(),
+        "{}",
+        String::from_utf8_lossy(&added.stderr)
+    );
+    let token = String::from_utf8(added.stdout).unwrap().trim().to_string();
+    assert!(matthan::access::looks_like_token(&token), "{token}");
+    let listed = Command::new(env!("CARGO_BIN_EXE_matthan"))
+        .env("DATABASE_URL", db.connection_string())
+        .args(["user", "list"])
+        .output()
+        .unwrap();
+    let listed = String::from_utf8_lossy(&listed.stdout);
+    assert!(
+        listed.contains("officer") && listed.contains("viewer"),
+        "{listed}"
+    );
+    assert!(!listed.contains(&token), "a token is shown only once");
     let mut server = Command::new(env!("CARGO_BIN_EXE_matthan"))
         .env("DATABASE_URL", db.connection_string())
         .args(["--models"])
@@ -84,7 +110,11 @@ source = "{stream}"
     // The plate of the first photo reaches the log while the server runs.
     let deadline = Instant::now() + Duration::from_secs(120);
     let found = loop {
-        if let Some((200, body)) = http_get(api_port, "/api/passages?plate=29B125662&mode=exact") {
+        if let Some((200, body)) = http_get(
+            api_port,
+            "/api/passages?plate=29B125662&mode=exact&reason=serve+test",
+            &token,
+        ) {
             let v: serde_json::Value = serde_json::from_str(&body).unwrap();
             if let Some(p) = v["items"].as_array().and_then(|a| a.first()).cloned() {
                 break p;
@@ -99,15 +129,18 @@ source = "{stream}"
     };
     assert_eq!(found["camera"], "gate");
     assert_eq!(found["junction"], "Km 31 junction");
-    let (status, cameras) = http_get(api_port, "/api/cameras").unwrap();
+    let (status, cameras) = http_get(api_port, "/api/cameras", &token).unwrap();
     assert_eq!(status, 200);
+    // Without the token: 401.
+    let (status, _) = http_get(api_port, "/api/cameras", "mth_nope").unwrap();
+    assert_eq!(status, 401);
     let cameras: serde_json::Value = serde_json::from_str(&cameras).unwrap();
     assert_eq!(cameras["items"][0]["name"], "gate");
     // The stream ends after 12 s; wait for its segments to be closed and logged.
     let _ = camera.wait();
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let (_, body) = http_get(api_port, "/metrics").unwrap();
+        let (_, body) = http_get(api_port, "/metrics", "").unwrap();
         let written = body
             .lines()
             .find_map(|l| l.strip_prefix("matthan_clips_written_total "))

@@ -85,6 +85,21 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
         .await
         .expect("a PostgreSQL server");
     let dir = common::temp_dir("web");
+    // An investigator who logs in on the page, and the demo plate on the watchlist.
+    {
+        use matthan::access::{hash_password, Role};
+        use matthan::plate::search::PlateQuery;
+        use matthan::store::trust;
+        let client = db.store.client().await.unwrap();
+        let hash = hash_password("officer-pass").unwrap();
+        trust::create_user(&client, "officer", Role::Investigator, Some(&hash))
+            .await
+            .unwrap();
+        let watch = PlateQuery::parse(PLATE, None).unwrap();
+        trust::add_watch(&client, &watch, "web test: reported stolen", "officer")
+            .await
+            .unwrap();
+    }
     tokio::task::block_in_place(|| ingest_demo(&dir, &db));
 
     let state = AppState::new(
@@ -127,8 +142,41 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
 
     let result = async {
         browser.goto(&base).await?;
+        // The page asks for a login first; nothing else is shown.
+        let name = browser
+            .wait()
+            .for_element(Locator::Css("#login:not([hidden]) #login-name"))
+            .await?;
+        assert!(browser.find(Locator::Css("#main[hidden]")).await.is_ok());
+        name.send_keys("officer").await?;
+        browser
+            .find(Locator::Css("#login-password"))
+            .await?
+            .send_keys("officer-pass")
+            .await?;
+        browser
+            .find(Locator::Css("#login-btn"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Css("#main:not([hidden])"))
+            .await?;
+        // The watched plate's alert is listed, and the live stream is open.
+        let alert = browser
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("#alerts-list li.alert"))
+            .await?;
+        assert!(alert.text().await?.contains(PLATE));
         let input = browser.wait().for_element(Locator::Css("#plate")).await?;
         input.send_keys("29-B1 256.62").await?;
+        browser
+            .find(Locator::Css("#reason"))
+            .await?
+            .send_keys("web test")
+            .await?;
         browser
             .find(Locator::Css("#search-btn"))
             .await?

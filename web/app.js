@@ -1,4 +1,5 @@
-// matthan web UI: plate search, passage detail + clip player, counts chart, camera list.
+// matthan web UI: login, plate search (with a reason), passage detail + clip player, counts
+// chart, camera list, live watchlist alerts; for admins the watchlist and the audit log.
 // Plain ES2020, no framework. All data goes into the DOM through textContent / attributes only.
 'use strict';
 
@@ -53,13 +54,21 @@ function msToUtc(ms) {
 }
 
 // ---------- fetch helper ----------
-async function api(url) {
+// The session is an HttpOnly cookie set by the login: images, video and the alert stream
+// carry it too. A 401 anywhere means the session is over: back to the login form.
+async function api(url, method, payload) {
   let res;
   try {
-    res = await fetch(url, { headers: { Accept: 'application/json' } });
+    const opts = { method: method || 'GET', headers: { Accept: 'application/json' }, credentials: 'same-origin' };
+    if (payload !== undefined) {
+      opts.headers['Content-Type'] = 'application/json';
+      opts.body = JSON.stringify(payload);
+    }
+    res = await fetch(url, opts);
   } catch (e) {
     throw new Error('Network error / Lỗi mạng: ' + (e && e.message ? e.message : e));
   }
+  if (res.status === 401 && !url.startsWith('api/login')) showLogin('Please log in / Vui lòng đăng nhập');
   const text = await res.text();
   let body = null;
   try { body = text ? JSON.parse(text) : null; } catch (_) { body = null; }
@@ -127,6 +136,7 @@ function searchParamsFromForm() {
   const plate = $('#plate').value.trim();
   return {
     plate,
+    reason: plate ? $('#reason').value.trim() : '',
     mode: plate ? $('#mode').value : '',
     camera: $('#camera').value,
     class: $('#class').value,
@@ -287,8 +297,12 @@ function renderDetail(p, match) {
 
   const exp = $('#export');
   const best = Date.parse(p.best_at);
-  if (p.camera && !Number.isNaN(best)) {
-    exp.href = 'api/clips/export?' + qs({ camera: p.camera, from: msToUtc(best - 30000), to: msToUtc(best + 30000) });
+  const canClips = ROLES.indexOf(me.role) >= ROLES.indexOf('investigator');
+  $('#clip-role').hidden = canClips;
+  if (!canClips) { player.removeAttribute('src'); player.hidden = true; info.textContent = ''; }
+  if (canClips && p.camera && !Number.isNaN(best)) {
+    exp.dataset.query = qs({ camera: p.camera, from: msToUtc(best - 30000), to: msToUtc(best + 30000) });
+    exp.href = '#';
     exp.hidden = false;
   } else {
     exp.hidden = true;
@@ -481,6 +495,131 @@ async function checkHealth() {
   }
 }
 
+// ---------- session ----------
+const ROLES = ['viewer', 'investigator', 'admin'];
+let me = { name: null, role: null };
+let alertSource = null;
+
+function showLogin(msg) {
+  if (alertSource) { alertSource.close(); alertSource = null; }
+  me = { name: null, role: null };
+  for (const id of ['#main', '#lower', '#admin', '#alerts-section', '#whoami', '#logout']) $(id).hidden = true;
+  $('#login').hidden = false;
+  if (msg) setStatus($('#login-status'), msg, false);
+}
+
+async function login(ev) {
+  ev.preventDefault();
+  setStatus($('#login-status'), 'Logging in… / Đang đăng nhập…');
+  try {
+    await api('api/login', 'POST', { name: $('#login-name').value.trim(), password: $('#login-password').value });
+    $('#login-password').value = '';
+    setStatus($('#login-status'), '');
+    await start();
+  } catch (e) {
+    setStatus($('#login-status'), e.message, true);
+  }
+}
+
+async function logout() {
+  try { await api('api/logout', 'POST'); } catch (_) { /* already gone */ }
+  showLogin('Logged out / Đã đăng xuất');
+}
+
+// Asks for the reason an export needs, then downloads it.
+function exportClip(ev) {
+  ev.preventDefault();
+  const reason = (window.prompt('Reason for this export (case number) / Lý do xuất video:') || '').trim();
+  if (!reason) return;
+  window.location.href = 'api/clips/export?' + $('#export').dataset.query + '&' + qs({ reason });
+}
+
+// ---------- alerts ----------
+function alertItem(a) {
+  return el('li', { class: 'alert', dataset: { id: String(a.id), passage: String(a.passage_id) } },
+    el('span', { class: 'plate', text: a.plate_key }),
+    el('span', { text: ` ${fmt(fmtDateTime, a.best_at)} · ${a.camera} · ` }),
+    el('span', { class: 'muted', text: `${a.pattern} (${a.mode}): ${a.reason}` }));
+}
+
+async function startAlerts() {
+  const list = $('#alerts-list');
+  try {
+    const data = await api('api/alerts?limit=20');
+    list.replaceChildren(...(data.items || []).map(alertItem));
+  } catch (e) { list.replaceChildren(el('li', { class: 'muted', text: e.message })); }
+  if (alertSource) alertSource.close();
+  alertSource = new EventSource('api/alerts/stream');
+  const badge = $('#alerts-live');
+  alertSource.onopen = () => { badge.textContent = 'live'; badge.className = 'badge ok'; };
+  alertSource.onerror = () => { badge.textContent = 'reconnecting'; badge.className = 'badge down'; };
+  alertSource.addEventListener('alert', (ev) => {
+    let a;
+    try { a = JSON.parse(ev.data); } catch (_) { return; }
+    if (list.querySelector(`li[data-id="${Number(a.id)}"]`)) return;
+    const li = alertItem(a);
+    li.classList.add('new');
+    li.addEventListener('click', () => openDetail(a.passage_id, null, null));
+    list.prepend(li);
+  });
+}
+
+// ---------- admin: watchlist & audit ----------
+async function loadWatchlist() {
+  try {
+    const data = await api('api/watchlist');
+    $('#watch-table tbody').replaceChildren(...(data.items || []).map((w) => {
+      const rm = el('button', { type: 'button', text: 'remove' });
+      rm.addEventListener('click', async () => {
+        try { await api('api/watchlist/' + encodeURIComponent(w.id), 'DELETE'); } catch (e) { setStatus($('#watch-status'), e.message, true); }
+        loadWatchlist();
+      });
+      return el('tr', null, el('td', { class: 'mono', text: w.pattern }), el('td', { text: w.mode }),
+        el('td', { text: w.reason }), el('td', { text: w.created_by }), el('td', { class: 'num', text: String(w.alerts) }),
+        el('td', null, rm));
+    }));
+  } catch (e) { setStatus($('#watch-status'), e.message, true); }
+}
+
+async function addWatch(ev) {
+  ev.preventDefault();
+  try {
+    await api('api/watchlist', 'POST', {
+      pattern: $('#watch-pattern').value.trim(), mode: $('#watch-mode').value, reason: $('#watch-reason').value.trim(),
+    });
+    setStatus($('#watch-status'), 'Added / Đã thêm');
+    $('#watch-pattern').value = '';
+    loadWatchlist();
+  } catch (e) { setStatus($('#watch-status'), e.message, true); }
+}
+
+async function loadAudit() {
+  try {
+    const data = await api('api/audit?limit=50');
+    $('#audit-table tbody').replaceChildren(...(data.items || []).map((a) => el('tr', null,
+      el('td', { text: fmt(fmtDateTime, a.at) }), el('td', { text: a.user || '—' }), el('td', { text: a.action }),
+      el('td', { class: 'mono', text: new URLSearchParams(a.params || {}).toString() }),
+      el('td', { text: a.reason || '' }), el('td', { class: 'num', text: String(a.status) }))));
+  } catch (_) { /* shown by the next refresh */ }
+}
+
+// After a login (or with a live session): who am I, then the page for that role.
+async function start() {
+  try {
+    me = await api('api/me');
+  } catch (_) {
+    return; // showLogin ran on the 401
+  }
+  $('#login').hidden = true;
+  $('#whoami').textContent = `${me.name} (${me.role})`;
+  for (const id of ['#main', '#lower', '#alerts-section', '#whoami', '#logout']) $(id).hidden = false;
+  $('#admin').hidden = me.role !== 'admin';
+  startAlerts();
+  if (me.role === 'admin') { loadWatchlist(); loadAudit(); }
+  const [, junctionsOk] = await Promise.all([loadCameras(true), loadJunctions()]);
+  if (junctionsOk) runCounts();
+}
+
 // ---------- wiring ----------
 async function init() {
   renderLegend();
@@ -501,9 +640,15 @@ async function init() {
   });
   $('#cameras-refresh').addEventListener('click', () => loadCameras(false));
   document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && !$('#detail').hidden) closeDetail(); });
+  $('#login-form').addEventListener('submit', login);
+  $('#logout').addEventListener('click', logout);
+  $('#export').addEventListener('click', exportClip);
+  $('#watch-form').addEventListener('submit', addWatch);
+  $('#audit-refresh').addEventListener('click', loadAudit);
 
   checkHealth();
-  const [, junctionsOk] = await Promise.all([loadCameras(true), loadJunctions()]);
+  await start();
+  if (!me.role) return;
 
   // Shared links: ?plate=...&mode=...(&camera=&class=) fill the form and search.
   const url = new URLSearchParams(location.search);
@@ -516,8 +661,7 @@ async function init() {
     if (cls && CLASSES.includes(cls)) $('#class').value = cls;
     runSearch(false);
   }
-  if (junctionsOk) runCounts();
-  setInterval(() => { loadCameras(false); checkHealth(); }, 60000);
+  setInterval(() => { if (me.role) loadCameras(false); checkHealth(); }, 60000);
 }
 
 document.addEventListener('DOMContentLoaded', init);
