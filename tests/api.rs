@@ -397,16 +397,25 @@ fn the_openapi_document_lists_every_route() {
     assert_eq!(
         paths,
         [
+            "/api/alerts",
+            "/api/alerts/stream",
+            "/api/audit",
             "/api/cameras",
             "/api/clips",
             "/api/clips/export",
             "/api/clips/{id}/video",
             "/api/counts",
             "/api/junctions",
+            "/api/login",
+            "/api/logout",
+            "/api/me",
             "/api/openapi.json",
             "/api/passages",
             "/api/passages/{id}",
             "/api/passages/{id}/snapshot.jpg",
+            "/api/users",
+            "/api/watchlist",
+            "/api/watchlist/{id}",
             "/healthz",
             "/metrics",
         ]
@@ -620,6 +629,14 @@ async fn answers_match_the_openapi_document() {
     let db = scratch("api_spec").await;
     let dir = common::temp_dir("api-spec");
     let s = state(db.store.clone(), &dir).await;
+    // A watch on the plate, so an alert is raised and listed.
+    {
+        let client = db.store.client().await.unwrap();
+        let q = matthan::plate::search::PlateQuery::parse("29B125662", None).unwrap();
+        matthan::store::trust::add_watch(&client, &q, "spec test", "admin")
+            .await
+            .unwrap();
+    }
     let at = t("2026-11-29T01:00:00Z");
     let snapshot = dir.join("snapshots/cam-a/1.jpg");
     std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();
@@ -668,6 +685,11 @@ async fn answers_match_the_openapi_document() {
         ("/api/cameras".to_string(), "CameraList"),
         ("/api/junctions".to_string(), "JunctionList"),
         ("/healthz".to_string(), "Health"),
+        ("/api/me".to_string(), "Me"),
+        ("/api/users".to_string(), "UserList"),
+        ("/api/audit?limit=5".to_string(), "AuditPage"),
+        ("/api/watchlist".to_string(), "WatchList"),
+        ("/api/alerts".to_string(), "AlertList"),
         ("/api/passages?plate=%".to_string(), "Error"),
         ("/api/passages/123456".to_string(), "Error"),
     ] {
