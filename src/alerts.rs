@@ -28,6 +28,9 @@ const FANOUT_CAPACITY: usize = 1024;
 pub struct AlertHub {
     /// The fan-out.
     tx: broadcast::Sender<AlertView>,
+    /// Set when the server shuts down: live streams end, so a graceful shutdown does not wait
+    /// forever for a page left open.
+    closing: tokio::sync::watch::Sender<bool>,
 }
 
 impl Default for AlertHub {
@@ -40,7 +43,21 @@ impl AlertHub {
     /// A hub with no listener yet (see [`AlertHub::listen`]).
     pub fn new() -> AlertHub {
         let (tx, _) = broadcast::channel(FANOUT_CAPACITY);
-        AlertHub { tx }
+        let (closing, _) = tokio::sync::watch::channel(false);
+        AlertHub { tx, closing }
+    }
+
+    /// Ends every live stream (the server is shutting down).
+    pub fn close(&self) {
+        self.closing.send_replace(true);
+    }
+
+    /// Resolves once [`AlertHub::close`] was called.
+    pub fn closed(&self) -> impl std::future::Future<Output = ()> + Send + 'static {
+        let mut rx = self.closing.subscribe();
+        async move {
+            let _ = rx.wait_for(|closing| *closing).await;
+        }
     }
 
     /// A new subscriber; it sees alerts raised from now on.
@@ -221,5 +238,25 @@ mod tests {
         assert_eq!(s.delay_after(5), Duration::from_secs(32));
         assert_eq!(s.delay_after(20), Duration::from_secs(600));
         assert_eq!(s.delay_after(1000), Duration::from_secs(600));
+    }
+}
+
+#[cfg(test)]
+mod closing_tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn closed_resolves_after_close() {
+        let hub = AlertHub::new();
+        let clone = hub.clone();
+        let closed = clone.closed();
+        let waiter = tokio::spawn(closed);
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        assert!(!waiter.is_finished());
+        hub.close();
+        tokio::time::timeout(Duration::from_secs(1), waiter)
+            .await
+            .expect("closed() resolves")
+            .unwrap();
     }
 }

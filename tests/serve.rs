@@ -153,6 +153,23 @@ source = "{stream}"
         std::thread::sleep(Duration::from_millis(500));
     }
 
+    // A page left open holds a live alert stream; it must not keep the server from stopping.
+    let mut page = TcpStream::connect(("127.0.0.1", api_port)).unwrap();
+    write!(
+        page,
+        "GET /api/alerts/stream HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\r\n"
+    )
+    .unwrap();
+    page.set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let mut head = [0u8; 64];
+    let n = page.read(&mut head).unwrap();
+    assert!(
+        String::from_utf8_lossy(&head[..n]).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&head[..n])
+    );
+
     // Ctrl-C: the server stops, with everything it produced in the log.
     let status = Command::new("kill")
         .args(["-INT", &server.id().to_string()])

@@ -154,6 +154,7 @@ pub(super) async fn alert_stream(
         };
         async move { out }
     });
-    Ok(Sse::new(catch_up.chain(live))
-        .keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
+    // A live stream never ends by itself; it ends when the server shuts down.
+    let events = catch_up.chain(live).take_until(state.alerts.closed());
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
