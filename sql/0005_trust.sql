@@ -71,8 +71,6 @@ CREATE TABLE watchlist (
     mode        text NOT NULL,
     -- exact: the key; wildcard: the LIKE pattern; fuzzy: the key as typed.
     match_key   text COLLATE "C" NOT NULL,
-    -- fuzzy: the folded key and every folded key one edit away.
-    folded_keys text[] COLLATE "C",
     reason      text NOT NULL,
     created_by  text NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
@@ -80,6 +78,18 @@ CREATE TABLE watchlist (
     removed_by  text,
     CHECK (mode IN ('exact', 'wildcard', 'fuzzy')),
     CHECK (length(reason) > 0)
+);
+
+-- The keys a watch matches by equality, so new reads are matched with a hash join, not by
+-- scanning every watch: `key` entries are compared with a read's key (exact watches), `folded`
+-- entries with its folded key (a fuzzy watch has about 500: its folded key and every one within
+-- one edit). Wildcard watches are matched by LIKE on `watchlist.match_key`.
+CREATE TABLE watch_keys (
+    watch_id bigint NOT NULL REFERENCES watchlist (id),
+    kind     text NOT NULL,
+    key      text COLLATE "C" NOT NULL,
+    PRIMARY KEY (kind, key, watch_id),
+    CHECK (kind IN ('key', 'folded'))
 );
 
 -- A passage that matched a watchlist entry: at most one per (entry, passage).

@@ -809,3 +809,87 @@ async fn a_watched_plate_raises_one_alert_per_passage_seen_over_sse_and_by_webho
     db.drop_database().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watches_match_like_a_search_once_per_passage() {
+    use matthan::plate::search::{PlateQuery, SearchMode};
+    let db = scratch("trust_match").await;
+    let client = db.store.client().await.unwrap();
+    let watch = |text: &str, mode: Option<SearchMode>| PlateQuery::parse(text, mode).unwrap();
+    let exact = trust::add_watch(
+        &client,
+        &watch("29B125662", Some(SearchMode::Exact)),
+        "w1",
+        "t",
+    )
+    .await
+    .unwrap();
+    let wild = trust::add_watch(&client, &watch("30A*", None), "w2", "t")
+        .await
+        .unwrap();
+    let fuzzy = trust::add_watch(&client, &watch("51F12345", None), "w3", "t")
+        .await
+        .unwrap();
+    let removed = trust::add_watch(&client, &watch("88C99999", None), "w4", "t")
+        .await
+        .unwrap();
+    assert!(trust::remove_watch(&client, removed, "t").await.unwrap());
+    // Passage 1: the exact plate. 2: a runner-up candidate is the watched plate (rank 2) and
+    // the voted one matches too: still one alert for that watch. 3: wildcard. 4: look-alike
+    // swap (S for 5, O for 0...) of the fuzzy watch. 5: one real edit of it. 6: two edits: no.
+    // 7: the removed watch's plate: no.
+    let mut p2 = passage(2, "29B125662");
+    if let WriteItem::Passage(p) = &mut p2 {
+        p.reads.push(NewPlateRead {
+            rank: 2,
+            key: "29B125662".into(),
+            confidence: 0.3,
+            char_confidences: vec![],
+        });
+        p.reads[0].key = "29B125663".into();
+    }
+    let items = vec![
+        passage(1, "29B125662"),
+        p2,
+        passage(3, "30A99999"),
+        passage(4, "S1F12345"),
+        passage(5, "51F12346"),
+        passage(6, "51F12399"),
+        passage(7, "88C99999"),
+        passage(8, "29B125663"),
+    ];
+    let stats = write_batch(&db.store, &items).await.unwrap();
+    let rows = client
+        .query(
+            "SELECT a.watch_id, p.track_no, a.plate_key, a.rank FROM alerts a
+             JOIN passages p ON p.id = a.passage_id ORDER BY a.watch_id, p.track_no",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<(i64, i64, String, i16)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (exact, 1, "29B125662".to_string(), 1),
+            (exact, 2, "29B125662".to_string(), 2),
+            (wild, 3, "30A99999".to_string(), 1),
+            (fuzzy, 4, "S1F12345".to_string(), 1),
+            (fuzzy, 5, "51F12346".to_string(), 1),
+        ]
+    );
+    assert_eq!(stats.alerts, 5);
+    // A replay raises nothing; the live watchlist lists its alert counts.
+    let again = write_batch(&db.store, &items).await.unwrap();
+    assert_eq!((again.passages, again.alerts), (0, 0));
+    let listed = trust::watchlist(&client).await.unwrap();
+    assert_eq!(
+        listed.iter().map(|w| (w.id, w.alerts)).collect::<Vec<_>>(),
+        vec![(exact, 2), (wild, 1), (fuzzy, 2)]
+    );
+    drop(client);
+    db.drop_database().await.unwrap();
+}

@@ -333,7 +333,8 @@ pub struct WatchView {
     pub alerts: i64,
 }
 
-/// The columns a watch stores for `query`: pattern, mode, match key, folded keys.
+/// What a watch stores for `query`: pattern, mode, match key, and (fuzzy) the folded keys it
+/// matches.
 pub fn watch_columns(query: &PlateQuery) -> (String, &'static str, String, Option<Vec<String>>) {
     match query {
         PlateQuery::Exact(key) => (key.clone(), "exact", key.clone(), None),
@@ -344,7 +345,7 @@ pub fn watch_columns(query: &PlateQuery) -> (String, &'static str, String, Optio
     }
 }
 
-/// Adds a watch; returns its id.
+/// Adds a watch with its match keys, in one transaction; returns its id.
 pub async fn add_watch(
     client: &Client,
     query: &PlateQuery,
@@ -352,14 +353,41 @@ pub async fn add_watch(
     created_by: &str,
 ) -> Result<i64, StoreError> {
     let (pattern, mode, match_key, folded) = watch_columns(query);
-    let row = client
-        .query_one(
-            "INSERT INTO watchlist (pattern, mode, match_key, folded_keys, reason, created_by)
-             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-            &[&pattern, &mode, &match_key, &folded, &reason, &created_by],
-        )
-        .await?;
-    Ok(row.get(0))
+    client.batch_execute("BEGIN").await?;
+    let added = async {
+        let row = client
+            .query_one(
+                "INSERT INTO watchlist (pattern, mode, match_key, reason, created_by)
+                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                &[&pattern, &mode, &match_key, &reason, &created_by],
+            )
+            .await?;
+        let id: i64 = row.get(0);
+        let (kind, keys) = match (mode, folded) {
+            ("exact", _) => ("key", vec![match_key.clone()]),
+            (_, Some(folded)) => ("folded", folded),
+            _ => ("key", Vec::new()),
+        };
+        client
+            .execute(
+                "INSERT INTO watch_keys (watch_id, kind, key)
+                 SELECT $1, $2, k FROM unnest($3::text[]) AS k ON CONFLICT DO NOTHING",
+                &[&id, &kind, &keys],
+            )
+            .await?;
+        Ok::<i64, StoreError>(id)
+    }
+    .await;
+    match added {
+        Ok(id) => {
+            client.batch_execute("COMMIT").await?;
+            Ok(id)
+        }
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
 }
 
 /// Ends a watch (kept, with who removed it). False when no live watch has that id.

@@ -600,15 +600,21 @@ WITH ins AS (
         AND s.first_seen = ins.first_seen AND s.track_no = ins.track_no
     JOIN stage_reads r ON r.seq = s.seq
     RETURNING passage_id, best_at, camera_id, rank, plate_key, plate_folded
+), matched AS (
+    SELECT k.watch_id, r.passage_id, r.best_at, r.camera_id, r.plate_key, r.rank
+    FROM reads r JOIN watch_keys k ON k.kind = 'key' AND k.key = r.plate_key
+    UNION ALL
+    SELECT k.watch_id, r.passage_id, r.best_at, r.camera_id, r.plate_key, r.rank
+    FROM reads r JOIN watch_keys k ON k.kind = 'folded' AND k.key = r.plate_folded
+    UNION ALL
+    SELECT w.id, r.passage_id, r.best_at, r.camera_id, r.plate_key, r.rank
+    FROM reads r JOIN watchlist w ON w.mode = 'wildcard' AND w.removed_at IS NULL
+        AND r.plate_key LIKE w.match_key
 ), hits AS (
-    SELECT DISTINCT ON (w.id, r.passage_id)
-        w.id AS watch_id, r.passage_id, r.best_at, r.camera_id, r.plate_key, r.rank
-    FROM reads r
-    JOIN watchlist w ON w.removed_at IS NULL AND (
-        (w.mode = 'exact' AND r.plate_key = w.match_key)
-        OR (w.mode = 'wildcard' AND r.plate_key LIKE w.match_key)
-        OR (w.mode = 'fuzzy' AND r.plate_folded = ANY (w.folded_keys)))
-    ORDER BY w.id, r.passage_id, r.rank
+    SELECT DISTINCT ON (m.watch_id, m.passage_id)
+        m.watch_id, m.passage_id, m.best_at, m.camera_id, m.plate_key, m.rank
+    FROM matched m JOIN watchlist w ON w.id = m.watch_id AND w.removed_at IS NULL
+    ORDER BY m.watch_id, m.passage_id, m.rank
 ), alerted AS (
     INSERT INTO alerts (watch_id, passage_id, best_at, camera_id, plate_key, rank)
     SELECT watch_id, passage_id, best_at, camera_id, plate_key, rank FROM hits
