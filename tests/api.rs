@@ -14,7 +14,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use matthan::api::{router, AppState, OPENAPI_JSON};
 use matthan::store::scratch::ScratchDatabase;
 use matthan::store::writer::write_batch;
-use matthan::store::{NewClip, NewPassage, NewPlateRead, Store, WriteItem};
+use matthan::store::{NewClip, Store, WriteItem};
 use serde_json::Value;
 use tower::ServiceExt;
 
@@ -34,16 +34,7 @@ struct Api {
 
 /// State with folders under `dir`, and an admin to call it.
 async fn state(store: Store, dir: &Path) -> Api {
-    let state = AppState::new(
-        store.clone(),
-        &dir.join("clips"),
-        &dir.join("snapshots"),
-        &dir.join("exports"),
-        &dir.join("web"),
-        None,
-    )
-    .unwrap();
-    with_admin(state).await
+    with_admin(common::app_state(store, dir)).await
 }
 
 /// `state` with a new admin user's token.
@@ -105,31 +96,11 @@ fn t(s: &str) -> DateTime<Utc> {
 }
 
 fn passage(track: i64, best_at: DateTime<Utc>, key: &str, snapshot: Option<&Path>) -> WriteItem {
-    WriteItem::Passage(Box::new(NewPassage {
-        camera: "cam-a".into(),
-        track_no: track,
-        first_seen: best_at,
-        last_seen: best_at,
-        best_at,
-        vehicle_class: "car".into(),
-        plate_key: Some(key.into()),
-        plate_display: Some(key.into()),
-        plate_confidence: Some(0.9),
-        is_vietnamese: Some(true),
-        direction: "along".into(),
-        crossed_line: None,
-        clip_started_at: None,
-        clip_offset_ms: None,
-        snapshot_path: snapshot.map(|p| p.to_string_lossy().into_owned()),
-        bbox: vec![],
-        frames_seen: 3,
-        reads: vec![NewPlateRead {
-            rank: 1,
-            key: key.into(),
-            confidence: 0.9,
-            char_confidences: vec![],
-        }],
-    }))
+    let mut item = common::passage("cam-a", track, best_at, Some(key));
+    if let WriteItem::Passage(p) = &mut item {
+        p.snapshot_path = snapshot.map(|p| p.to_string_lossy().into_owned());
+    }
+    item
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -297,15 +268,7 @@ async fn a_database_that_is_down_is_a_503_not_a_crash() {
     let store =
         Store::from_url("host=127.0.0.1 port=1 user=postgres connect_timeout=1", 2).unwrap();
     let s = Api {
-        state: AppState::new(
-            store,
-            &dir.join("clips"),
-            &dir.join("snapshots"),
-            &dir.join("exports"),
-            &dir.join("web"),
-            None,
-        )
-        .unwrap(),
+        state: common::app_state(store, &dir),
         token: matthan::access::new_token().unwrap().secret,
     };
     let (status, body) = get_json(&s, "/healthz").await;

@@ -52,23 +52,7 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
     common::demo_video(&video);
     let port = common::free_port();
     let stream = format!("http://127.0.0.1:{port}/live.ts");
-    let mut camera = Command::new("ffmpeg")
-        .args([
-            "-hide_banner",
-            "-v",
-            "error",
-            "-re",
-            "-stream_loop",
-            "5",
-            "-i",
-        ])
-        .arg(&video)
-        .args(["-c", "copy", "-f", "mpegts", "-listen", "1", &stream])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ffmpeg");
-    std::thread::sleep(Duration::from_millis(500));
+    let mut camera = common::live_camera(&video, &stream, 5);
     let config = dir.join("matthan.toml");
     let state = dir.join("state");
     std::fs::write(

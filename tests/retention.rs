@@ -11,7 +11,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use matthan::retention::{disk_space, run_once, RetentionPolicy};
 use matthan::store::scratch::ScratchDatabase;
 use matthan::store::writer::write_batch;
-use matthan::store::{NewClip, NewPassage, WriteItem};
+use matthan::store::{NewClip, WriteItem};
 
 const MB: u64 = 1 << 20;
 
@@ -32,26 +32,7 @@ fn clip(dir: &std::path::Path, n: i64, ended: DateTime<Utc>, bytes: u64) -> Writ
 }
 
 fn passage(track: i64, at: DateTime<Utc>) -> WriteItem {
-    WriteItem::Passage(Box::new(NewPassage {
-        camera: "cam".into(),
-        track_no: track,
-        first_seen: at,
-        last_seen: at,
-        best_at: at,
-        vehicle_class: "car".into(),
-        plate_key: None,
-        plate_display: None,
-        plate_confidence: None,
-        is_vietnamese: None,
-        direction: "unknown".into(),
-        crossed_line: None,
-        clip_started_at: None,
-        clip_offset_ms: None,
-        snapshot_path: None,
-        bbox: vec![],
-        frames_seen: 1,
-        reads: vec![],
-    }))
+    common::passage("cam", track, at, None)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -61,15 +61,7 @@ source = "{stream}"
     )
     .unwrap();
     // The camera: ffmpeg plays the video in real time to whoever connects.
-    let mut camera = Command::new("ffmpeg")
-        .args(["-hide_banner", "-v", "error", "-re", "-i"])
-        .arg(&video)
-        .args(["-c", "copy", "-f", "mpegts", "-listen", "1", &stream])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("ffmpeg");
-    std::thread::sleep(Duration::from_millis(500));
+    let mut camera = common::live_camera(&video, &stream, 0);
     // An officer's token, made the way an admin makes one: printed once by `matthan user add`.
     let added = Command::new(env!("CARGO_BIN_EXE_matthan"))
         .env("DATABASE_URL", db.connection_string())

@@ -20,7 +20,7 @@ use matthan::api::{router, AppState};
 use matthan::store::scratch::ScratchDatabase;
 use matthan::store::trust;
 use matthan::store::writer::write_batch;
-use matthan::store::{NewPassage, NewPlateRead, Store, WriteItem};
+use matthan::store::{NewPlateRead, Store, WriteItem};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -31,15 +31,7 @@ async fn scratch(tag: &str) -> ScratchDatabase {
 }
 
 fn app_state(store: Store, dir: &Path) -> AppState {
-    AppState::new(
-        store,
-        &dir.join("clips"),
-        &dir.join("snapshots"),
-        &dir.join("exports"),
-        &dir.join("web"),
-        None,
-    )
-    .unwrap()
+    common::app_state(store, dir)
 }
 
 /// Adds a user with a password and returns their token.
@@ -122,31 +114,25 @@ fn passage(track: i64, key: &str) -> WriteItem {
         .unwrap()
         .to_utc()
         + chrono::TimeDelta::seconds(track);
-    WriteItem::Passage(Box::new(NewPassage {
-        camera: "cam-a".into(),
-        track_no: track,
-        first_seen: at,
-        last_seen: at,
-        best_at: at,
-        vehicle_class: "car".into(),
-        plate_key: Some(key.into()),
-        plate_display: Some(key.into()),
-        plate_confidence: Some(0.9),
-        is_vietnamese: Some(true),
-        direction: "along".into(),
-        crossed_line: None,
-        clip_started_at: None,
-        clip_offset_ms: None,
-        snapshot_path: None,
-        bbox: vec![],
-        frames_seen: 3,
-        reads: vec![NewPlateRead {
-            rank: 1,
-            key: key.into(),
-            confidence: 0.9,
-            char_confidences: vec![],
-        }],
-    }))
+    common::passage("cam-a", track, at, Some(key))
+}
+
+/// What the audit row of each answer must say: status, user, path.
+type Expected = HashMap<i64, (StatusCode, Option<&'static str>, String)>;
+
+/// Checks an answer's status and notes what its audit row must say.
+fn note(
+    expected: &mut Expected,
+    a: &Answer,
+    status: StatusCode,
+    user: Option<&'static str>,
+    path: &str,
+) {
+    assert_eq!(a.status, status, "{path}: {}", a.body);
+    let id = a
+        .audit_id
+        .unwrap_or_else(|| panic!("{path}: no X-Audit-Id"));
+    expected.insert(id, (status, user, path.to_string()));
 }
 
 /// A request and what must come of it: method, uri, caller's token, body, the status, and the
@@ -381,22 +367,14 @@ async fn roles_reasons_and_an_audit_row_for_every_request() {
         Some("vi"),
     );
 
-    let mut audit_ids = Vec::new();
-    let mut expected: HashMap<i64, (StatusCode, Option<&str>, String)> = HashMap::new();
+    let mut expected: Expected = HashMap::new();
     for (method, uri, who, body, want, name) in &cases {
         let a = call(&s, method, uri, who.as_deref(), body.clone()).await;
-        assert_eq!(a.status, *want, "{method} {uri}: {}", a.body);
         if a.status.is_client_error() {
             assert!(a.body["detail"].is_string(), "{uri}: {}", a.body);
         }
-        let id = a
-            .audit_id
-            .unwrap_or_else(|| panic!("{method} {uri}: no X-Audit-Id"));
-        audit_ids.push(id);
-        expected.insert(
-            id,
-            (*want, *name, uri.split('?').next().unwrap().to_string()),
-        );
+        let path = uri.split('?').next().unwrap();
+        note(&mut expected, &a, *want, *name, path);
     }
     let a = call(
         &s,
@@ -411,10 +389,12 @@ async fn roles_reasons_and_an_audit_row_for_every_request() {
         "{}",
         a.body
     );
-    audit_ids.push(a.audit_id.unwrap());
-    expected.insert(
-        a.audit_id.unwrap(),
-        (StatusCode::BAD_REQUEST, Some("vi"), "/api/passages".into()),
+    note(
+        &mut expected,
+        &a,
+        StatusCode::BAD_REQUEST,
+        Some("vi"),
+        "/api/passages",
     );
 
     // A page login: the cookie works, a wrong password does not, logout ends the session.
@@ -426,10 +406,12 @@ async fn roles_reasons_and_an_audit_row_for_every_request() {
         Some(json!({"name": "vi", "password": "wrong-pass"})),
     )
     .await;
-    assert_eq!(bad.status, StatusCode::UNAUTHORIZED);
-    expected.insert(
-        bad.audit_id.unwrap(),
-        (StatusCode::UNAUTHORIZED, Some("vi"), "/api/login".into()),
+    note(
+        &mut expected,
+        &bad,
+        StatusCode::UNAUTHORIZED,
+        Some("vi"),
+        "/api/login",
     );
     let ok = call(
         &s,
@@ -439,11 +421,7 @@ async fn roles_reasons_and_an_audit_row_for_every_request() {
         Some(json!({"name": "vi", "password": "viewer-pass"})),
     )
     .await;
-    assert_eq!(ok.status, StatusCode::OK, "{}", ok.body);
-    expected.insert(
-        ok.audit_id.unwrap(),
-        (StatusCode::OK, Some("vi"), "/api/login".into()),
-    );
+    note(&mut expected, &ok, StatusCode::OK, Some("vi"), "/api/login");
     let cookie = ok.cookie.unwrap();
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"),
@@ -451,23 +429,23 @@ async fn roles_reasons_and_an_audit_row_for_every_request() {
     );
     let session = cookie.split(';').next().unwrap().to_string();
     let me = call(&s, "GET", "/api/me", Some(&session), None).await;
-    assert_eq!(me.status, StatusCode::OK);
+    note(&mut expected, &me, StatusCode::OK, Some("vi"), "/api/me");
     assert_eq!(me.body, json!({"name": "vi", "role": "viewer"}));
-    expected.insert(
-        me.audit_id.unwrap(),
-        (StatusCode::OK, Some("vi"), "/api/me".into()),
-    );
     let out = call(&s, "POST", "/api/logout", Some(&session), None).await;
-    assert_eq!(out.status, StatusCode::OK);
-    expected.insert(
-        out.audit_id.unwrap(),
-        (StatusCode::OK, Some("vi"), "/api/logout".into()),
+    note(
+        &mut expected,
+        &out,
+        StatusCode::OK,
+        Some("vi"),
+        "/api/logout",
     );
     let after = call(&s, "GET", "/api/me", Some(&session), None).await;
-    assert_eq!(after.status, StatusCode::UNAUTHORIZED);
-    expected.insert(
-        after.audit_id.unwrap(),
-        (StatusCode::UNAUTHORIZED, None, "/api/me".into()),
+    note(
+        &mut expected,
+        &after,
+        StatusCode::UNAUTHORIZED,
+        None,
+        "/api/me",
     );
 
     // Every request above has exactly its row, and no other row exists: no gap, no extra.

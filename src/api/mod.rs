@@ -39,7 +39,7 @@ use metrics::Metrics;
 use params::{parse_query, parse_time, parse_time_opt};
 
 use crate::alerts::AlertHub;
-use crate::plate::search::{PlateQuery, SearchMode};
+use crate::plate::search::PlateQuery;
 use crate::store::query::{self, Bucket, Cursor, SearchFilter};
 use crate::store::writer::WriterCounters;
 use crate::store::Store;
@@ -176,13 +176,7 @@ async fn search_passages(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let p: SearchParams = parse_query(raw.as_deref())?;
-    let mode = p
-        .mode
-        .as_deref()
-        .filter(|m| !m.is_empty())
-        .map(SearchMode::parse)
-        .transpose()
-        .map_err(|e| ApiError::bad("mode", e))?;
+    let mode = params::parse_mode(p.mode.as_deref())?;
     let plate = p.plate.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let query = plate
         .map(|text| PlateQuery::parse(text, mode))

@@ -10,6 +10,14 @@ pub fn parse_query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError
     serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
+/// A search mode parameter (`exact`, `wildcard`, `fuzzy`); absent or empty is `None`.
+pub fn parse_mode(raw: Option<&str>) -> Result<Option<crate::plate::search::SearchMode>, ApiError> {
+    raw.filter(|m| !m.is_empty())
+        .map(crate::plate::search::SearchMode::parse)
+        .transpose()
+        .map_err(|e| ApiError::bad("mode", e))
+}
+
 /// An RFC 3339 time with an offset, e.g. `2026-11-29T08:00:00+07:00`.
 pub fn parse_time(param: &str, raw: Option<&str>) -> Result<DateTime<Utc>, ApiError> {
     parse_time_opt(param, raw)?.ok_or_else(|| ApiError::bad(param, "is required"))

@@ -18,7 +18,7 @@ use super::guard::AuditTarget;
 use super::params::parse_query;
 use super::{parse_id, ApiError, AppState};
 use crate::access;
-use crate::plate::search::{PlateQuery, SearchMode};
+use crate::plate::search::PlateQuery;
 use crate::store::trust::{self, AlertView, Caller};
 
 pub(super) async fn list_watches(State(state): State<AppState>) -> Result<Response, ApiError> {
@@ -40,13 +40,7 @@ pub(super) async fn add_watch(
     body: Result<Json<NewWatchBody>, axum::extract::rejection::JsonRejection>,
 ) -> Result<Response, ApiError> {
     let Json(body) = body.map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
-    let mode = body
-        .mode
-        .as_deref()
-        .filter(|m| !m.is_empty())
-        .map(SearchMode::parse)
-        .transpose()
-        .map_err(|e| ApiError::bad("mode", e))?;
+    let mode = super::params::parse_mode(body.mode.as_deref())?;
     let query = PlateQuery::parse(&body.pattern, mode).map_err(|e| ApiError::bad("pattern", e))?;
     let reason =
         access::check_reason(body.reason.as_deref()).map_err(|e| ApiError::bad("reason", e))?;

@@ -88,3 +88,72 @@ pub fn free_port() -> u16 {
         .unwrap()
         .port()
 }
+
+/// API state for `store` with its clips, snapshots, exports and web folders under `dir`.
+pub fn app_state(store: matthan::store::Store, dir: &Path) -> matthan::api::AppState {
+    matthan::api::AppState::new(
+        store,
+        &dir.join("clips"),
+        &dir.join("snapshots"),
+        &dir.join("exports"),
+        &dir.join("web"),
+        None,
+    )
+    .unwrap()
+}
+
+/// A live camera: ffmpeg plays `video` in real time (`loops` extra times) as MPEG-TS over HTTP
+/// at `stream` to whoever connects. Kill the child when done.
+pub fn live_camera(video: &Path, stream: &str, loops: u32) -> std::process::Child {
+    let child = Command::new("ffmpeg")
+        .args(["-hide_banner", "-v", "error", "-re", "-stream_loop"])
+        .arg(loops.to_string())
+        .arg("-i")
+        .arg(video)
+        .args(["-c", "copy", "-f", "mpegts", "-listen", "1", stream])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("ffmpeg");
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    child
+}
+
+/// A passage of camera `camera` seen at `at`, with the voted plate `key` (or none) as its one
+/// candidate.
+pub fn passage(
+    camera: &str,
+    track: i64,
+    at: chrono::DateTime<chrono::Utc>,
+    key: Option<&str>,
+) -> matthan::store::WriteItem {
+    use matthan::store::{NewPassage, NewPlateRead, WriteItem};
+    WriteItem::Passage(Box::new(NewPassage {
+        camera: camera.into(),
+        track_no: track,
+        first_seen: at,
+        last_seen: at,
+        best_at: at,
+        vehicle_class: "car".into(),
+        plate_key: key.map(Into::into),
+        plate_display: key.map(Into::into),
+        plate_confidence: key.map(|_| 0.9),
+        is_vietnamese: key.map(|_| true),
+        direction: "along".into(),
+        crossed_line: None,
+        clip_started_at: None,
+        clip_offset_ms: None,
+        snapshot_path: None,
+        bbox: vec![],
+        frames_seen: 3,
+        reads: key
+            .map(|k| NewPlateRead {
+                rank: 1,
+                key: k.into(),
+                confidence: 0.9,
+                char_confidences: vec![],
+            })
+            .into_iter()
+            .collect(),
+    }))
+}
