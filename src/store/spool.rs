@@ -83,12 +83,16 @@ impl Spool {
             chrono::Utc::now().format("%Y%m%dT%H%M%S%.6f"),
             std::process::id()
         );
-        let dir = root.join(name);
-        fs::create_dir_all(&dir).map_err(io(&dir))?;
-        let lock = lock_dir(&dir)?.ok_or_else(|| SpoolError::Io {
-            path: dir.clone(),
+        // Made and locked under a hidden name that no other writer adopts, then renamed (the
+        // lock stays with the file).
+        let hidden = root.join(format!(".new-{name}"));
+        fs::create_dir_all(&hidden).map_err(io(&hidden))?;
+        let lock = lock_dir(&hidden)?.ok_or_else(|| SpoolError::Io {
+            path: hidden.clone(),
             source: std::io::Error::other("a new spool folder is already locked"),
         })?;
+        let dir = root.join(name);
+        fs::rename(&hidden, &dir).map_err(io(&dir))?;
         let mut spool = Spool {
             root: root.to_path_buf(),
             dir,
@@ -112,7 +116,12 @@ impl Spool {
             .map_err(io(&self.root))?
             .filter_map(|e| e.ok().map(|e| e.path()))
             .filter(|p| {
-                p.is_dir() && *p != self.dir && p.file_name().is_some_and(|n| n != "rejected")
+                p.is_dir()
+                    && *p != self.dir
+                    && p.file_name().is_some_and(|n| {
+                        let n = n.to_string_lossy();
+                        n != "rejected" && !n.starts_with('.')
+                    })
             })
             .collect();
         dirs.sort();
@@ -121,7 +130,16 @@ impl Spool {
                 let files = batch_files(&d)?;
                 if files.is_empty() {
                     drop(lock);
-                    let _ = fs::remove_dir_all(&d);
+                    // A dead writer's empty folder goes; a brand-new one (its writer may not
+                    // have locked it yet) is left alone.
+                    let stale = fs::metadata(&d)
+                        .and_then(|m| m.modified())
+                        .ok()
+                        .and_then(|t| t.elapsed().ok())
+                        .is_some_and(|age| age > std::time::Duration::from_secs(60));
+                    if stale {
+                        let _ = fs::remove_dir_all(&d);
+                    }
                     continue;
                 }
                 tracing::warn!(
