@@ -13,7 +13,8 @@
 //!   15-minute buckets.
 //!
 //! Once per run, the [`Writer`] task itself (default settings, `send` + `close`) writes 200 000
-//! passages into a fresh scratch database: the headline ingest figure.
+//! passages into a fresh scratch database: the headline ingest figure
+//! (`MATTHAN_BENCH_WATCHES=100`: with that many watchlist entries to match, half fuzzy).
 //!
 //! Data: deterministic (SplitMix64, fixed seed), each passage a pure function of its index so a
 //! query can name a passage without keeping it. A fleet of N/5 Vietnamese plates (province
@@ -768,12 +769,34 @@ struct WriterRun {
     passages_per_s: f64,
     /// Passages + plate reads per second.
     rows_per_s: f64,
+    /// Watchlist alerts raised (with `$MATTHAN_BENCH_WATCHES`).
+    alerts: u64,
 }
 
 /// Writes `passages` generated passages through a [`Writer`] with default settings into a
 /// fresh scratch database, which is dropped afterwards.
 async fn measure_writer(passages: u64) -> anyhow::Result<WriterRun> {
     let db = ScratchDatabase::create("bench_writer", &fallback_pg_dir()).await?;
+    // `$MATTHAN_BENCH_WATCHES`: that many watchlist entries (half exact, half fuzzy) that every
+    // batch is matched against.
+    let watches: u64 = std::env::var("MATTHAN_BENCH_WATCHES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if watches > 0 {
+        let client = db.store.client().await?;
+        for i in 0..watches {
+            let plate = format!("{:02}A{:05}", 11 + i % 89, (i * 7919) % 100_000);
+            let mode = if i % 2 == 0 {
+                SearchMode::Exact
+            } else {
+                SearchMode::Fuzzy
+            };
+            let query = PlateQuery::parse(&plate, Some(mode))?;
+            matthan::store::trust::add_watch(&client, &query, "bench", "bench").await?;
+        }
+        println!("writer task: matching against {watches} watchlist entries");
+    }
     let run = writer_run(&db.store, passages).await;
     db.drop_database().await?;
     run
@@ -802,6 +825,7 @@ async fn writer_run(store: &Store, passages: u64) -> anyhow::Result<WriterRun> {
         seconds,
         passages_per_s: passages as f64 / seconds,
         rows_per_s: (passages + plate_reads) as f64 / seconds,
+        alerts: stats.alerts,
     })
 }
 
@@ -1328,13 +1352,14 @@ async fn bench_run(sizes: &[u64]) -> anyhow::Result<()> {
     let writer = measure_writer(WRITER_PASSAGES).await?;
     println!(
         "Writer task: {} passages + {} plate reads in {:.1} s = {:.0} passages/s, {:.0} rows/s \
-         ({} batches; goal ≥ {GOAL_PASSAGES_PER_S:.0} passages/s)",
+         ({} batches, {} alerts; goal ≥ {GOAL_PASSAGES_PER_S:.0} passages/s)",
         writer.passages,
         writer.plate_reads,
         writer.seconds,
         writer.passages_per_s,
         writer.rows_per_s,
-        writer.batches
+        writer.batches,
+        writer.alerts
     );
     let mut reports = Vec::new();
     for &passages in sizes {
