@@ -170,7 +170,7 @@ impl Spool {
         self.next_seq += 1;
         let path = self.dir.join(format!("{seq:012}.{EXT}"));
         let tmp = self.dir.join(format!("{seq:012}.tmp"));
-        let bytes = serde_json::to_vec(items).map_err(|e| SpoolError::Io {
+        let bytes = postcard::to_stdvec(items).map_err(|e| SpoolError::Io {
             path: path.clone(),
             source: std::io::Error::other(e),
         })?;
@@ -196,7 +196,7 @@ impl Spool {
             return Ok(None);
         };
         let bytes = fs::read(&path).map_err(io(&path))?;
-        match serde_json::from_slice::<Vec<WriteItem>>(&bytes) {
+        match postcard::from_bytes::<Vec<WriteItem>>(&bytes) {
             Ok(items) => Ok(Some(SpooledBatch { path, items })),
             Err(e) => {
                 let rejected = self.root.join("rejected");
@@ -357,12 +357,51 @@ mod tests {
     }
 
     #[test]
+    fn a_batch_comes_back_exactly_even_with_odd_floats() {
+        let root = temp_root("floats");
+        let mut s = Spool::open(&root).unwrap();
+        let at = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
+        let passage = WriteItem::Passage(Box::new(crate::store::NewPassage {
+            camera: "Km 12/Yên Minh".into(),
+            track_no: 7,
+            first_seen: at,
+            last_seen: at,
+            best_at: at,
+            vehicle_class: "car".into(),
+            plate_key: Some("29B125662".into()),
+            plate_display: Some("29-B1 256.62".into()),
+            plate_confidence: Some(f32::NAN),
+            is_vietnamese: None,
+            direction: "along".into(),
+            crossed_line: Some(false),
+            clip_started_at: None,
+            clip_offset_ms: Some(-1),
+            snapshot_path: None,
+            bbox: vec![f32::INFINITY, -0.0, 1e-30, 3.5],
+            frames_seen: 0,
+            reads: vec![crate::store::NewPlateRead {
+                rank: 1,
+                key: "29B125662".into(),
+                confidence: 0.1,
+                char_confidences: vec![f32::NAN, 0.5],
+            }],
+        }));
+        s.push(std::slice::from_ref(&passage)).unwrap();
+        let back = s.oldest().unwrap().unwrap().items;
+        // NaN is not equal to itself: compare the debug forms, which print it.
+        assert_eq!(format!("{back:?}"), format!("{:?}", vec![passage]));
+        s.remove_oldest().unwrap();
+        drop(s);
+        let _ = fs::remove_dir_all(&root);
+    }
+
+    #[test]
     fn a_corrupt_batch_is_set_aside_not_lost() {
         let root = temp_root("corrupt");
         let mut s = Spool::open(&root).unwrap();
         s.push(&[clip(1)]).unwrap();
         s.push(&[clip(2)]).unwrap();
-        fs::write(&s.pending[0], b"{not json").unwrap();
+        fs::write(&s.pending[0], b"\xff\xff\xff\xff not a batch").unwrap();
         assert!(matches!(s.oldest(), Err(SpoolError::Corrupt { .. })));
         assert_eq!(fs::read_dir(root.join("rejected")).unwrap().count(), 1);
         assert_eq!(s.oldest().unwrap().unwrap().items, vec![clip(2)]);
