@@ -647,21 +647,24 @@ async function init() {
   $('#audit-refresh').addEventListener('click', loadAudit);
 
   checkHealth();
-  await start();
-  if (!me.role) return;
+  setInterval(() => { if (me.role) loadCameras(false); checkHealth(); }, 60000);
 
-  // Shared links: ?plate=...&mode=...(&camera=&class=) fill the form and search.
+  // Shared links: ?plate=...&mode=...(&camera=&class=) fill the form; a plate search needs the
+  // reason of whoever runs it, so it waits for them to give one.
   const url = new URLSearchParams(location.search);
   if (url.has('plate')) {
     $('#plate').value = url.get('plate') || '';
     const mode = url.get('mode');
     if (mode && ['fuzzy', 'exact', 'wildcard'].includes(mode)) { $('#mode').value = mode; modeTouched = true; } else autoMode();
-    if (url.get('camera')) $('#camera').value = url.get('camera');
     const cls = url.get('class');
     if (cls && CLASSES.includes(cls)) $('#class').value = cls;
-    runSearch(false);
   }
-  setInterval(() => { if (me.role) loadCameras(false); checkHealth(); }, 60000);
+  await start();
+  if (me.role && url.get('camera')) $('#camera').value = url.get('camera');
+  if (me.role && url.has('plate')) {
+    setStatus($('#status'), 'Give a reason, then Search / Nhập lý do rồi bấm Tìm');
+    $('#reason').focus();
+  }
 }
 
 document.addEventListener('DOMContentLoaded', init);
