@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::guard::{session_cookie, AuditTarget, AuditUser};
-use super::params::{parse_query, parse_time_opt};
+use super::params::{parse_limit, parse_query, parse_time_opt};
 use super::{ApiError, AppState};
 use crate::access::{self, Role};
 use crate::store::trust::{self, AuditFilter, Caller};
@@ -185,13 +185,7 @@ pub(super) async fn audit(
 ) -> Result<Response, ApiError> {
     let p: AuditParams = parse_query(raw.as_deref())?;
     let nonempty = |s: Option<String>| s.filter(|v| !v.trim().is_empty());
-    let limit = match p.limit.as_deref() {
-        None | Some("") => 100,
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if (1..=1000).contains(&n) => n,
-            _ => return Err(ApiError::bad("limit", "must be an integer from 1 to 1000")),
-        },
-    };
+    let limit = i64::from(parse_limit(p.limit.as_deref(), 100, 1000)?);
     let before_id = match p.before.as_deref().filter(|s| !s.is_empty()) {
         None => None,
         Some(s) => Some(

@@ -184,15 +184,9 @@ async fn search_passages(
         .map_err(|e| ApiError::bad("plate", e))?;
     // A plate search is a look at someone's movements: it needs a reason, kept in the audit log.
     if query.is_some() {
-        crate::access::check_reason(p.reason.as_deref()).map_err(|e| ApiError::bad("reason", e))?;
+        params::require_reason(p.reason.as_deref())?;
     }
-    let limit = match p.limit.as_deref() {
-        None | Some("") => 50,
-        Some(s) => match s.parse::<usize>() {
-            Ok(n) if (1..=500).contains(&n) => n,
-            _ => return Err(ApiError::bad("limit", "must be an integer from 1 to 500")),
-        },
-    };
+    let limit = params::parse_limit(p.limit.as_deref(), 50, 500)? as usize;
     let cursor = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
         None => None,
         Some(c) => {
@@ -403,7 +397,7 @@ async fn clip_window(
 > {
     let p: ClipParams = parse_query(raw)?;
     if need_reason {
-        crate::access::check_reason(p.reason.as_deref()).map_err(|e| ApiError::bad("reason", e))?;
+        params::require_reason(p.reason.as_deref())?;
     }
     let name = p
         .camera

@@ -10,6 +10,23 @@ pub fn parse_query<T: DeserializeOwned>(raw: Option<&str>) -> Result<T, ApiError
     serde_urlencoded::from_str(raw.unwrap_or("")).map_err(|e| ApiError::BadRequest(e.to_string()))
 }
 
+/// A page size `limit`: `default` when absent or empty, else an integer from 1 to `max`.
+pub fn parse_limit(raw: Option<&str>, default: u32, max: u32) -> Result<u32, ApiError> {
+    match raw {
+        None | Some("") => Ok(default),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=max).contains(n))
+            .ok_or_else(|| ApiError::bad("limit", format!("must be an integer from 1 to {max}"))),
+    }
+}
+
+/// The `reason` a plate search, an export or a watch needs (see `access::check_reason`).
+pub fn require_reason(raw: Option<&str>) -> Result<String, ApiError> {
+    crate::access::check_reason(raw).map_err(|e| ApiError::bad("reason", e))
+}
+
 /// A search mode parameter (`exact`, `wildcard`, `fuzzy`); absent or empty is `None`.
 pub fn parse_mode(raw: Option<&str>) -> Result<Option<crate::plate::search::SearchMode>, ApiError> {
     raw.filter(|m| !m.is_empty())
@@ -54,6 +71,17 @@ mod tests {
         assert!(parse_query::<P>(None).unwrap().a.is_none());
         let e = parse_query::<P>(Some("b=1")).unwrap_err();
         assert!(matches!(e, ApiError::BadRequest(_)));
+    }
+
+    #[test]
+    fn limits_default_and_stay_in_range() {
+        assert_eq!(parse_limit(None, 50, 500).unwrap(), 50);
+        assert_eq!(parse_limit(Some(""), 50, 500).unwrap(), 50);
+        assert_eq!(parse_limit(Some("500"), 50, 500).unwrap(), 500);
+        for bad in ["0", "501", "-1", "x", "1.5"] {
+            let e = parse_limit(Some(bad), 50, 500).unwrap_err().to_string();
+            assert!(e.contains("limit") && e.contains("1 to 500"), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -17,7 +17,6 @@ use tokio::sync::broadcast::error::RecvError;
 use super::guard::AuditTarget;
 use super::params::parse_query;
 use super::{parse_id, ApiError, AppState};
-use crate::access;
 use crate::plate::search::PlateQuery;
 use crate::store::trust::{self, AlertView, Caller};
 
@@ -42,8 +41,7 @@ pub(super) async fn add_watch(
     let Json(body) = body.map_err(|e| ApiError::BadRequest(format!("body: {e}")))?;
     let mode = super::params::parse_mode(body.mode.as_deref())?;
     let query = PlateQuery::parse(&body.pattern, mode).map_err(|e| ApiError::bad("pattern", e))?;
-    let reason =
-        access::check_reason(body.reason.as_deref()).map_err(|e| ApiError::bad("reason", e))?;
+    let reason = super::params::require_reason(body.reason.as_deref())?;
     let client = state.store.client().await?;
     let id = trust::add_watch(&client, &query, &reason, &caller.name).await?;
     let (pattern, mode, _, _) = trust::watch_columns(&query);
@@ -84,13 +82,7 @@ pub(super) async fn list_alerts(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let p: AlertParams = parse_query(raw.as_deref())?;
-    let limit = match p.limit.as_deref() {
-        None | Some("") => 50,
-        Some(s) => match s.parse::<i64>() {
-            Ok(n) if (1..=500).contains(&n) => n,
-            _ => return Err(ApiError::bad("limit", "must be an integer from 1 to 500")),
-        },
-    };
+    let limit = i64::from(super::params::parse_limit(p.limit.as_deref(), 50, 500)?);
     let client = state.store.client().await?;
     Ok(Json(json!({ "items": trust::recent_alerts(&client, limit).await? })).into_response())
 }
