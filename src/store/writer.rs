@@ -310,9 +310,12 @@ impl Backoff {
         tokio::time::Instant::now() >= self.next_at
     }
 
-    fn failed(&mut self) {
-        self.next_at = tokio::time::Instant::now() + self.delay;
+    /// Schedules the next attempt; returns the wait until it.
+    fn failed(&mut self) -> Duration {
+        let wait = self.delay;
+        self.next_at = tokio::time::Instant::now() + wait;
         self.delay = (self.delay * 2).min(Self::MAX);
+        wait
     }
 
     fn succeeded(&mut self) {
@@ -339,7 +342,6 @@ async fn run(
             }
         });
     if let Some(s) = &spool {
-        counters.in_spool.store(0, Ordering::Relaxed);
         if !s.is_empty() {
             tracing::warn!(
                 "{} spooled batch(es) from an earlier run to replay",
@@ -427,12 +429,12 @@ async fn run(
                 Err(e) => {
                     counters.errors.fetch_add(1, Ordering::Relaxed);
                     conn.reset();
-                    backoff.failed();
+                    let wait = backoff.failed();
                     if spool.is_none() {
                         tracing::error!(
                             "writing {} records failed: {e}; retrying in {:.1} s",
                             batch.len(),
-                            backoff.delay.as_secs_f64() / 2.0
+                            wait.as_secs_f64()
                         );
                         tokio::time::sleep_until(backoff.next_at).await;
                         continue;
