@@ -784,7 +784,7 @@ async fn measure_writer(passages: u64) -> anyhow::Result<WriterRun> {
         .and_then(|v| v.parse().ok())
         .unwrap_or(0);
     if watches > 0 {
-        let client = db.store.client().await?;
+        let mut client = db.store.client().await?;
         for i in 0..watches {
             let plate = format!("{:02}A{:05}", 11 + i % 89, (i * 7919) % 100_000);
             let mode = if i % 2 == 0 {
@@ -793,7 +793,7 @@ async fn measure_writer(passages: u64) -> anyhow::Result<WriterRun> {
                 SearchMode::Fuzzy
             };
             let query = PlateQuery::parse(&plate, Some(mode))?;
-            matthan::store::trust::add_watch(&client, &query, "bench", "bench").await?;
+            matthan::store::trust::add_watch(&mut client, &query, "bench", "bench").await?;
         }
         println!("writer task: matching against {watches} watchlist entries");
     }

@@ -205,13 +205,13 @@ async fn deliver_due(
 ) -> Result<(), crate::store::StoreError> {
     let client = store.client().await?;
     let due = trust::alerts_due_for_webhook(&client, settings.max_attempts, 100).await?;
-    for alert in due {
+    for (alert, attempts_before) in due {
         let result = match http.post(&settings.url).json(&alert).send().await {
             Ok(r) if r.status().is_success() => Ok(()),
             Ok(r) => Err(format!("HTTP {}", r.status())),
             Err(e) => Err(e.to_string()),
         };
-        let attempts = trust::webhook_attempts(&client, alert.id).await? + 1;
+        let attempts = attempts_before + 1;
         let delay = settings.delay_after(attempts);
         match &result {
             Ok(()) => tracing::info!("webhook: alert {} delivered", alert.id),

@@ -594,9 +594,9 @@ async fn answers_match_the_openapi_document() {
     let s = state(db.store.clone(), &dir).await;
     // A watch on the plate, so an alert is raised and listed.
     {
-        let client = db.store.client().await.unwrap();
+        let mut client = db.store.client().await.unwrap();
         let q = matthan::plate::search::PlateQuery::parse("29B125662", None).unwrap();
-        matthan::store::trust::add_watch(&client, &q, "spec test", "admin")
+        matthan::store::trust::add_watch(&mut client, &q, "spec test", "admin")
             .await
             .unwrap();
     }

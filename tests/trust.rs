@@ -792,23 +792,23 @@ async fn a_watched_plate_raises_one_alert_per_passage_seen_over_sse_and_by_webho
 async fn watches_match_like_a_search_once_per_passage() {
     use matthan::plate::search::{PlateQuery, SearchMode};
     let db = scratch("trust_match").await;
-    let client = db.store.client().await.unwrap();
+    let mut client = db.store.client().await.unwrap();
     let watch = |text: &str, mode: Option<SearchMode>| PlateQuery::parse(text, mode).unwrap();
     let exact = trust::add_watch(
-        &client,
+        &mut client,
         &watch("29B125662", Some(SearchMode::Exact)),
         "w1",
         "t",
     )
     .await
     .unwrap();
-    let wild = trust::add_watch(&client, &watch("30A*", None), "w2", "t")
+    let wild = trust::add_watch(&mut client, &watch("30A*", None), "w2", "t")
         .await
         .unwrap();
-    let fuzzy = trust::add_watch(&client, &watch("51F12345", None), "w3", "t")
+    let fuzzy = trust::add_watch(&mut client, &watch("51F12345", None), "w3", "t")
         .await
         .unwrap();
-    let removed = trust::add_watch(&client, &watch("88C99999", None), "w4", "t")
+    let removed = trust::add_watch(&mut client, &watch("88C99999", None), "w4", "t")
         .await
         .unwrap();
     assert!(trust::remove_watch(&client, removed, "t").await.unwrap());

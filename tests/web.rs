@@ -90,13 +90,13 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
         use matthan::access::{hash_password, Role};
         use matthan::plate::search::PlateQuery;
         use matthan::store::trust;
-        let client = db.store.client().await.unwrap();
+        let mut client = db.store.client().await.unwrap();
         let hash = hash_password("officer-pass").unwrap();
         trust::create_user(&client, "officer", Role::Investigator, Some(&hash))
             .await
             .unwrap();
         let watch = PlateQuery::parse(PLATE, None).unwrap();
-        trust::add_watch(&client, &watch, "web test: reported stolen", "officer")
+        trust::add_watch(&mut client, &watch, "web test: reported stolen", "officer")
             .await
             .unwrap();
     }

@@ -42,8 +42,8 @@ pub(super) async fn add_watch(
     let mode = super::params::parse_mode(body.mode.as_deref())?;
     let query = PlateQuery::parse(&body.pattern, mode).map_err(|e| ApiError::bad("pattern", e))?;
     let reason = super::params::require_reason(body.reason.as_deref())?;
-    let client = state.store.client().await?;
-    let id = trust::add_watch(&client, &query, &reason, &caller.name).await?;
+    let mut client = state.store.client().await?;
+    let id = trust::add_watch(&mut client, &query, &reason, &caller.name).await?;
     let (pattern, mode, _, _) = trust::watch_columns(&query);
     let mut r = (
         StatusCode::CREATED,

@@ -135,9 +135,9 @@ pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> an
     println!("demo: log in {}", db.description);
     let result = (|| -> anyhow::Result<()> {
         let writer = rt.block_on(async {
-            let client = db.store.client().await?;
+            let mut client = db.store.client().await?;
             query::sync_config(&client, &cfg).await?;
-            let password = demo_access(&client).await?;
+            let password = demo_access(&mut client).await?;
             anyhow::Ok((
                 Writer::start(db.store.clone(), super::writer_settings(&cfg)),
                 password,
@@ -216,7 +216,7 @@ const DEMO_WATCH: &str = "29B125662";
 
 /// Makes (or re-keys) the demo admin with a fresh random password, and puts the demo plate on
 /// the watchlist, so its passages raise alerts. Returns the password.
-async fn demo_access(client: &tokio_postgres::Client) -> anyhow::Result<String> {
+async fn demo_access(client: &mut tokio_postgres::Client) -> anyhow::Result<String> {
     use matthan::access::{self, Role};
     use matthan::plate::search::{PlateQuery, SearchMode};
     let secret = access::new_token()?.secret;

@@ -347,47 +347,34 @@ pub fn watch_columns(query: &PlateQuery) -> (String, &'static str, String, Optio
 
 /// Adds a watch with its match keys, in one transaction; returns its id.
 pub async fn add_watch(
-    client: &Client,
+    client: &mut Client,
     query: &PlateQuery,
     reason: &str,
     created_by: &str,
 ) -> Result<i64, StoreError> {
     let (pattern, mode, match_key, folded) = watch_columns(query);
-    client.batch_execute("BEGIN").await?;
-    let added = async {
-        let row = client
-            .query_one(
-                "INSERT INTO watchlist (pattern, mode, match_key, reason, created_by)
-                 VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                &[&pattern, &mode, &match_key, &reason, &created_by],
-            )
-            .await?;
-        let id: i64 = row.get(0);
-        let (kind, keys) = match (mode, folded) {
-            ("exact", _) => ("key", vec![match_key.clone()]),
-            (_, Some(folded)) => ("folded", folded),
-            _ => ("key", Vec::new()),
-        };
-        client
-            .execute(
-                "INSERT INTO watch_keys (watch_id, kind, key)
-                 SELECT $1, $2, k FROM unnest($3::text[]) AS k ON CONFLICT DO NOTHING",
-                &[&id, &kind, &keys],
-            )
-            .await?;
-        Ok::<i64, StoreError>(id)
-    }
-    .await;
-    match added {
-        Ok(id) => {
-            client.batch_execute("COMMIT").await?;
-            Ok(id)
-        }
-        Err(e) => {
-            let _ = client.batch_execute("ROLLBACK").await;
-            Err(e)
-        }
-    }
+    let tx = client.transaction().await?;
+    let row = tx
+        .query_one(
+            "INSERT INTO watchlist (pattern, mode, match_key, reason, created_by)
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
+            &[&pattern, &mode, &match_key, &reason, &created_by],
+        )
+        .await?;
+    let id: i64 = row.get(0);
+    let (kind, keys) = match (mode, folded) {
+        ("exact", _) => ("key", vec![match_key.clone()]),
+        (_, Some(folded)) => ("folded", folded),
+        _ => ("key", Vec::new()),
+    };
+    tx.execute(
+        "INSERT INTO watch_keys (watch_id, kind, key)
+         SELECT $1, $2, k FROM unnest($3::text[]) AS k ON CONFLICT DO NOTHING",
+        &[&id, &kind, &keys],
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
 }
 
 /// Ends a watch (kept, with who removed it). False when no live watch has that id.
@@ -453,10 +440,13 @@ pub struct AlertView {
     pub raised_at: DateTime<Utc>,
 }
 
-const ALERT_SELECT: &str = "
-SELECT a.id, a.watch_id, w.pattern, w.mode, w.reason, a.passage_id, a.best_at, c.name,
-       a.plate_key, a.rank, a.raised_at
-FROM alerts a JOIN watchlist w ON w.id = a.watch_id JOIN cameras c ON c.id = a.camera_id";
+/// The columns [`alert_view`] reads, in its order.
+const ALERT_COLUMNS: &str = "a.id, a.watch_id, w.pattern, w.mode, w.reason, a.passage_id,
+       a.best_at, c.name, a.plate_key, a.rank, a.raised_at";
+
+/// Alerts with their watch and camera.
+const ALERT_FROM: &str =
+    "FROM alerts a JOIN watchlist w ON w.id = a.watch_id JOIN cameras c ON c.id = a.camera_id";
 
 fn alert_view(r: &Row) -> AlertView {
     AlertView {
@@ -480,30 +470,31 @@ pub async fn alerts_after(
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<AlertView>, StoreError> {
-    let sql = format!("{ALERT_SELECT} WHERE a.id > $1 ORDER BY a.id LIMIT $2");
+    let sql = format!("SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE a.id > $1 ORDER BY a.id LIMIT $2");
     let rows = client.query(&sql, &[&after_id, &limit]).await?;
     Ok(rows.iter().map(alert_view).collect())
 }
 
 /// The newest alerts, newest first.
 pub async fn recent_alerts(client: &Client, limit: i64) -> Result<Vec<AlertView>, StoreError> {
-    let sql = format!("{ALERT_SELECT} ORDER BY a.id DESC LIMIT $1");
+    let sql = format!("SELECT {ALERT_COLUMNS} {ALERT_FROM} ORDER BY a.id DESC LIMIT $1");
     let rows = client.query(&sql, &[&limit]).await?;
     Ok(rows.iter().map(alert_view).collect())
 }
 
-/// Alerts whose webhook delivery is due, oldest first.
+/// Alerts whose webhook delivery is due, oldest first, each with the attempts made so far.
 pub async fn alerts_due_for_webhook(
     client: &Client,
     max_attempts: i32,
     limit: i64,
-) -> Result<Vec<AlertView>, StoreError> {
+) -> Result<Vec<(AlertView, i32)>, StoreError> {
     let sql = format!(
-        "{ALERT_SELECT} WHERE a.webhook_done_at IS NULL AND a.webhook_next_at <= now()
+        "SELECT {ALERT_COLUMNS}, a.webhook_attempts {ALERT_FROM}
+         WHERE a.webhook_done_at IS NULL AND a.webhook_next_at <= now()
            AND a.webhook_attempts < $1 ORDER BY a.id LIMIT $2"
     );
     let rows = client.query(&sql, &[&max_attempts, &limit]).await?;
-    Ok(rows.iter().map(alert_view).collect())
+    Ok(rows.iter().map(|r| (alert_view(r), r.get(11))).collect())
 }
 
 /// Records a webhook attempt: delivered, or failed with the next try after `retry_in_s`.
@@ -588,20 +579,9 @@ pub async fn drop_months_before(
 
 /// The alerts with these ids, oldest first.
 pub async fn alerts_by_ids(client: &Client, ids: &[i64]) -> Result<Vec<AlertView>, StoreError> {
-    let sql = format!("{ALERT_SELECT} WHERE a.id = ANY($1) ORDER BY a.id");
+    let sql = format!("SELECT {ALERT_COLUMNS} {ALERT_FROM} WHERE a.id = ANY($1) ORDER BY a.id");
     let rows = client.query(&sql, &[&ids]).await?;
     Ok(rows.iter().map(alert_view).collect())
-}
-
-/// Webhook attempts made so far for an alert.
-pub async fn webhook_attempts(client: &Client, alert_id: i64) -> Result<i32, StoreError> {
-    let row = client
-        .query_one(
-            "SELECT webhook_attempts FROM alerts WHERE id = $1",
-            &[&alert_id],
-        )
-        .await?;
-    Ok(row.get(0))
 }
 
 /// Sets (or replaces) a user's password hash and enables them. False when there is no such user.
