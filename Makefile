@@ -24,7 +24,7 @@ bench-video: build
 	mkdir -p var/bench
 	ffmpeg -hide_banner -v error -y -i $(SHARED)/media/vn_toll_station_cars.mp4 -vf scale=1920:1080 \
 	  -r 25 -c:v libx264 -preset veryfast -b:v 4M -g 50 -an var/bench/toll1080p25.mp4
-	target/release/matthan bench var/bench/toll1080p25.mp4
+	target/release/matthan bench ingest var/bench/toll1080p25.mp4
 
 eval: build
 	target/release/matthan eval $(SHARED)/eval/vn-dev

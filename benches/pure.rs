@@ -34,6 +34,7 @@ fn busy_frame(i: u64) -> FrameObservations {
             bbox,
             class: VehicleClass::Car,
             score: 0.8,
+            plate_searched: true,
         });
         let key = format!("29A{:05}", 10_000 + v);
         plates.push(PlateObservation {

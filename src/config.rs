@@ -167,6 +167,17 @@ pub struct AnalysisConfig {
     /// Threads per decoder. Default 1 (recognition, not decoding, is the bottleneck).
     #[serde(default = "default_decoder_threads")]
     pub decoder_threads: usize,
+    /// Motion gating: which sampled frames reach the detectors (`[analysis.motion]`).
+    #[serde(default)]
+    pub motion: crate::motion::MotionSettings,
+    /// Where the plate detector looks: `"frame"` (the whole frame, once) or `"vehicles"`
+    /// (each vehicle that still needs a read). Default `"frame"` (measured: see README).
+    #[serde(default)]
+    pub plates_in: crate::recognize::PlateSearch,
+    /// Inference workers shared by all cameras, each with its own model sessions.
+    /// Default: one per core.
+    #[serde(default)]
+    pub workers: Option<usize>,
 }
 
 fn default_fps() -> f64 {
@@ -185,6 +196,9 @@ impl Default for AnalysisConfig {
             fps: default_fps(),
             queue_frames: default_queue_frames(),
             decoder_threads: default_decoder_threads(),
+            motion: crate::motion::MotionSettings::default(),
+            plates_in: crate::recognize::PlateSearch::default(),
+            workers: None,
         }
     }
 }
@@ -222,6 +236,10 @@ pub struct CameraConfig {
     /// Whether the camera is ingested. Default true.
     #[serde(default = "default_enabled")]
     pub enabled: bool,
+    /// Areas of this camera's picture the motion gate ignores (trees, sky, a clock overlay),
+    /// `[x1, y1, x2, y2]` in fractions of the picture; added to `analysis.motion.mask`.
+    #[serde(default)]
+    pub motion_mask: Vec<crate::motion::MaskRect>,
 }
 
 fn default_road_direction() -> [f32; 2] {
@@ -241,6 +259,7 @@ impl CameraConfig {
             road_direction: default_road_direction(),
             counting_line: None,
             enabled: true,
+            motion_mask: Vec::new(),
         }
     }
 }
@@ -282,6 +301,12 @@ impl Config {
         if self.storage.segment_len_sec < 2 {
             return bad("storage.segment_len_sec must be at least 2".into());
         }
+        if let Err(m) = self.analysis.motion.validate() {
+            return bad(format!("analysis.{m}"));
+        }
+        if self.analysis.workers.is_some_and(|w| w == 0 || w > 64) {
+            return bad("analysis.workers must be in 1..=64".into());
+        }
         let r = &self.retention;
         if !(0.0..=90.0).contains(&r.min_free_percent) {
             return bad(format!(
@@ -308,6 +333,17 @@ impl Config {
         for c in &self.cameras {
             if c.name.trim().is_empty() {
                 return bad("a camera has an empty name".into());
+            }
+            let own_mask = crate::motion::MotionSettings {
+                mask: c.motion_mask.clone(),
+                ..Default::default()
+            };
+            if let Err(m) = own_mask.validate() {
+                return bad(format!(
+                    "camera {:?}: {}",
+                    c.name,
+                    m.replace("motion.mask", "motion_mask")
+                ));
             }
             if !names.insert(("c", c.name.as_str())) {
                 return bad(format!("camera {:?} is listed twice", c.name));

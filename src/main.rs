@@ -4,6 +4,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
@@ -11,7 +12,9 @@ use indicatif::{ProgressBar, ProgressStyle};
 use matthan::api::{self, AppState};
 use matthan::config::{CameraConfig, Config};
 use matthan::eval;
-use matthan::pipeline::{run_camera, write_item, CameraSettings, IngestEvent};
+use matthan::infer::{InferenceService, InferenceSettings};
+use matthan::motion::MotionSettings;
+use matthan::pipeline::{run_camera, write_item, CameraBoard, CameraSettings, IngestEvent};
 use matthan::recognize::{runtime, Recognizer, RecognizerSettings};
 use matthan::store::query;
 use matthan::store::writer::{WriterCounters, WriterInput};
@@ -42,6 +45,46 @@ struct Cli {
 }
 
 #[derive(Subcommand)]
+enum BenchCommand {
+    /// One camera: once recording and decoding only (no analysis), once with analysis at
+    /// --fps. Prints frames/s and real-time factors as JSON.
+    Ingest {
+        /// A video file, e.g. 1080p25 H.264.
+        video: PathBuf,
+        /// Analysis rate for the second run.
+        #[arg(long, default_value_t = 5.0)]
+        fps: f64,
+    },
+    /// N cameras at once sharing one inference service, motion gating on and off side by
+    /// side: real-time factor, frames decoded / analysed / gated / dropped, passages, CPU
+    /// time and its share per stage, peak memory, plates logged. A table goes to stderr, JSON
+    /// to stdout.
+    Streams {
+        /// Camera counts to try, ascending; a mode stops at the first that falls behind.
+        #[arg(long, value_delimiter = ',', default_values_t = [1, 2, 4, 6, 8])]
+        cameras: Vec<usize>,
+        /// Gating on, off, or both side by side.
+        #[arg(long, value_enum, default_value_t = GatingChoice::Both)]
+        gating: GatingChoice,
+        /// Frames analysed per second while something moves.
+        #[arg(long, default_value_t = 5.0)]
+        fps: f64,
+        /// Inference workers (0: one per core).
+        #[arg(long, default_value_t = 0)]
+        workers: usize,
+        /// Where the plate detector looks: frame or vehicles.
+        #[arg(long, default_value = "frame")]
+        plates_in: String,
+        /// Run every count even after one falls behind.
+        #[arg(long)]
+        all: bool,
+        /// Video files; camera i plays file i mod their number.
+        #[arg(required = true)]
+        videos: Vec<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
 enum Command {
     /// Read vehicles and plates in images; prints one JSON object per image.
     Read {
@@ -66,17 +109,18 @@ enum Command {
         /// times the plate reader alone, like for like with a plate-only pipeline).
         #[arg(long)]
         vehicles: bool,
+        /// Where the plate detector looks: `frame` (whole image) or `vehicles` (inside each
+        /// vehicle found; implies --vehicles).
+        #[arg(long, default_value = "frame")]
+        plates_in: String,
     },
     /// Check the model files against models/MODELS.lock.
     Models,
-    /// Measure ingest throughput on a video file: once recording and decoding only (no
-    /// analysis), once with analysis at --fps. Prints frames/s and real-time factors as JSON.
+    /// Measure throughput on real video.
     Bench {
-        /// A video file, e.g. 1080p25 H.264.
-        video: PathBuf,
-        /// Analysis rate for the second run.
-        #[arg(long, default_value_t = 5.0)]
-        fps: f64,
+        /// Which bench.
+        #[command(subcommand)]
+        what: BenchCommand,
     },
     /// Ingest one camera (file or rtsp:// URL): record MP4 segments, track vehicles, print
     /// clip segments and passages as JSON lines on stdout; a summary goes to stderr.
@@ -218,9 +262,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             json,
             detail,
             vehicles,
+            plates_in,
         } => {
             let mut s = settings(&cli);
-            s.find_vehicles = *vehicles;
+            s.plate_search = parse_plates_in(plates_in)?;
+            s.find_vehicles =
+                *vehicles || s.plate_search == matthan::recognize::PlateSearch::Vehicles;
             let mut recognizer = Recognizer::load(s)?;
             let total = eval::read_labels(dir)?.len();
             let bar = ProgressBar::new(total as u64);
@@ -342,7 +389,44 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Bench { video, fps } => {
+        Command::Bench {
+            what:
+                BenchCommand::Streams {
+                    cameras,
+                    gating,
+                    fps,
+                    workers,
+                    plates_in,
+                    all,
+                    videos,
+                },
+        } => {
+            let mut cameras = cameras.clone();
+            cameras.sort_unstable();
+            cameras.dedup();
+            cameras.retain(|&n| n > 0);
+            anyhow::ensure!(
+                !cameras.is_empty(),
+                "--cameras needs at least one count above 0"
+            );
+            anyhow::ensure!(*fps > 0.0 && *fps <= 60.0, "--fps must be in (0, 60]");
+            bench::run(&bench::StreamsBench {
+                videos: videos.clone(),
+                cameras,
+                gating: *gating,
+                fps: *fps,
+                workers: *workers,
+                recognizer: RecognizerSettings {
+                    plate_search: parse_plates_in(plates_in)?,
+                    ..settings(&cli)
+                },
+                all: *all,
+            })?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Bench {
+            what: BenchCommand::Ingest { video, fps },
+        } => {
             let scratch =
                 std::env::temp_dir().join(format!("matthan-bench-{}", std::process::id()));
             let mut results = Vec::new();
@@ -367,6 +451,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     tracker: TrackerSettings::default(),
                     recognizer: settings(&cli),
                     reconnect: ReconnectPolicy::default(),
+                    motion: MotionSettings {
+                        enabled: false,
+                        ..MotionSettings::default()
+                    },
+                    inference: None,
+                    counters: None,
                 };
                 let (tx, rx) = crossbeam_channel::unbounded();
                 let drain = std::thread::spawn(move || rx.iter().count());
@@ -439,14 +529,22 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 // Live cameras of the config are recorded and analysed while serving.
                 let writer = Writer::start(db.store.clone(), writer_settings(&cfg));
                 let shutdown = Shutdown::new();
+                let board = Arc::new(CameraBoard::default());
                 let cameras = if *no_cameras {
                     Vec::new()
                 } else {
-                    run_live_cameras(&cli, &cfg, &writer.input(), &shutdown)
+                    run_live_cameras(&cli, &cfg, &writer.input(), &shutdown, &board)
                 };
                 let web = web.clone().unwrap_or_else(api::default_web_dir);
-                let served =
-                    serve_until_ctrl_c(&db, &cfg, listen, &web, Some(writer.counters())).await;
+                let served = serve_until_ctrl_c(
+                    &db,
+                    &cfg,
+                    listen,
+                    &web,
+                    Some(writer.counters()),
+                    Some(board),
+                )
+                .await;
                 shutdown.trigger();
                 tokio::task::block_in_place(|| {
                     for c in cameras {
@@ -478,6 +576,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 #[path = "cli/demo.rs"]
 mod demo;
+
+#[path = "cli/bench.rs"]
+mod bench;
+use bench::GatingChoice;
+
+/// `frame` or `vehicles`.
+fn parse_plates_in(s: &str) -> anyhow::Result<matthan::recognize::PlateSearch> {
+    match s {
+        "frame" => Ok(matthan::recognize::PlateSearch::Frame),
+        "vehicles" => Ok(matthan::recognize::PlateSearch::Vehicles),
+        other => anyhow::bail!("--plates-in must be `frame` or `vehicles`, got {other:?}"),
+    }
+}
 
 fn load_config(path: Option<&std::path::Path>) -> anyhow::Result<Config> {
     Ok(match path {
@@ -565,8 +676,17 @@ fn camera_settings(
             counting_line: cam.counting_line.map(|[a, b]| [(a[0], a[1]), (b[0], b[1])]),
         },
         tracker: TrackerSettings::default(),
-        recognizer: settings(cli),
+        recognizer: RecognizerSettings {
+            plate_search: cfg.analysis.plates_in,
+            ..settings(cli)
+        },
         reconnect: ReconnectPolicy::default(),
+        motion: MotionSettings {
+            mask: [cfg.analysis.motion.mask.clone(), cam.motion_mask.clone()].concat(),
+            ..cfg.analysis.motion.clone()
+        },
+        inference: None,
+        counters: None,
     }
 }
 
@@ -577,8 +697,38 @@ fn run_live_cameras(
     cfg: &Config,
     input: &WriterInput,
     shutdown: &Shutdown,
+    board: &Arc<CameraBoard>,
 ) -> Vec<std::thread::JoinHandle<()>> {
     let mut handles = Vec::new();
+    let live: Vec<&CameraConfig> = cfg
+        .cameras
+        .iter()
+        .filter(|c| {
+            c.enabled
+                && c.source
+                    .as_deref()
+                    .is_some_and(|s| SourceSpec::parse(s).is_live())
+        })
+        .collect();
+    // One set of models for all cameras, sized to the machine.
+    let inference = if live.is_empty() {
+        None
+    } else {
+        let service_settings = InferenceSettings::new(
+            cfg.analysis.workers.unwrap_or(0).min(live.len()),
+            RecognizerSettings {
+                plate_search: cfg.analysis.plates_in,
+                ..settings(cli)
+            },
+        );
+        match InferenceService::start(service_settings) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::error!("cameras not started: {e}");
+                return handles;
+            }
+        }
+    };
     for cam in cfg.cameras.iter().filter(|c| c.enabled) {
         let Some(source) = cam.source.as_deref() else {
             continue;
@@ -591,7 +741,9 @@ fn run_live_cameras(
             );
             continue;
         }
-        let settings = camera_settings(cli, cfg, cam, spec, chrono::Utc::now());
+        let mut settings = camera_settings(cli, cfg, cam, spec, chrono::Utc::now());
+        settings.inference = inference.clone();
+        settings.counters = Some(board.register(&cam.name));
         let (input, shutdown) = (input.clone(), shutdown.clone());
         let (name, has_line) = (cam.name.clone(), cam.counting_line.is_some());
         let spawned = std::thread::Builder::new()
@@ -626,6 +778,7 @@ async fn serve_until_ctrl_c(
     listen: &str,
     web: &std::path::Path,
     writer: Option<std::sync::Arc<WriterCounters>>,
+    cameras: Option<Arc<CameraBoard>>,
 ) -> anyhow::Result<()> {
     let state = AppState::new(
         db.store.clone(),
@@ -636,6 +789,9 @@ async fn serve_until_ctrl_c(
         writer,
     )
     .context("preparing storage folders")?;
+    if let Some(board) = cameras {
+        state.metrics.set_cameras(board);
+    }
     let mut background = tokio::task::JoinSet::new();
     background.spawn(state.alerts.clone().listen(db.store.clone()));
     if let Some(url) = &cfg.alerts.webhook_url {

@@ -1,19 +1,25 @@
-//! One camera, wired: source → recorder + decoder → recognizer → tracker → events.
+//! One camera, wired: source → recorder + decoder → motion gate → cascade → tracker → events.
 //!
 //! Threads and back-pressure:
 //! - the caller's thread demuxes and records (remux is cheap and must never wait);
-//! - a decoder thread gets packets over a bounded channel and samples frames;
-//! - an analysis thread owns the recognizer and the tracker and gets frames over a small
-//!   bounded channel. For a file every stage waits for the next (nothing is dropped); for a
-//!   live camera the decoder drops analysis frames when the queue is full and counts them,
-//!   so the recorder never blocks.
+//! - a decoder thread gets packets over a bounded channel, samples frames at the analysis
+//!   rate and asks the motion gate ([`crate::motion`]) which of them are worth the detectors;
+//! - an analysis thread owns the tracker and gets frames over a small bounded channel. For a
+//!   file every stage waits for the next (nothing is dropped); for a live camera the decoder
+//!   drops analysis frames when the queue is full and counts them, so the recorder never
+//!   blocks. Frames the gate holds back reach it as bare times, so tracks still end.
+//!
+//! The cascade, per analysed frame, through the shared [`InferenceService`]: vehicles first;
+//! then plates only when some vehicle still needs a read (its track's plate is not settled)
+//! or no vehicle was found; plate crops unchanged since the previous frame are not read
+//! again.
 //!
 //! Events (closed clip segments and passages) go out on a channel; the caller decides where
 //! they are written (JSON lines, the database).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -22,13 +28,17 @@ use crossbeam_channel::{bounded, Receiver, Sender, TrySendError};
 use image::RgbImage;
 use serde::Serialize;
 
-use crate::recognize::{Recognition, Recognizer, RecognizerSettings, TextFallback};
+use crate::infer::{
+    AnalysisTally, Done, InferError, InferenceService, InferenceSettings, Lane, Task,
+};
+use crate::motion::{MotionGate, MotionSettings, Pass};
+use crate::recognize::{PlateMemory, Recognition, RecognizerSettings};
 use crate::scene::BoxXyxy;
 use crate::track::{
     CameraGeometry, FrameObservations, Passage, PlateObservation, Tracker, TrackerSettings,
     VehicleObservation,
 };
-use crate::video::decode::FrameDecoder;
+use crate::video::decode::{FrameDecoder, FrameGate, Sample};
 use crate::video::recorder::{safe_name, SegmentIndex};
 use crate::video::source::{self, ReconnectPolicy, StreamClock};
 use crate::video::{
@@ -75,10 +85,45 @@ pub struct CameraSettings {
     pub geometry: CameraGeometry,
     /// Tracker thresholds.
     pub tracker: TrackerSettings,
-    /// Models and thresholds.
+    /// Models and thresholds (used when `inference` is `None`).
     pub recognizer: RecognizerSettings,
     /// Live-source timeouts and retries.
     pub reconnect: ReconnectPolicy,
+    /// Which sampled frames reach the detectors.
+    pub motion: MotionSettings,
+    /// The models shared with other cameras; `None` starts a private service for this camera.
+    pub inference: Option<Arc<InferenceService>>,
+    /// Counters to fill, when someone else (the /metrics page) reads them too.
+    pub counters: Option<Arc<StreamCounters>>,
+}
+
+/// The counters of every running camera, for /metrics.
+#[derive(Debug, Default)]
+pub struct CameraBoard {
+    /// Camera name and its counters, in order of registration.
+    cameras: std::sync::Mutex<Vec<(String, Arc<StreamCounters>)>>,
+}
+
+impl CameraBoard {
+    /// Counters for camera `name`, listed on the board.
+    pub fn register(&self, name: &str) -> Arc<StreamCounters> {
+        let counters = Arc::new(StreamCounters::default());
+        self.cameras
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push((name.to_string(), counters.clone()));
+        counters
+    }
+
+    /// Every camera's counters now.
+    pub fn snapshot(&self) -> Vec<(String, StreamStats)> {
+        self.cameras
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .map(|(n, c)| (n.clone(), c.snapshot()))
+            .collect()
+    }
 }
 
 /// A passage as logged: the tracker's passage plus camera, clip linkage and snapshot.
@@ -131,6 +176,32 @@ pub struct IngestReport {
     pub realtime_factor: f64,
     /// Time spent per analysed frame in the recognizer, milliseconds (mean).
     pub recognize_ms_per_frame: f64,
+    /// What the cascade ran and saved.
+    pub analysis: AnalysisTally,
+    /// CPU time of this camera's own threads, ms.
+    pub cpu: CameraCpu,
+}
+
+/// CPU time of one camera's threads (the shared models' time is in [`AnalysisTally`]).
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct CameraCpu {
+    /// Demuxing and recording.
+    pub reader_ms: f64,
+    /// Decoding, the motion gate and RGB conversion.
+    pub decoder_ms: f64,
+    /// Tracking, snapshots and events.
+    pub analysis_ms: f64,
+}
+
+/// What the analysis thread hands back.
+#[derive(Debug, Default)]
+struct AnalysisOutcome {
+    /// Passages emitted.
+    passages: u64,
+    /// Cascade figures.
+    tally: AnalysisTally,
+    /// CPU time of the analysis thread itself, ms.
+    cpu_ms: f64,
 }
 
 enum DecoderMsg {
@@ -154,28 +225,39 @@ pub fn run_camera(
             *dir = abs;
         }
     }
-    let counters = Arc::new(StreamCounters::default());
+    let counters = settings.counters.clone().unwrap_or_default();
     let index = SegmentIndex::default();
     let live = settings.source.is_live();
     let name = settings.source.display_name();
+    let reader_cpu = crate::cpu::thread_time();
 
-    // Analysis thread: loads the models first so a missing model fails before any video work.
-    let (frame_tx, frame_rx) = bounded::<AnalysisFrame>(settings.queue_frames.max(1));
-    let (ready_tx, ready_rx) = bounded::<Result<(), crate::recognize::RecognizeError>>(1);
+    // The models: shared, or this camera's own. Loaded first so a missing model fails
+    // before any video work.
+    let lane = if settings.analysis_fps > 0.0 {
+        let service = match settings.inference.clone() {
+            Some(s) => s,
+            None => {
+                InferenceService::start(InferenceSettings::new(1, settings.recognizer.clone()))?
+            }
+        };
+        Some(service.lane())
+    } else {
+        None
+    };
+    let open_tracks = Arc::new(AtomicUsize::new(0));
+    let (frame_tx, frame_rx) = bounded::<Sample>(settings.queue_frames.max(1));
     let analysis = {
         let worker_settings = settings.clone();
         let events = events.clone();
         let index = index.clone();
+        let open_tracks = open_tracks.clone();
         std::thread::Builder::new()
             .name(format!("analysis-{}", settings.name))
-            .spawn(move || analysis_loop(worker_settings, frame_rx, events, index, ready_tx))
+            .spawn(move || {
+                analysis_loop(worker_settings, lane, frame_rx, events, index, open_tracks)
+            })
             .map_err(|_| PipelineError::Worker(settings.name.clone()))?
     };
-    match ready_rx.recv() {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e.into()),
-        Err(_) => return Err(PipelineError::Worker(settings.name.clone())),
-    }
     // Throughput counts from here: model loading is a one-off.
     let started = Instant::now();
 
@@ -186,9 +268,17 @@ pub fn run_camera(
         let fps = settings.analysis_fps;
         let threads = settings.decoder_threads;
         let camera = settings.name.clone();
+        let gate = (settings.motion.enabled && fps > 0.0).then(|| FrameGateSpec {
+            settings: settings.motion.clone(),
+            open_tracks: open_tracks.clone(),
+        });
         std::thread::Builder::new()
             .name(format!("decode-{camera}"))
-            .spawn(move || decoder_loop(packet_rx, frame_tx, counters, fps, threads, live, &camera))
+            .spawn(move || {
+                decoder_loop(
+                    packet_rx, frame_tx, counters, fps, threads, live, gate, &camera,
+                )
+            })
             .map_err(|_| PipelineError::Worker(settings.name.clone()))?
     };
 
@@ -318,22 +408,21 @@ pub fn run_camera(
         sleep_unless(&shutdown, settings.reconnect.backoff(attempt));
     };
     drop(packet_tx);
-    let decoder_ok = decoder.join().is_ok();
-    let analysed = analysis.join();
-    let (passages, recognize_ms) = match analysed {
+    let reader_ms = crate::cpu::ms_between(reader_cpu, crate::cpu::thread_time());
+    let decoder_ms = decoder.join();
+    let outcome = match analysis.join() {
         Ok(v) => v,
         Err(_) => return Err(PipelineError::Worker(settings.name.clone())),
     };
-    if !decoder_ok {
+    let Ok(decoder_ms) = decoder_ms else {
         return Err(PipelineError::Worker(settings.name.clone()));
-    }
+    };
     result?;
     let wall = started.elapsed().as_secs_f64();
     let stats = counters.snapshot();
     Ok(IngestReport {
         camera: settings.name,
         stats,
-        passages,
         clips,
         media_seconds: media_ms as f64 / 1000.0,
         wall_seconds: wall,
@@ -342,7 +431,15 @@ pub fn run_camera(
         } else {
             0.0
         },
-        recognize_ms_per_frame: recognize_ms / stats.frames_analysed.max(1) as f64,
+        recognize_ms_per_frame: outcome.tally.stages.total_ms
+            / outcome.tally.vehicle_passes.max(1) as f64,
+        passages: outcome.passages,
+        analysis: outcome.tally,
+        cpu: CameraCpu {
+            reader_ms,
+            decoder_ms,
+            analysis_ms: outcome.cpu_ms,
+        },
     })
 }
 
@@ -353,25 +450,59 @@ fn sleep_unless(shutdown: &Shutdown, total: Duration) {
     }
 }
 
+/// What the decoder thread needs to build a camera's motion gate.
+struct FrameGateSpec {
+    /// Gate tuning.
+    settings: MotionSettings,
+    /// Open tracks, written by the analysis thread.
+    open_tracks: Arc<AtomicUsize>,
+}
+
+/// Held-back frames are passed on as bare times at most this often (media time), so the
+/// tracker can end tracks without a message per frame.
+const SKIPPED_TICK_MS: i64 = 500;
+
+/// Decodes packets into samples; returns the thread's CPU time, ms.
+#[allow(clippy::too_many_arguments)]
 fn decoder_loop(
     packets: Receiver<DecoderMsg>,
-    frames: Sender<AnalysisFrame>,
+    frames: Sender<Sample>,
     counters: Arc<StreamCounters>,
     fps: f64,
     threads: usize,
     live: bool,
+    gate: Option<FrameGateSpec>,
     camera: &str,
-) {
+) -> f64 {
+    let cpu = crate::cpu::thread_time();
     let mut decoder: Option<FrameDecoder> = None;
-    let mut send = |frame: AnalysisFrame| {
-        if live {
-            match frames.try_send(frame) {
-                Ok(()) => counters.frames_analysed.fetch_add(1, Ordering::Relaxed),
-                Err(_) => counters.frames_dropped.fetch_add(1, Ordering::Relaxed),
-            };
-        } else if frames.send(frame).is_ok() {
-            counters.frames_analysed.fetch_add(1, Ordering::Relaxed);
+    let mut last_tick_ms: Option<i64> = None;
+    let mut send = |sample: Sample| match sample {
+        Sample::Skipped { at } => {
+            counters.frames_gated.fetch_add(1, Ordering::Relaxed);
+            let ms = at.timestamp_millis();
+            if last_tick_ms.is_none_or(|t| ms < t || ms - t >= SKIPPED_TICK_MS) {
+                last_tick_ms = Some(ms);
+                // A lost tick only delays the end of a track until the next one.
+                let _ = frames.try_send(Sample::Skipped { at });
+            }
         }
+        frame @ Sample::Frame(..) => {
+            if live {
+                match frames.try_send(frame) {
+                    Ok(()) => counters.frames_analysed.fetch_add(1, Ordering::Relaxed),
+                    Err(_) => counters.frames_dropped.fetch_add(1, Ordering::Relaxed),
+                };
+            } else if frames.send(frame).is_ok() {
+                counters.frames_analysed.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    };
+    let new_gate = || {
+        gate.as_ref().map(|g| FrameGate {
+            gate: MotionGate::new(g.settings.clone()),
+            open_tracks: g.open_tracks.clone(),
+        })
     };
     let mut errors = 0u64;
     for msg in packets {
@@ -380,7 +511,7 @@ fn decoder_loop(
                 if let Some(mut old) = decoder.take() {
                     let _ = old.finish(&mut send);
                 }
-                match FrameDecoder::new(parameters, clock, fps, threads) {
+                match FrameDecoder::new(parameters, clock, fps, threads, new_gate()) {
                     Ok(d) => decoder = Some(d),
                     Err(e) => tracing::error!("camera {camera}: {e}"),
                 }
@@ -407,21 +538,31 @@ fn decoder_loop(
             .frames_decoded
             .fetch_add(d.frames_decoded() - before, Ordering::Relaxed);
     }
+    crate::cpu::ms_between(cpu, crate::cpu::thread_time())
 }
 
-/// Turns one recognition into the tracker's plain input.
-pub fn observations(frame: &AnalysisFrame, r: &Recognition) -> FrameObservations {
+/// Turns one recognition of the frame at `at` (the `frame_index`-th decoded) into the
+/// tracker's plain input; `searched[i]` says whether vehicle `i`'s plate was looked for
+/// (missing entries: it was).
+pub fn observations_at(
+    at: DateTime<Utc>,
+    frame_index: u64,
+    r: &Recognition,
+    searched: &[bool],
+) -> FrameObservations {
     FrameObservations {
-        at_ms: frame.at.timestamp_millis(),
-        frame_index: frame.frame_index,
+        at_ms: at.timestamp_millis(),
+        frame_index,
         frame_size: (r.width, r.height),
         vehicles: r
             .vehicles
             .iter()
-            .map(|v| VehicleObservation {
+            .enumerate()
+            .map(|(i, v)| VehicleObservation {
                 bbox: v.bbox,
                 class: v.class,
                 score: v.score,
+                plate_searched: searched.get(i).copied().unwrap_or(true),
             })
             .collect(),
         plates: r
@@ -442,57 +583,99 @@ pub fn observations(frame: &AnalysisFrame, r: &Recognition) -> FrameObservations
     }
 }
 
+/// A detected vehicle matches a quiet track's expected box when they overlap this much.
+const QUIET_MATCH_IOU: f32 = 0.5;
+/// A vehicle whose box is shorter than this on either side, in pixels, is too far away for
+/// its plate to be read (a plate is about a quarter of a car's width and needs some 40 px to
+/// read): it is tracked, but pays for no plate search until it comes closer.
+const MIN_READABLE_VEHICLE_PX: f32 = 80.0;
+/// On frames where the vehicle detector finds nothing, the plate detector stands in for it
+/// (it finds vehicles the vehicle model misses, by their plates); while no unsettled
+/// plate-only track is open it runs on one such frame in this many.
+const PLATE_ONLY_EVERY: u32 = 3;
+
 fn analysis_loop(
     settings: CameraSettings,
-    frames: Receiver<AnalysisFrame>,
+    lane: Option<Lane>,
+    frames: Receiver<Sample>,
     events: Sender<IngestEvent>,
     index: SegmentIndex,
-    ready: Sender<Result<(), crate::recognize::RecognizeError>>,
-) -> (u64, f64) {
-    if settings.analysis_fps <= 0.0 {
+    open_tracks: Arc<AtomicUsize>,
+) -> AnalysisOutcome {
+    let cpu = crate::cpu::thread_time();
+    let Some(lane) = lane else {
         // Recording only: no models, nothing to analyse.
-        let _ = ready.send(Ok(()));
-        return (0, 0.0);
-    }
-    let mut recognizer_settings = settings.recognizer.clone();
-    if recognizer_settings.text_fallback == TextFallback::Always {
-        // An empty road must not pay for a whole-frame text search on every frame.
-        recognizer_settings.text_fallback = TextFallback::WithVehicles;
-    }
-    let mut recognizer = match Recognizer::load(recognizer_settings).and_then(|mut r| {
-        r.warm_up()?;
-        Ok(r)
-    }) {
-        Ok(r) => {
-            let _ = ready.send(Ok(()));
-            r
-        }
-        Err(e) => {
-            let _ = ready.send(Err(e));
-            return (0, 0.0);
-        }
+        for _ in frames {}
+        return AnalysisOutcome::default();
     };
     let mut tracker = Tracker::new(settings.tracker.clone(), settings.geometry.clone());
     let mut best: HashMap<u64, RgbImage> = HashMap::new();
     let snap_dir = settings.snapshots_dir.join(safe_name(&settings.name));
-    let mut passages = 0u64;
-    let mut recognize_ms = 0.0;
-    let mut emit = |p: Passage, best: &mut HashMap<u64, RgbImage>| {
+    let mut outcome = AnalysisOutcome::default();
+    let mut memory = PlateMemory::default();
+    let mut frame_size = (0u32, 0u32);
+    // Frames without vehicles since the last plate search on such a frame.
+    let mut plate_only_wait = 0u32;
+    let emit = |p: Passage, best: &mut HashMap<u64, RgbImage>, outcome: &mut AnalysisOutcome| {
         let snapshot = best.remove(&p.track_id);
         let record = passage_record(&settings.name, p, snapshot, &snap_dir, &index);
-        passages += 1;
+        outcome.passages += 1;
         let _ = events.send(IngestEvent::Passage(Box::new(record)));
     };
-    for frame in frames {
-        let recognition = match recognizer.recognize(&frame.image) {
-            Ok(r) => r,
-            Err(e) => {
-                tracing::warn!("camera {}: frame skipped: {e}", settings.name);
+    for sample in frames {
+        let (frame, recognition, searched) = match sample {
+            Sample::Skipped { at } => {
+                // Nothing moved: no detection, but time goes on for the tracker.
+                let idle = FrameObservations {
+                    at_ms: at.timestamp_millis(),
+                    frame_index: 0,
+                    frame_size,
+                    vehicles: Vec::new(),
+                    plates: Vec::new(),
+                };
+                for p in tracker.update(&idle).ended {
+                    emit(p, &mut best, &mut outcome);
+                }
+                open_tracks.store(tracker.open_tracks(), Ordering::Relaxed);
                 continue;
             }
+            Sample::Frame(frame, pass) => {
+                frame_size = frame.image.dimensions();
+                let cut = pass == Pass::Cut;
+                if cut {
+                    // A new scene: nothing known about the old one holds.
+                    memory.clear();
+                    plate_only_wait = 0;
+                }
+                let plate_only = tracker.plate_only_unsettled() || plate_only_wait == 0;
+                match cascade(
+                    &lane,
+                    &tracker,
+                    frame,
+                    plate_only,
+                    cut,
+                    &mut memory,
+                    &mut outcome.tally,
+                ) {
+                    Ok(v) => v,
+                    Err(InferError::Stopped) => break,
+                    Err(e) => {
+                        tracing::warn!("camera {}: frame skipped: {e}", settings.name);
+                        continue;
+                    }
+                }
+            }
         };
-        recognize_ms += recognition.timings.total_ms;
-        let update = tracker.update(&observations(&frame, &recognition));
+        let update = tracker.update(&observations_at(
+            frame.at,
+            frame.frame_index,
+            &recognition,
+            &searched,
+        ));
+        if recognition.vehicles.is_empty() {
+            plate_only_wait = (plate_only_wait + 1) % PLATE_ONLY_EVERY;
+        }
+        open_tracks.store(tracker.open_tracks(), Ordering::Relaxed);
         for b in &update.new_best {
             best.insert(
                 b.track_id,
@@ -500,13 +683,136 @@ fn analysis_loop(
             );
         }
         for p in update.ended {
-            emit(p, &mut best);
+            emit(p, &mut best, &mut outcome);
         }
     }
     for p in tracker.finish() {
-        emit(p, &mut best);
+        emit(p, &mut best, &mut outcome);
     }
-    (passages, recognize_ms)
+    open_tracks.store(0, Ordering::Relaxed);
+    outcome.tally.reads_recalled = memory.recalled;
+    outcome.cpu_ms = crate::cpu::ms_between(cpu, crate::cpu::thread_time());
+    outcome
+}
+
+/// The cascade on one frame: vehicles; then plates only if some vehicle still needs a read
+/// or none was found.
+fn cascade(
+    lane: &Lane,
+    tracker: &Tracker,
+    frame: AnalysisFrame,
+    plate_only: bool,
+    cut: bool,
+    memory: &mut PlateMemory,
+    tally: &mut AnalysisTally,
+) -> Result<(ArcFrame, Recognition, Vec<bool>), InferError> {
+    let image = Arc::new(frame.image);
+    let (vehicles, prepared, mut timings) = match lane.run(Task::Vehicles {
+        frame: image.clone(),
+    })? {
+        Done::Vehicles {
+            vehicles,
+            prepared,
+            timings,
+            cpu_ms,
+        } => {
+            tally.vehicles_cpu_ms += cpu_ms;
+            (vehicles, prepared, timings)
+        }
+        Done::Plates { .. } => return Err(InferError::Stopped),
+    };
+    tally.vehicle_passes += 1;
+    let quiet = if cut {
+        Vec::new()
+    } else {
+        tracker.quiet_boxes(frame.at.timestamp_millis())
+    };
+    let readable =
+        |b: &crate::scene::BoxXyxy| (b.x2 - b.x1).min(b.y2 - b.y1) >= MIN_READABLE_VEHICLE_PX;
+    let wanted: Vec<bool> = vehicles
+        .iter()
+        .map(|v| readable(&v.bbox) && !quiet.iter().any(|s| s.iou(&v.bbox) >= QUIET_MATCH_IOU))
+        .collect();
+    tracing::debug!(
+        "cascade: {} vehicles, {} want a plate search, {} quiet tracks; sizes {:?}",
+        vehicles.len(),
+        wanted.iter().filter(|w| **w).count(),
+        quiet.len(),
+        vehicles
+            .iter()
+            .map(|v| (
+                (v.bbox.x2 - v.bbox.x1) as i32,
+                (v.bbox.y2 - v.bbox.y1) as i32
+            ))
+            .collect::<Vec<_>>()
+    );
+    let search = if vehicles.is_empty() {
+        plate_only
+    } else {
+        wanted.iter().any(|w| *w)
+    };
+    let searched = if search {
+        wanted.clone()
+    } else {
+        vec![false; vehicles.len()]
+    };
+    let plates = if search {
+        tally.plate_passes += 1;
+        let task = Task::Plates {
+            frame: image.clone(),
+            prepared: Some(prepared),
+            vehicles: vehicles.clone(),
+            wanted,
+            memory: std::mem::take(memory),
+        };
+        match lane.run(task)? {
+            Done::Plates {
+                plates,
+                memory: back,
+                timings: t,
+                cpu_ms,
+            } => {
+                *memory = back;
+                tally.plates_cpu_ms += cpu_ms;
+                timings.plates_ms += t.plates_ms;
+                timings.lines_ms += t.lines_ms;
+                timings.ocr_ms += t.ocr_ms;
+                timings.total_ms += t.total_ms;
+                plates
+            }
+            Done::Vehicles { .. } => return Err(InferError::Stopped),
+        }
+    } else {
+        tally.plate_passes_saved += 1;
+        Vec::new()
+    };
+    tally.stages.add(&timings);
+    let (width, height) = image.dimensions();
+    Ok((
+        ArcFrame {
+            at: frame.at,
+            frame_index: frame.frame_index,
+            image,
+        },
+        Recognition {
+            width,
+            height,
+            vehicles,
+            plates,
+            timings,
+        },
+        searched,
+    ))
+}
+
+/// An analysed frame whose picture is shared with the inference workers.
+struct ArcFrame {
+    /// Wall-clock time the frame shows.
+    at: DateTime<Utc>,
+    /// Decoded frames before this one.
+    frame_index: u64,
+    /// The picture.
+    image: Arc<RgbImage>,
 }
 
 /// The vehicle (and its plate) cut out of the frame with a margin, at most 640 px wide.

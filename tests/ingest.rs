@@ -11,6 +11,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use matthan::motion::MotionSettings;
 use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, PassageRecord};
 use matthan::recognize::RecognizerSettings;
 use matthan::store::scratch::ScratchDatabase;
@@ -47,6 +48,10 @@ fn settings(name: &str, source: SourceSpec, dir: &Path, segment_len_ms: i64) -> 
         tracker: TrackerSettings::default(),
         recognizer: RecognizerSettings::with_model_dir(common::model_dir()),
         reconnect: ReconnectPolicy::default(),
+        // Gating on, as cameras run: the still-photo videos pan and zoom, which is motion.
+        motion: MotionSettings::default(),
+        inference: None,
+        counters: None,
     }
 }
 

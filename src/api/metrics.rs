@@ -14,6 +14,7 @@ use prometheus::{
 };
 
 use super::AppState;
+use crate::pipeline::CameraBoard;
 use crate::store::writer::WriterCounters;
 
 /// The registry and its metrics.
@@ -34,6 +35,8 @@ pub struct Metrics {
     writer: Option<Arc<WriterCounters>>,
     /// Export scratch-file numbering.
     export_seq: AtomicU64,
+    /// The cameras this process runs, when it runs any.
+    cameras: std::sync::OnceLock<Arc<CameraBoard>>,
 }
 
 impl Metrics {
@@ -79,7 +82,14 @@ impl Metrics {
             database_up,
             writer,
             export_seq: AtomicU64::new(0),
+            cameras: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Lists the counters of the cameras this process runs (frames decoded, analysed, held
+    /// back by the motion gate, dropped because analysis was behind).
+    pub fn set_cameras(&self, board: Arc<CameraBoard>) {
+        let _ = self.cameras.set(board);
     }
 
     /// A number for the next export's scratch file.
@@ -143,6 +153,49 @@ impl Metrics {
             )?;
             in_spool.set(s.in_spool as i64);
             families.extend(prometheus::core::Collector::collect(&in_spool));
+        }
+        if let Some(board) = self.cameras.get() {
+            let frames = IntCounterVec::new(
+                Opts::new(
+                    "matthan_camera_frames_total",
+                    "Frames per camera: decoded, analysed, gated (held back by the motion \
+                     gate: nothing moved) and dropped (analysis was behind)",
+                ),
+                &["camera", "kind"],
+            )?;
+            let packets = IntCounterVec::new(
+                Opts::new(
+                    "matthan_camera_packets_dropped_total",
+                    "Packets recorded but not decoded because the decoder was behind",
+                ),
+                &["camera"],
+            )?;
+            let reconnects = IntCounterVec::new(
+                Opts::new(
+                    "matthan_camera_reconnects_total",
+                    "Reconnects of a live camera",
+                ),
+                &["camera"],
+            )?;
+            for (camera, s) in board.snapshot() {
+                for (kind, v) in [
+                    ("decoded", s.frames_decoded),
+                    ("analysed", s.frames_analysed),
+                    ("gated", s.frames_gated),
+                    ("dropped", s.frames_dropped),
+                ] {
+                    frames.with_label_values(&[&camera, kind]).inc_by(v);
+                }
+                packets
+                    .with_label_values(&[&camera])
+                    .inc_by(s.packets_dropped);
+                reconnects
+                    .with_label_values(&[&camera])
+                    .inc_by(s.reconnects);
+            }
+            for c in [&frames, &packets, &reconnects] {
+                families.extend(prometheus::core::Collector::collect(c));
+            }
         }
         let mut out = Vec::new();
         TextEncoder::new().encode(&families, &mut out)?;

@@ -202,7 +202,14 @@ pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> an
         }
         let web = matthan::api::default_web_dir();
         println!("demo: open the page and search a plate, e.g. 29B125662 or 30A99999");
-        rt.block_on(serve_until_ctrl_c(&db, &cfg, listen, &web, Some(counters)))
+        rt.block_on(serve_until_ctrl_c(
+            &db,
+            &cfg,
+            listen,
+            &web,
+            Some(counters),
+            None,
+        ))
     })();
     rt.block_on(db.close());
     result

@@ -12,6 +12,7 @@
 //! Sessions need `&mut self`, so a `Recognizer` belongs to one worker thread; make one per
 //! thread that needs one. Never call it on an async runtime's worker thread.
 
+pub mod memory;
 pub mod ocr;
 pub mod runtime;
 pub mod yolo;
@@ -27,6 +28,7 @@ use serde::Serialize;
 
 use crate::plate::{self, DecodeOptions, PlateLayout};
 pub use crate::scene::{BoxXyxy, VehicleClass};
+pub use memory::PlateMemory;
 use ocr::{LineFinderSettings, LineRead, TextDetector, TextRecognizer};
 use yolo::RawDetection;
 
@@ -216,6 +218,8 @@ pub struct RecognizerSettings {
     pub text_fallback: TextFallback,
     /// Grammar options (strict Vietnamese, number of candidates).
     pub decode: DecodeOptions,
+    /// Where the plate detector looks (default the whole frame).
+    pub plate_search: PlateSearch,
 }
 
 impl RecognizerSettings {
@@ -235,6 +239,7 @@ impl RecognizerSettings {
             lines: LineFinderSettings::default(),
             text_fallback: TextFallback::Always,
             decode: DecodeOptions::default(),
+            plate_search: PlateSearch::default(),
         }
     }
 }
@@ -243,6 +248,25 @@ impl Default for RecognizerSettings {
     fn default() -> Self {
         RecognizerSettings::with_model_dir(runtime::default_model_dir())
     }
+}
+
+/// Where the plate detector looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PlateSearch {
+    /// The whole frame, once per frame (one 640×640 pass whatever the number of vehicles).
+    #[default]
+    Frame,
+    /// Each vehicle that still needs a read, letterboxed on its own (one pass per vehicle;
+    /// the whole frame when no vehicle is found).
+    Vehicles,
+}
+
+/// A frame letterboxed for the detectors: made once by [`Recognizer::find_vehicles`], reused
+/// by the plate detector.
+pub struct PreparedFrame {
+    /// The detector input.
+    input: DetectorInput,
 }
 
 /// Square input side of both YOLO detectors.
@@ -361,35 +385,119 @@ impl Recognizer {
         self.recognize(&img)
     }
 
-    /// Recognises one frame.
+    /// Recognises one frame: every vehicle, every plate.
     pub fn recognize(&mut self, frame: &RgbImage) -> Result<Recognition, RecognizeError> {
         let start = Instant::now();
+        let (vehicles, prepared, mut timings) = self.find_vehicles(frame)?;
+        let wanted = vec![true; vehicles.len()];
+        let mut memory = PlateMemory::default();
+        let plates = self.read_plates(
+            frame,
+            Some(&prepared),
+            &vehicles,
+            &wanted,
+            &mut memory,
+            &mut timings,
+        )?;
+        timings.total_ms = ms_since(start);
+        Ok(Recognition {
+            width: frame.width(),
+            height: frame.height(),
+            vehicles,
+            plates,
+            timings,
+        })
+    }
+
+    /// The cascade's first step: vehicles in the frame (none when `find_vehicles` is off),
+    /// and the frame letterboxed for the detectors, to hand to [`Recognizer::read_plates`].
+    pub fn find_vehicles(
+        &mut self,
+        frame: &RgbImage,
+    ) -> Result<(Vec<VehicleDetection>, PreparedFrame, StageTimings), RecognizeError> {
         let mut timings = StageTimings::default();
-        let (width, height) = frame.dimensions();
-        // Both detectors take the same 640×640 letterbox: make it once.
         let t = Instant::now();
-        let prepared = DetectorInput::new(frame);
+        let prepared = PreparedFrame {
+            input: DetectorInput::new(frame),
+        };
         let letterbox_ms = ms_since(t);
         let vehicles = if self.settings.find_vehicles {
             let t = Instant::now();
-            let v = self.detect_vehicles_in(&prepared)?;
-            timings.vehicles_ms = ms_since(t) + letterbox_ms / 2.0;
+            let v = self.detect_vehicles_in(&prepared.input)?;
+            timings.vehicles_ms = ms_since(t) + letterbox_ms;
             v
         } else {
+            timings.plates_ms = letterbox_ms;
             Vec::new()
         };
+        Ok((vehicles, prepared, timings))
+    }
+
+    /// The cascade's second step: plates of the vehicles with `wanted[i]` set (and plates
+    /// held by no vehicle), read unless `memory` holds a read of the very same crop from the
+    /// previous frame. Plates of unwanted vehicles (their track's plate is settled) are not
+    /// read at all. `prepared` is the frame's letterbox from [`Recognizer::find_vehicles`].
+    /// Stage times are added to `timings`.
+    pub fn read_plates(
+        &mut self,
+        frame: &RgbImage,
+        prepared: Option<&PreparedFrame>,
+        vehicles: &[VehicleDetection],
+        wanted: &[bool],
+        memory: &mut PlateMemory,
+        timings: &mut StageTimings,
+    ) -> Result<Vec<PlateRead>, RecognizeError> {
+        let is_wanted = |i: usize| wanted.get(i).copied().unwrap_or(true);
         let t = Instant::now();
-        let plate_boxes = self.detect_plates_in(&prepared)?;
-        timings.plates_ms = ms_since(t) + letterbox_ms / 2.0;
-        let mut plates = Vec::new();
-        for det in &plate_boxes {
-            if let Some(read) = self.read_plate(frame, det, &mut timings)? {
-                plates.push(read);
+        let plate_boxes = match self.settings.plate_search {
+            PlateSearch::Vehicles if !vehicles.is_empty() => {
+                let mut raw = Vec::new();
+                let boxes: Vec<BoxXyxy> = (0..vehicles.len())
+                    .filter(|&i| is_wanted(i))
+                    .map(|i| vehicles[i].bbox)
+                    .collect();
+                for b in &boxes {
+                    raw.extend(self.detect_plates_in_box(frame, b)?);
+                }
+                yolo::nms(raw, self.settings.nms_iou, self.settings.max_plates)
             }
+            _ => {
+                let owned;
+                let input = match prepared {
+                    Some(p) => &p.input,
+                    None => {
+                        owned = DetectorInput::new(frame);
+                        &owned
+                    }
+                };
+                self.detect_plates_in(input)?
+            }
+        };
+        timings.plates_ms += ms_since(t);
+        let mut plates = Vec::new();
+        let mut remembered = Vec::new();
+        for det in &plate_boxes {
+            if holder_of(&det.bbox, vehicles).is_some_and(|i| !is_wanted(i)) {
+                continue;
+            }
+            let look = memory::CropLook::of(frame, &det.bbox);
+            if let Some(previous) = memory.recall(&det.bbox, &look) {
+                remembered.push((det.bbox, look, previous.clone()));
+                plates.extend(previous.map(|read| PlateRead {
+                    bbox: det.bbox,
+                    detector_score: det.score,
+                    ..read
+                }));
+                continue;
+            }
+            let read = self.read_plate(frame, det, timings)?;
+            remembered.push((det.bbox, look, read.clone()));
+            plates.extend(read);
         }
+        memory.replace(remembered);
         let fallback = match self.settings.text_fallback {
             TextFallback::Never => false,
-            TextFallback::WithVehicles => !vehicles.is_empty(),
+            TextFallback::WithVehicles => (0..vehicles.len()).any(is_wanted),
             TextFallback::Always => true,
         };
         if plates.is_empty() && fallback {
@@ -400,21 +508,38 @@ impl Recognizer {
             timings.lines_ms += ms_since(t);
         }
         for p in &mut plates {
-            p.vehicle = holder_of(&p.bbox, &vehicles);
+            p.vehicle = holder_of(&p.bbox, vehicles);
         }
         // One physical plate can be detected twice (e.g. each line of a 2-line plate): keep the
         // better read of reads with the same key.
         plates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
         let mut seen = std::collections::HashSet::new();
         plates.retain(|p| seen.insert(p.key.clone()));
-        timings.total_ms = ms_since(start);
-        Ok(Recognition {
-            width,
-            height,
-            vehicles,
-            plates,
-            timings,
-        })
+        Ok(plates)
+    }
+
+    /// Plate boxes inside one vehicle: the vehicle's box with a margin, letterboxed on its
+    /// own (small, far vehicles are enlarged), boxes mapped back to frame pixels.
+    fn detect_plates_in_box(
+        &mut self,
+        frame: &RgbImage,
+        vehicle: &BoxXyxy,
+    ) -> Result<Vec<RawDetection>, RecognizeError> {
+        let (fw, fh) = frame.dimensions();
+        let (x, y, w, h) = vehicle.expand(0.05, 0.05, fw, fh).crop_rect(fw, fh);
+        if w < 8 || h < 8 {
+            return Ok(Vec::new());
+        }
+        let crop = image::imageops::crop_imm(frame, x, y, w, h).to_image();
+        let input = DetectorInput::new(&crop);
+        let mut found = self.detect_plates_in(&input)?;
+        for d in &mut found {
+            d.bbox.x1 += x as f32;
+            d.bbox.x2 += x as f32;
+            d.bbox.y1 += y as f32;
+            d.bbox.y2 += y as f32;
+        }
+        Ok(found)
     }
 
     /// Stage 1: vehicles in the frame, best first.

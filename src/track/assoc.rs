@@ -41,6 +41,8 @@ pub(super) struct FrameObject<'a> {
     pub plate: Option<&'a PlateObservation>,
     /// Whether `bbox` was grown from a plate rather than detected as a vehicle.
     pub plate_anchored: bool,
+    /// Whether the plate step looked for this object's plate in this frame.
+    pub plate_searched: bool,
 }
 
 /// Whether every coordinate of the box is finite.
@@ -112,6 +114,7 @@ pub(super) fn frame_objects(frame: &FrameObservations) -> Vec<FrameObject<'_>> {
             class_vote: Some((v.class, score)),
             plate,
             plate_anchored: false,
+            plate_searched: v.plate_searched,
         });
     }
     for p in plates {
@@ -130,6 +133,7 @@ pub(super) fn frame_objects(frame: &FrameObservations) -> Vec<FrameObject<'_>> {
             class_vote,
             plate: Some(p),
             plate_anchored: true,
+            plate_searched: true,
         });
     }
     objects

@@ -41,6 +41,16 @@ pub const MAX_KEPT_READS: usize = 64;
 /// Summed read confidence after which a track's plate is trusted enough to refuse matches
 /// with a different plate (about two good reads).
 const ESTABLISHED_KEY_WEIGHT: f32 = 1.0;
+/// Summed read confidence on one key after which a track's plate is settled and the track
+/// stops paying for plate reads (about four good reads)...
+pub const SETTLED_KEY_WEIGHT: f32 = 3.0;
+/// ...provided that key holds at least this share of all the track's read weight.
+const SETTLED_KEY_SHARE: f32 = 0.8;
+/// A track whose plate was searched this many times in a row without a read rests...
+const READ_MISSES_BEFORE_REST: u32 = 4;
+/// ...and is searched again only after this many frames without a search (a truck parked
+/// with its plate hidden does not cost a plate search in every frame).
+const REST_FRAMES: u32 = 4;
 /// Reads below this confidence never veto a match.
 const CONFLICT_MIN_CONFIDENCE: f32 = 0.3;
 
@@ -53,6 +63,10 @@ pub struct VehicleObservation {
     pub class: VehicleClass,
     /// Detector score, 0..1; decides the association stage.
     pub score: f32,
+    /// Whether the plate step looked for this vehicle's plate in this frame (the cascade
+    /// skips vehicles too far away, settled or resting); a search that finds nothing counts
+    /// as a miss.
+    pub plate_searched: bool,
 }
 
 /// A plate found and read in a frame.
@@ -245,6 +259,10 @@ struct Track {
     best: BestPicture,
     /// Number of frames observed in.
     frames_seen: u32,
+    /// Plate searches in a row that found no plate for this track.
+    read_misses: u32,
+    /// Frames observed since the last plate search for this track.
+    since_search: u32,
 }
 
 impl Track {
@@ -270,6 +288,8 @@ impl Track {
             key_votes: Vec::new(),
             best: BestPicture::of(id, object, frame),
             frames_seen: 0,
+            read_misses: 0,
+            since_search: 0,
         }
     }
 
@@ -308,6 +328,14 @@ impl Track {
                 Some(c) => c.1 += weight,
                 None => self.class_weights.push((class, weight)),
             }
+        }
+        if object.plate.is_some() {
+            (self.read_misses, self.since_search) = (0, 0);
+        } else if object.plate_searched {
+            self.read_misses = self.read_misses.saturating_add(1);
+            self.since_search = 0;
+        } else {
+            self.since_search = self.since_search.saturating_add(1);
         }
         if let Some(plate) = object.plate {
             self.motion.last_plate = Some((plate.bbox, at_ms));
@@ -354,6 +382,21 @@ impl Track {
             .max_by(|a, b| a.1.total_cmp(&b.1))
             .filter(|k| k.1 >= ESTABLISHED_KEY_WEIGHT)
             .map(|k| k.0.as_str())
+    }
+
+    /// Whether recent plate searches all failed and the track waits before the next one.
+    fn resting(&self) -> bool {
+        self.read_misses >= READ_MISSES_BEFORE_REST && self.since_search < REST_FRAMES
+    }
+
+    /// Whether the reads agree enough that more of them would not change the vote.
+    fn settled(&self) -> bool {
+        let total: f32 = self.key_votes.iter().map(|k| k.1).sum();
+        self.key_votes
+            .iter()
+            .map(|k| k.1)
+            .fold(0.0f32, f32::max)
+            .ge(&SETTLED_KEY_WEIGHT.max(SETTLED_KEY_SHARE * total))
     }
 
     /// The passage of this ended track, or `None` when it is dropped as noise.
@@ -423,6 +466,25 @@ impl Tracker {
     /// Number of tracks not ended yet.
     pub fn open_tracks(&self) -> usize {
         self.open.len()
+    }
+
+    /// Where the open tracks that need no plate search now are expected at `at_ms`: their
+    /// plate is settled (the cascade's "confident tracks stop paying"), or it was searched
+    /// for in vain several frames in a row and is resting. A vehicle detected there gets no
+    /// plate search in this frame.
+    pub fn quiet_boxes(&self, at_ms: i64) -> Vec<BoxXyxy> {
+        let cap = self.settings.max_gap_ms.max(0);
+        self.open
+            .iter()
+            .filter(|t| !t.plate_anchored && (t.settled() || t.resting()))
+            .map(|t| t.motion.predict(at_ms, cap, false).bbox)
+            .collect()
+    }
+
+    /// Whether some open track seen only by its plate (no vehicle detected) still needs
+    /// reads.
+    pub fn plate_only_unsettled(&self) -> bool {
+        self.open.iter().any(|t| t.plate_anchored && !t.settled())
     }
 
     /// Passages of `tracks`, noise dropped, by `first_seen_ms` then track id.

@@ -20,6 +20,7 @@ fn vehicle(bbox: BoxXyxy, class: VehicleClass) -> VehicleObservation {
         bbox,
         class,
         score: 0.9,
+        plate_searched: true,
     }
 }
 

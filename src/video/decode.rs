@@ -1,9 +1,15 @@
 //! Decoding a camera's packets and choosing frames for analysis.
 //!
 //! Owns: the FFmpeg decoder (frame threading), the analysis-rate sampler (every frame is
-//! decoded, since H.264 needs them, but only sampled frames pay for RGB conversion), and the
-//! conversion to `RgbImage` with the frame's wall-clock time.
+//! decoded, since H.264 needs them, but only sampled frames pay for RGB conversion), the
+//! motion gate's look at each sampled frame (a grey thumbnail straight from the luma plane,
+//! before any RGB conversion), and the conversion to `RgbImage` with the frame's wall-clock
+//! time.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
 use ffmpeg_next::codec::threading;
 use ffmpeg_next::software::scaling;
 use ffmpeg_next::util::format::Pixel;
@@ -13,6 +19,28 @@ use image::RgbImage;
 
 use super::source::StreamClock;
 use super::{AnalysisFrame, VideoError};
+use crate::motion::{GateDecision, GreyThumb, MotionGate, Pass};
+
+/// What the decoder hands on for each sampled frame.
+#[derive(Debug)]
+pub enum Sample {
+    /// A frame for the detectors, and why the gate let it through.
+    Frame(AnalysisFrame, Pass),
+    /// A frame the motion gate held back: only its time, so the tracker can close tracks.
+    Skipped {
+        /// Wall-clock time the frame shows.
+        at: DateTime<Utc>,
+    },
+}
+
+/// A camera's motion gate and what it needs to know of the tracker.
+#[derive(Debug)]
+pub struct FrameGate {
+    /// The gate.
+    pub gate: MotionGate,
+    /// Tracks the camera's tracker holds open, written by the analysis thread.
+    pub open_tracks: Arc<AtomicUsize>,
+}
 
 /// Picks frames at a target rate from timestamps: a frame is taken when it falls in a later
 /// analysis interval than the last one taken. Pure.
@@ -64,6 +92,8 @@ pub struct FrameDecoder {
     sampler: FrameSampler,
     /// Frames decoded so far.
     decoded: u64,
+    /// The motion gate; `None` analyses every sampled frame.
+    gate: Option<FrameGate>,
 }
 
 impl FrameDecoder {
@@ -73,6 +103,7 @@ impl FrameDecoder {
         clock: StreamClock,
         analysis_fps: f64,
         threads: usize,
+        gate: Option<FrameGate>,
     ) -> Result<FrameDecoder, VideoError> {
         let mut context = codec::context::Context::from_parameters(parameters)
             .map_err(|e| VideoError::Decoder(e.to_string()))?;
@@ -91,6 +122,7 @@ impl FrameDecoder {
             clock,
             sampler: FrameSampler::new(analysis_fps),
             decoded: 0,
+            gate,
         })
     }
 
@@ -104,7 +136,7 @@ impl FrameDecoder {
     pub fn push(
         &mut self,
         packet: &Packet,
-        out: &mut impl FnMut(AnalysisFrame),
+        out: &mut impl FnMut(Sample),
     ) -> Result<(), VideoError> {
         let sent = self.decoder.send_packet(packet);
         self.drain(out)?;
@@ -112,12 +144,12 @@ impl FrameDecoder {
     }
 
     /// Flushes the decoder at end of stream.
-    pub fn finish(&mut self, out: &mut impl FnMut(AnalysisFrame)) -> Result<(), VideoError> {
+    pub fn finish(&mut self, out: &mut impl FnMut(Sample)) -> Result<(), VideoError> {
         let _ = self.decoder.send_eof();
         self.drain(out)
     }
 
-    fn drain(&mut self, out: &mut impl FnMut(AnalysisFrame)) -> Result<(), VideoError> {
+    fn drain(&mut self, out: &mut impl FnMut(Sample)) -> Result<(), VideoError> {
         let mut frame = VideoFrame::empty();
         while self.decoder.receive_frame(&mut frame).is_ok() {
             let index = self.decoded;
@@ -129,12 +161,61 @@ impl FrameDecoder {
             if !self.sampler.take(offset) {
                 continue;
             }
-            let image = self.convert_to_rgb(&frame)?;
-            out(AnalysisFrame {
-                at: self.clock.wall(ts),
-                frame_index: index,
-                image,
-            });
+            let at = self.clock.wall(ts);
+            let mut image = None;
+            let thumb_width = self
+                .gate
+                .as_ref()
+                .filter(|g| g.gate.enabled())
+                .map(|g| g.gate.settings().thumb_width);
+            let pass = match thumb_width {
+                Some(width) => {
+                    let thumb = match luma_plane(&frame) {
+                        Some((plane, stride)) => GreyThumb::from_luma(
+                            plane,
+                            stride,
+                            frame.width(),
+                            frame.height(),
+                            width,
+                        ),
+                        None => {
+                            // Not 8-bit YUV: convert first, then look.
+                            let rgb = self.convert_to_rgb(&frame)?;
+                            let t =
+                                GreyThumb::from_rgb(rgb.as_raw(), rgb.width(), rgb.height(), width);
+                            image = Some(rgb);
+                            t
+                        }
+                    };
+                    let decision = match self.gate.as_mut() {
+                        Some(g) => {
+                            let open = g.open_tracks.load(Ordering::Relaxed);
+                            g.gate.decide(Some(thumb), offset, open)
+                        }
+                        None => GateDecision::Analyse(Pass::Ungated),
+                    };
+                    match decision {
+                        GateDecision::Analyse(pass) => pass,
+                        GateDecision::Skip => {
+                            out(Sample::Skipped { at });
+                            continue;
+                        }
+                    }
+                }
+                None => Pass::Ungated,
+            };
+            let image = match image {
+                Some(i) => i,
+                None => self.convert_to_rgb(&frame)?,
+            };
+            out(Sample::Frame(
+                AnalysisFrame {
+                    at,
+                    frame_index: index,
+                    image,
+                },
+                pass,
+            ));
         }
         Ok(())
     }
@@ -168,6 +249,25 @@ impl FrameDecoder {
         RgbImage::from_raw(w, h, pixels)
             .ok_or_else(|| VideoError::Decoder("frame size mismatch".into()))
     }
+}
+
+/// The luma plane of an 8-bit YUV frame and its stride; `None` for other formats.
+fn luma_plane(frame: &VideoFrame) -> Option<(&[u8], usize)> {
+    let yuv8 = matches!(
+        frame.format(),
+        Pixel::YUV420P
+            | Pixel::YUVJ420P
+            | Pixel::YUV422P
+            | Pixel::YUVJ422P
+            | Pixel::YUV444P
+            | Pixel::YUVJ444P
+            | Pixel::NV12
+            | Pixel::NV21
+    );
+    if !yuv8 || frame.planes() == 0 {
+        return None;
+    }
+    Some((frame.data(0), frame.stride(0)))
 }
 
 #[cfg(test)]

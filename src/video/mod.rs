@@ -83,6 +83,8 @@ pub struct StreamCounters {
     pub frames_analysed: std::sync::atomic::AtomicU64,
     /// Frames dropped because analysis was behind.
     pub frames_dropped: std::sync::atomic::AtomicU64,
+    /// Sampled frames the motion gate held back (nothing moved).
+    pub frames_gated: std::sync::atomic::AtomicU64,
     /// Reconnects of a live source.
     pub reconnects: std::sync::atomic::AtomicU64,
 }
@@ -100,6 +102,8 @@ pub struct StreamStats {
     pub frames_analysed: u64,
     /// Frames dropped because analysis was behind.
     pub frames_dropped: u64,
+    /// Sampled frames the motion gate held back (nothing moved).
+    pub frames_gated: u64,
     /// Reconnects of a live source.
     pub reconnects: u64,
 }
@@ -114,6 +118,7 @@ impl StreamCounters {
             frames_decoded: get(&self.frames_decoded),
             frames_analysed: get(&self.frames_analysed),
             frames_dropped: get(&self.frames_dropped),
+            frames_gated: get(&self.frames_gated),
             reconnects: get(&self.reconnects),
         }
     }
