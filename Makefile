@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SHARED ?= ../shared
 
-.PHONY: setup build demo test bench eval lint bench-video
+.PHONY: setup build demo test bench eval lint bench-video bench-streams
 
 setup:
 	scripts/setup
@@ -25,6 +25,12 @@ bench-video: build
 	ffmpeg -hide_banner -v error -y -i $(SHARED)/media/vn_toll_station_cars.mp4 -vf scale=1920:1080 \
 	  -r 25 -c:v libx264 -preset veryfast -b:v 4M -g 50 -an var/bench/toll1080p25.mp4
 	target/release/matthan bench ingest var/bench/toll1080p25.mp4
+
+# N cameras at once on a mostly empty road, motion gating on and off side by side.
+bench-streams: build
+	mkdir -p var/bench
+	test -f var/bench/sparse60.mp4 || scripts/make-sparse-video var/bench/sparse60.mp4 --cycles 1 --idle 60
+	target/release/matthan bench streams --cameras 1,2,3,4,5,6 var/bench/sparse60.mp4
 
 eval: build
 	target/release/matthan eval $(SHARED)/eval/vn-dev

@@ -383,6 +383,46 @@ fn run_task(recognizer: &mut Recognizer, task: Task) -> Result<Done, RecognizeEr
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job whose frame width names it.
+    fn job(id: u32) -> Job {
+        let (reply, _) = bounded(1);
+        Job {
+            task: Task::Vehicles {
+                frame: Arc::new(RgbImage::new(id, 1)),
+            },
+            reply,
+        }
+    }
+
+    fn id(job: &Job) -> u32 {
+        match &job.task {
+            Task::Vehicles { frame } => frame.width(),
+            Task::Plates { .. } => 0,
+        }
+    }
+
+    #[test]
+    fn lanes_are_served_round_robin() {
+        let lane = |ids: &[u32]| LaneQueue {
+            jobs: ids.iter().map(|&i| job(i)).collect(),
+            open: true,
+        };
+        let mut q = Queues {
+            lanes: vec![lane(&[10, 11, 12]), lane(&[20]), lane(&[30, 31])],
+            cursor: 0,
+            closed: false,
+        };
+        let order: Vec<u32> = std::iter::from_fn(|| q.pick()).map(|j| id(&j)).collect();
+        // A busy camera (lane 0) does not starve the others.
+        assert_eq!(order, vec![10, 20, 30, 11, 31, 12]);
+        assert!(q.pick().is_none());
+    }
+}
+
 /// Per-camera figures of the analysis, for reports and /metrics.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct AnalysisTally {
@@ -394,6 +434,8 @@ pub struct AnalysisTally {
     pub plate_passes_saved: u64,
     /// Plate crops not read again because they had not changed.
     pub reads_recalled: u64,
+    /// Frames let through by the gate but skipped because every vehicle in view was quiet.
+    pub quiet_skipped: u64,
     /// Stage times, summed (wall time inside the workers).
     pub stages: StageTimings,
     /// CPU time of the vehicle step, ms.

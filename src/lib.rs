@@ -9,8 +9,14 @@
 //!   plate detection, line splitting and OCR. `fn(&RgbImage) -> Recognition`.
 //! - [`video`]: FFmpeg edge: open a file or RTSP camera, record MP4 segments (remux, never
 //!   re-encode), decode sampled frames with wall-clock times, export a time window as one MP4.
-//! - [`pipeline`]: wires one camera: source → recorder + decoder → recognizer → tracker →
-//!   events (clip segments, passages), with bounded queues between threads.
+//! - [`motion`]: PURE. The motion gate: grey thumbnails of the luma plane, frame differencing
+//!   with a mask, and which sampled frames are worth the detectors.
+//! - [`infer`]: the inference service shared by all cameras: worker threads owning the model
+//!   sessions, one bounded lane per camera, round-robin scheduling.
+//! - [`pipeline`]: wires one camera: source → recorder + decoder → motion gate → cascade
+//!   (vehicles, then plates only where a track needs a read) → tracker → events (clip
+//!   segments, passages), with bounded queues between threads.
+//! - [`cpu`]: CPU time of a thread and the process, peak memory (for `bench streams`).
 //! - [`store`]: the PostgreSQL log: migrations (`sql/`), private cluster when no
 //!   `DATABASE_URL`, batched idempotent writer with its on-disk spool for when the database is
 //!   down, and every query (search, counts, clips; users, audit, watchlist, alerts).
@@ -27,9 +33,11 @@
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing.
 //!
-//! Arrows point one way: `api` → `store`, `video` (clip export); `pipeline` → `video`,
-//! `recognize`, `track`, `store` (records); `store` → `plate` (search keys); `recognize` →
-//! `plate`, `scene`; `track` → `plate`, `scene`. `plate`, `scene` and `track` do no I/O.
+//! Arrows point one way: `api` → `store`, `video` (clip export), `pipeline` (camera counters);
+//! `pipeline` → `video`, `infer`, `motion`, `track`, `store` (records); `infer` → `recognize`;
+//! `video` → `motion`; `store` → `plate` (search keys); `recognize` → `plate`, `scene`,
+//! `motion` (crop looks); `track` → `plate`, `scene`. `plate`, `scene`, `motion` and `track`
+//! do no I/O.
 
 pub mod access;
 pub mod alerts;

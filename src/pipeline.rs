@@ -591,8 +591,20 @@ const QUIET_MATCH_IOU: f32 = 0.5;
 const MIN_READABLE_VEHICLE_PX: f32 = 80.0;
 /// On frames where the vehicle detector finds nothing, the plate detector stands in for it
 /// (it finds vehicles the vehicle model misses, by their plates); while no unsettled
-/// plate-only track is open it runs on one such frame in this many.
-const PLATE_ONLY_EVERY: u32 = 3;
+/// plate-only track is open it runs in one analysis slot in this many.
+const PLATE_ONLY_EVERY: i64 = 3;
+/// A camera's plate search runs in at most one analysis slot in this many (vehicles are
+/// detected and tracked in every one): the plate detector costs three vehicle passes, and a
+/// plate seen for a second still gets several reads to vote on.
+///
+/// Slots are the analysis intervals of media time (200 ms at 5 fps), so which frames get a
+/// plate search does not depend on which frames came before: gated or not, a frame in the
+/// middle of a passage is searched or not alike.
+const PLATE_PASS_EVERY: i64 = 2;
+/// When every vehicle of the last analysed frame belonged to a track whose plate is settled,
+/// the next sampled frame is skipped: the analysis rate halves while nothing
+/// needs reading, and comes back at once when a new vehicle or a cut shows up.
+const QUIET_SKIP: bool = true;
 
 fn analysis_loop(
     settings: CameraSettings,
@@ -614,8 +626,10 @@ fn analysis_loop(
     let mut outcome = AnalysisOutcome::default();
     let mut memory = PlateMemory::default();
     let mut frame_size = (0u32, 0u32);
-    // Frames without vehicles since the last plate search on such a frame.
-    let mut plate_only_wait = 0u32;
+    // Length of an analysis slot, ms.
+    let slot_ms = (1000.0 / settings.analysis_fps.max(0.01)).round().max(1.0) as i64;
+    // Every vehicle of the last analysed frame was quiet.
+    let mut all_quiet = false;
     let emit = |p: Passage, best: &mut HashMap<u64, RgbImage>, outcome: &mut AnalysisOutcome| {
         let snapshot = best.remove(&p.track_id);
         let record = passage_record(&settings.name, p, snapshot, &snap_dir, &index);
@@ -642,20 +656,30 @@ fn analysis_loop(
             Sample::Frame(frame, pass) => {
                 frame_size = frame.image.dimensions();
                 let cut = pass == Pass::Cut;
+                if QUIET_SKIP && all_quiet && !cut {
+                    all_quiet = false;
+                    outcome.tally.quiet_skipped += 1;
+                    continue;
+                }
                 if cut {
                     // A new scene: nothing known about the old one holds.
                     memory.clear();
-                    plate_only_wait = 0;
                 }
-                let plate_only = tracker.plate_only_unsettled() || plate_only_wait == 0;
+                let slot = frame.at.timestamp_millis().div_euclid(slot_ms);
+                let plate_only = tracker.plate_only_unsettled() || slot % PLATE_ONLY_EVERY == 0;
+                let plate_turn = cut || slot % PLATE_PASS_EVERY == 0;
                 match cascade(
                     &lane,
                     &tracker,
                     frame,
-                    plate_only,
-                    cut,
+                    PlateTurn {
+                        allowed: plate_turn,
+                        plate_only,
+                        cut,
+                    },
                     &mut memory,
                     &mut outcome.tally,
+                    &mut all_quiet,
                 ) {
                     Ok(v) => v,
                     Err(InferError::Stopped) => break,
@@ -672,9 +696,6 @@ fn analysis_loop(
             &recognition,
             &searched,
         ));
-        if recognition.vehicles.is_empty() {
-            plate_only_wait = (plate_only_wait + 1) % PLATE_ONLY_EVERY;
-        }
         open_tracks.store(tracker.open_tracks(), Ordering::Relaxed);
         for b in &update.new_best {
             best.insert(
@@ -695,16 +716,27 @@ fn analysis_loop(
     outcome
 }
 
+/// What the analysis loop allows the plate step on one frame.
+#[derive(Debug, Clone, Copy)]
+struct PlateTurn {
+    /// A frame with vehicles may have a plate search ([`PLATE_PASS_EVERY`]).
+    allowed: bool,
+    /// A frame without vehicles gets a plate search ([`PLATE_ONLY_EVERY`]).
+    plate_only: bool,
+    /// A new scene: every readable vehicle needs a read, quiet tracks or not.
+    cut: bool,
+}
+
 /// The cascade on one frame: vehicles; then plates only if some vehicle still needs a read
 /// or none was found.
 fn cascade(
     lane: &Lane,
     tracker: &Tracker,
     frame: AnalysisFrame,
-    plate_only: bool,
-    cut: bool,
+    turn: PlateTurn,
     memory: &mut PlateMemory,
     tally: &mut AnalysisTally,
+    all_quiet: &mut bool,
 ) -> Result<(ArcFrame, Recognition, Vec<bool>), InferError> {
     let image = Arc::new(frame.image);
     let (vehicles, prepared, mut timings) = match lane.run(Task::Vehicles {
@@ -722,7 +754,7 @@ fn cascade(
         Done::Plates { .. } => return Err(InferError::Stopped),
     };
     tally.vehicle_passes += 1;
-    let quiet = if cut {
+    let quiet = if turn.cut {
         Vec::new()
     } else {
         tracker.quiet_boxes(frame.at.timestamp_millis())
@@ -731,7 +763,7 @@ fn cascade(
         |b: &crate::scene::BoxXyxy| (b.x2 - b.x1).min(b.y2 - b.y1) >= MIN_READABLE_VEHICLE_PX;
     let wanted: Vec<bool> = vehicles
         .iter()
-        .map(|v| readable(&v.bbox) && !quiet.iter().any(|s| s.iou(&v.bbox) >= QUIET_MATCH_IOU))
+        .map(|v| readable(&v.bbox) && !quiet.iter().any(|(q, _)| q.iou(&v.bbox) >= QUIET_MATCH_IOU))
         .collect();
     tracing::debug!(
         "cascade: {} vehicles, {} want a plate search, {} quiet tracks; sizes {:?}",
@@ -746,10 +778,16 @@ fn cascade(
             ))
             .collect::<Vec<_>>()
     );
+    *all_quiet = !vehicles.is_empty()
+        && vehicles.iter().all(|v| {
+            quiet
+                .iter()
+                .any(|(q, settled)| *settled && q.iou(&v.bbox) >= QUIET_MATCH_IOU)
+        });
     let search = if vehicles.is_empty() {
-        plate_only
+        turn.plate_only
     } else {
-        wanted.iter().any(|w| *w)
+        turn.allowed && wanted.iter().any(|w| *w)
     };
     let searched = if search {
         wanted.clone()

@@ -139,6 +139,20 @@ source = "{stream}"
             .and_then(|n| n.trim().parse::<u64>().ok())
             .unwrap_or(0);
         if written >= 3 {
+            // The camera's own counters are listed too: frames decoded, analysed, held back
+            // by the motion gate and dropped.
+            let decoded = body
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix(r#"matthan_camera_frames_total{camera="gate",kind="decoded"} "#)
+                })
+                .and_then(|n| n.trim().parse::<u64>().ok())
+                .unwrap_or(0);
+            assert!(decoded > 100, "camera counters missing: {body}");
+            for kind in ["analysed", "gated", "dropped"] {
+                let line = format!(r#"matthan_camera_frames_total{{camera="gate",kind="{kind}"}}"#);
+                assert!(body.contains(&line), "{kind} missing: {body}");
+            }
             break;
         }
         assert!(Instant::now() < deadline, "segments not logged: {body}");

@@ -471,13 +471,14 @@ impl Tracker {
     /// Where the open tracks that need no plate search now are expected at `at_ms`: their
     /// plate is settled (the cascade's "confident tracks stop paying"), or it was searched
     /// for in vain several frames in a row and is resting. A vehicle detected there gets no
-    /// plate search in this frame.
-    pub fn quiet_boxes(&self, at_ms: i64) -> Vec<BoxXyxy> {
+    /// plate search in this frame. The flag says whether the plate is settled (rather than
+    /// resting).
+    pub fn quiet_boxes(&self, at_ms: i64) -> Vec<(BoxXyxy, bool)> {
         let cap = self.settings.max_gap_ms.max(0);
         self.open
             .iter()
             .filter(|t| !t.plate_anchored && (t.settled() || t.resting()))
-            .map(|t| t.motion.predict(at_ms, cap, false).bbox)
+            .map(|t| (t.motion.predict(at_ms, cap, false).bbox, t.settled()))
             .collect()
     }
 
