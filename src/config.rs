@@ -434,5 +434,39 @@ counting_line = [[0.0, 0.6], [1.0, 0.6]]
         assert!(Config::parse(twice).is_err());
         let off_picture = "[[cameras]]\nname = \"a\"\ncounting_line = [[0.0, 1.5], [1.0, 0.5]]";
         assert!(Config::parse(off_picture).is_err());
+        let bad_mask = "[[cameras]]\nname = \"a\"\nmotion_mask = [[0.5, 0.0, 0.2, 1.0]]";
+        assert!(Config::parse(bad_mask)
+            .unwrap_err()
+            .to_string()
+            .contains("motion_mask"));
+        let bad_gate = "[analysis.motion]\nmin_changed = 2.0";
+        assert!(Config::parse(bad_gate)
+            .unwrap_err()
+            .to_string()
+            .contains("min_changed"));
+        assert!(Config::parse("[analysis]\nplates_in = \"tyres\"").is_err());
+        assert!(Config::parse("[analysis]\nworkers = 0").is_err());
+    }
+
+    #[test]
+    fn the_motion_gate_and_plate_search_are_configurable() {
+        let c = Config::parse(
+            "[analysis]\nplates_in = \"vehicles\"\nworkers = 2\n\
+             [analysis.motion]\nheartbeat_ms = 0\nmask = [[0.0, 0.0, 1.0, 0.1]]\n\
+             [[cameras]]\nname = \"a\"\nmotion_mask = [[0.8, 0.0, 1.0, 0.5]]",
+        )
+        .unwrap();
+        assert_eq!(
+            c.analysis.plates_in,
+            crate::recognize::PlateSearch::Vehicles
+        );
+        assert_eq!(c.analysis.workers, Some(2));
+        assert_eq!(c.analysis.motion.heartbeat_ms, 0);
+        assert!(c.analysis.motion.enabled);
+        assert_eq!(c.analysis.motion.mask.len(), 1);
+        assert_eq!(
+            c.camera("a").unwrap().motion_mask,
+            vec![[0.8, 0.0, 1.0, 0.5]]
+        );
     }
 }

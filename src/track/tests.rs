@@ -420,3 +420,41 @@ fn hostile_input_does_not_panic() {
     let _ = tracker.finish();
     assert!(run(CameraGeometry::default(), &[frame(0, vec![], vec![])]).is_empty());
 }
+
+#[test]
+fn a_settled_plate_and_a_hidden_one_stop_asking_for_searches() {
+    let mut tracker = Tracker::new(TrackerSettings::default(), CameraGeometry::default());
+    let car = bbox(200.0, 300.0, 400.0, 300.0);
+    let truck = bbox(1000.0, 300.0, 500.0, 400.0);
+    let plate = read(plate_in(car), "29B125662", 0.9, OneLine);
+    let at = |i: u64| T0 + i as i64 * 200;
+    for i in 0..4u64 {
+        assert_eq!(tracker.quiet_boxes(at(i)).len(), 0, "frame {i}");
+        let f = frame(
+            i,
+            vec![vehicle(car, Car), vehicle(truck, Car)],
+            vec![held_by(plate.clone(), 0)],
+        );
+        tracker.update(&f);
+    }
+    // Four reads of 0.9 settle the car; four searches without a plate rest the truck.
+    let quiet = tracker.quiet_boxes(at(4));
+    assert_eq!(quiet.len(), 2, "{quiet:?}");
+    assert!(quiet
+        .iter()
+        .any(|(b, settled)| *settled && b.iou(&car) > 0.9));
+    assert!(quiet
+        .iter()
+        .any(|(b, settled)| !*settled && b.iou(&truck) > 0.9));
+    // Unsearched frames: the truck's rest ends after four, the car stays settled.
+    for i in 4..8u64 {
+        let mut t = vehicle(truck, Car);
+        t.plate_searched = false;
+        let mut c = vehicle(car, Car);
+        c.plate_searched = false;
+        tracker.update(&frame(i, vec![c, t], vec![]));
+    }
+    let quiet = tracker.quiet_boxes(at(8));
+    assert_eq!(quiet.len(), 1, "{quiet:?}");
+    assert!(quiet[0].1 && quiet[0].0.iou(&car) > 0.9);
+}
