@@ -17,7 +17,6 @@
 //! camera's bounded frame queue, and counted there (`frames_dropped`, exposed in /metrics).
 
 use std::collections::VecDeque;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 use std::time::Instant;
@@ -130,12 +129,10 @@ struct Job {
     reply: Sender<Result<Done, RecognizeError>>,
 }
 
-/// One camera's queue.
+/// One camera's queue (emptied when the camera's [`Lane`] is dropped).
 struct LaneQueue {
     /// Tasks waiting, oldest first.
     jobs: VecDeque<Job>,
-    /// False once the camera's [`Lane`] is dropped: the slot is reused by nobody, skipped.
-    open: bool,
 }
 
 /// The scheduler's state.
@@ -171,8 +168,6 @@ struct Shared {
     work: Condvar,
     /// Signalled when a task leaves a queue (a full lane may submit again).
     space: Condvar,
-    /// Tasks run, all lanes.
-    tasks_run: AtomicU64,
 }
 
 impl Shared {
@@ -218,7 +213,6 @@ impl InferenceService {
             }),
             work: Condvar::new(),
             space: Condvar::new(),
-            tasks_run: AtomicU64::new(0),
         });
         let mut workers = Vec::new();
         for (i, recognizer) in recognizers.into_iter().enumerate() {
@@ -241,7 +235,6 @@ impl InferenceService {
         let mut q = self.shared.lock();
         q.lanes.push(LaneQueue {
             jobs: VecDeque::new(),
-            open: true,
         });
         Lane {
             shared: self.shared.clone(),
@@ -254,11 +247,6 @@ impl InferenceService {
     /// Number of workers.
     pub fn workers(&self) -> usize {
         self.settings.workers
-    }
-
-    /// Tasks run so far, all cameras.
-    pub fn tasks_run(&self) -> u64 {
-        self.shared.tasks_run.load(Ordering::Relaxed)
     }
 }
 
@@ -313,10 +301,7 @@ impl Lane {
 
 impl Drop for Lane {
     fn drop(&mut self) {
-        let mut q = self.shared.lock();
-        let lane = &mut q.lanes[self.id];
-        lane.open = false;
-        lane.jobs.clear();
+        self.shared.lock().lanes[self.id].jobs.clear();
     }
 }
 
@@ -337,7 +322,6 @@ fn worker(shared: Arc<Shared>, mut recognizer: Recognizer) {
         };
         shared.space.notify_all();
         let result = run_task(&mut recognizer, job.task);
-        shared.tasks_run.fetch_add(1, Ordering::Relaxed);
         let _ = job.reply.send(result);
     }
 }
@@ -409,7 +393,6 @@ mod tests {
     fn lanes_are_served_round_robin() {
         let lane = |ids: &[u32]| LaneQueue {
             jobs: ids.iter().map(|&i| job(i)).collect(),
-            open: true,
         };
         let mut q = Queues {
             lanes: vec![lane(&[10, 11, 12]), lane(&[20]), lane(&[30, 31])],
@@ -423,7 +406,7 @@ mod tests {
     }
 }
 
-/// Per-camera figures of the analysis, for reports and /metrics.
+/// Per-camera figures of the analysis, for reports and `bench streams`.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct AnalysisTally {
     /// Frames the vehicle detector ran on.

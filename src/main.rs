@@ -434,30 +434,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ("decode_and_record", 0.0),
                 ("decode_record_and_analyse", *fps),
             ] {
-                let settings = CameraSettings {
-                    name: "bench".into(),
-                    source: SourceSpec::File(video.clone()),
-                    file_start: chrono::Utc::now(),
-                    clips_dir: scratch.join("clips"),
-                    snapshots_dir: scratch.join("snapshots"),
-                    segment_len_ms: 60_000,
-                    analysis_fps: rate,
-                    queue_frames: 4,
-                    decoder_threads: 1,
-                    geometry: CameraGeometry {
-                        road_direction: (0.0, 1.0),
-                        counting_line: None,
-                    },
-                    tracker: TrackerSettings::default(),
-                    recognizer: settings(&cli),
-                    reconnect: ReconnectPolicy::default(),
-                    motion: MotionSettings {
-                        enabled: false,
-                        ..MotionSettings::default()
-                    },
-                    inference: None,
-                    counters: None,
-                };
+                let mut settings = CameraSettings::new(
+                    "bench",
+                    SourceSpec::File(video.clone()),
+                    &scratch,
+                    settings(&cli),
+                );
+                settings.analysis_fps = rate;
+                settings.motion.enabled = false;
                 let (tx, rx) = crossbeam_channel::unbounded();
                 let drain = std::thread::spawn(move || rx.iter().count());
                 let report = run_camera(settings, Shutdown::new(), tx)?;

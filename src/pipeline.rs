@@ -97,6 +97,38 @@ pub struct CameraSettings {
     pub counters: Option<Arc<StreamCounters>>,
 }
 
+impl CameraSettings {
+    /// Camera `name` reading `source`, with segments and snapshots under `dir` and every
+    /// other setting at its default: 60 s segments, 5 fps analysis, queue of 4, one decoder
+    /// thread, traffic down the picture without a counting line, gating on, a private
+    /// inference service. Callers change the fields they care about.
+    pub fn new(
+        name: &str,
+        source: SourceSpec,
+        dir: &Path,
+        recognizer: RecognizerSettings,
+    ) -> CameraSettings {
+        CameraSettings {
+            name: name.to_string(),
+            source,
+            file_start: Utc::now(),
+            clips_dir: dir.join("clips"),
+            snapshots_dir: dir.join("snapshots"),
+            segment_len_ms: 60_000,
+            analysis_fps: 5.0,
+            queue_frames: 4,
+            decoder_threads: 1,
+            geometry: CameraGeometry::default(),
+            tracker: TrackerSettings::default(),
+            recognizer,
+            reconnect: ReconnectPolicy::default(),
+            motion: MotionSettings::default(),
+            inference: None,
+            counters: None,
+        }
+    }
+}
+
 /// The counters of every running camera, for /metrics.
 #[derive(Debug, Default)]
 pub struct CameraBoard {
@@ -601,10 +633,6 @@ const PLATE_ONLY_EVERY: i64 = 3;
 /// plate search does not depend on which frames came before: gated or not, a frame in the
 /// middle of a passage is searched or not alike.
 const PLATE_PASS_EVERY: i64 = 2;
-/// When every vehicle of the last analysed frame belonged to a track whose plate is settled,
-/// the next sampled frame is skipped: the analysis rate halves while nothing
-/// needs reading, and comes back at once when a new vehicle or a cut shows up.
-const QUIET_SKIP: bool = true;
 
 fn analysis_loop(
     settings: CameraSettings,
@@ -656,7 +684,10 @@ fn analysis_loop(
             Sample::Frame(frame, pass) => {
                 frame_size = frame.image.dimensions();
                 let cut = pass == Pass::Cut;
-                if QUIET_SKIP && all_quiet && !cut {
+                if all_quiet && !cut {
+                    // Every vehicle of the last analysed frame belonged to a track whose
+                    // plate is settled: this frame is skipped, halving the analysis rate while
+                    // nothing needs reading; a new vehicle or a cut brings it back at once.
                     all_quiet = false;
                     outcome.tally.quiet_skipped += 1;
                     continue;

@@ -9,11 +9,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use matthan::motion::MotionSettings;
 use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, IngestReport, PassageRecord};
 use matthan::recognize::RecognizerSettings;
-use matthan::track::{CameraGeometry, TrackerSettings};
-use matthan::video::source::ReconnectPolicy;
 use matthan::video::{Shutdown, SourceSpec};
 
 fn toll_video() -> PathBuf {
@@ -42,30 +39,15 @@ fn sparse_video(out: &Path, args: &[&str]) {
 }
 
 fn settings(video: &Path, dir: &Path, gating: bool) -> CameraSettings {
-    CameraSettings {
-        name: "km12".into(),
-        source: SourceSpec::File(video.to_path_buf()),
-        file_start: t0(),
-        clips_dir: dir.join("clips"),
-        snapshots_dir: dir.join("snapshots"),
-        segment_len_ms: 60_000,
-        analysis_fps: 5.0,
-        queue_frames: 4,
-        decoder_threads: 1,
-        geometry: CameraGeometry {
-            road_direction: (0.0, 1.0),
-            counting_line: None,
-        },
-        tracker: TrackerSettings::default(),
-        recognizer: RecognizerSettings::with_model_dir(common::model_dir()),
-        reconnect: ReconnectPolicy::default(),
-        motion: MotionSettings {
-            enabled: gating,
-            ..MotionSettings::default()
-        },
-        inference: None,
-        counters: None,
-    }
+    let mut s = CameraSettings::new(
+        "km12",
+        SourceSpec::File(video.to_path_buf()),
+        dir,
+        RecognizerSettings::with_model_dir(common::model_dir()),
+    );
+    s.file_start = t0();
+    s.motion.enabled = gating;
+    s
 }
 
 fn ingest(s: CameraSettings) -> (Vec<PassageRecord>, IngestReport) {

@@ -11,11 +11,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use matthan::motion::MotionSettings;
 use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, PassageRecord};
 use matthan::recognize::RecognizerSettings;
 use matthan::store::scratch::ScratchDatabase;
-use matthan::track::{CameraGeometry, TrackerSettings};
 use matthan::video::source::ReconnectPolicy;
 use matthan::video::{ClipSegment, Shutdown, SourceSpec, VideoError};
 
@@ -31,28 +29,18 @@ fn t0() -> DateTime<Utc> {
 }
 
 fn settings(name: &str, source: SourceSpec, dir: &Path, segment_len_ms: i64) -> CameraSettings {
-    CameraSettings {
-        name: name.into(),
+    // Gating on (the default), as cameras run: the still-photo videos pan and zoom, which is
+    // motion.
+    let mut s = CameraSettings::new(
+        name,
         source,
-        file_start: t0(),
-        clips_dir: dir.join("clips"),
-        snapshots_dir: dir.join("snapshots"),
-        segment_len_ms,
-        analysis_fps: 5.0,
-        queue_frames: 4,
-        decoder_threads: 1,
-        geometry: CameraGeometry {
-            road_direction: (0.0, 1.0),
-            counting_line: Some([(0.0, 0.5), (1.0, 0.5)]),
-        },
-        tracker: TrackerSettings::default(),
-        recognizer: RecognizerSettings::with_model_dir(common::model_dir()),
-        reconnect: ReconnectPolicy::default(),
-        // Gating on, as cameras run: the still-photo videos pan and zoom, which is motion.
-        motion: MotionSettings::default(),
-        inference: None,
-        counters: None,
-    }
+        dir,
+        RecognizerSettings::with_model_dir(common::model_dir()),
+    );
+    s.file_start = t0();
+    s.segment_len_ms = segment_len_ms;
+    s.geometry.counting_line = Some([(0.0, 0.5), (1.0, 0.5)]);
+    s
 }
 
 fn ingest(

@@ -14,11 +14,8 @@ use std::time::Instant;
 use anyhow::Context;
 use matthan::cpu;
 use matthan::infer::{InferenceService, InferenceSettings};
-use matthan::motion::MotionSettings;
 use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, IngestReport};
 use matthan::recognize::RecognizerSettings;
-use matthan::track::{CameraGeometry, TrackerSettings};
-use matthan::video::source::ReconnectPolicy;
 use matthan::video::{Shutdown, SourceSpec};
 use serde::Serialize;
 
@@ -110,11 +107,8 @@ pub fn run(b: &StreamsBench) -> anyhow::Result<()> {
         GatingChoice::Both => vec![true, false],
     };
     let most = b.cameras.iter().copied().max().unwrap_or(1);
-    let service = InferenceService::start(InferenceSettings::new(
-        if b.workers == 0 { 0 } else { b.workers },
-        b.recognizer.clone(),
-    ))
-    .context("loading the models")?;
+    let service = InferenceService::start(InferenceSettings::new(b.workers, b.recognizer.clone()))
+        .context("loading the models")?;
     eprintln!(
         "bench streams: {} video(s), up to {most} camera(s), {} inference worker(s), {} fps",
         b.videos.len(),
@@ -192,30 +186,15 @@ fn one_run(
     let mut workers = Vec::new();
     for i in 0..n {
         let video = b.videos[i % b.videos.len()].clone();
-        let settings = CameraSettings {
-            name: format!("cam{i:02}"),
-            source: SourceSpec::File(video.clone()),
-            file_start: chrono::Utc::now(),
-            clips_dir: run_dir.join("clips"),
-            snapshots_dir: run_dir.join("snapshots"),
-            segment_len_ms: 60_000,
-            analysis_fps: b.fps,
-            queue_frames: 4,
-            decoder_threads: 1,
-            geometry: CameraGeometry {
-                road_direction: (0.0, 1.0),
-                counting_line: None,
-            },
-            tracker: TrackerSettings::default(),
-            recognizer: b.recognizer.clone(),
-            reconnect: ReconnectPolicy::default(),
-            motion: MotionSettings {
-                enabled: gating,
-                ..MotionSettings::default()
-            },
-            inference: Some(service.clone()),
-            counters: None,
-        };
+        let mut settings = CameraSettings::new(
+            &format!("cam{i:02}"),
+            SourceSpec::File(video.clone()),
+            &run_dir,
+            b.recognizer.clone(),
+        );
+        settings.analysis_fps = b.fps;
+        settings.motion.enabled = gating;
+        settings.inference = Some(service.clone());
         let (tx, rx) = crossbeam_channel::unbounded();
         let plates = std::thread::spawn(move || {
             let mut plates = BTreeSet::new();
