@@ -1,0 +1,76 @@
+//! Passage rows to write in the tests. Every field of a passage row is written out once, in
+//! `new_passage`; the other builders start from it.
+
+use std::path::Path;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use matthan::store::{NewPassage, NewPlateRead, WriteItem};
+
+/// A car passage of `camera`'s track `track`, best seen at `best_at` with the plate candidates
+/// `reads` (`(key, confidence)`, rank 1 first; the first is the voted plate): seen from 2 s
+/// before to 1 s after, over 5 frames, in a 10-pixel box, going along the road.
+pub fn new_passage(
+    camera: &str,
+    track: i64,
+    best_at: DateTime<Utc>,
+    reads: &[(&str, f32)],
+) -> NewPassage {
+    NewPassage {
+        camera: camera.into(),
+        track_no: track,
+        first_seen: best_at - TimeDelta::seconds(2),
+        last_seen: best_at + TimeDelta::seconds(1),
+        best_at,
+        vehicle_class: "car".into(),
+        plate_key: reads.first().map(|r| r.0.to_string()),
+        plate_display: reads.first().map(|r| r.0.to_string()),
+        plate_confidence: reads.first().map(|r| r.1),
+        is_vietnamese: Some(true),
+        direction: "along".into(),
+        crossed_line: None,
+        clip_started_at: None,
+        clip_offset_ms: None,
+        snapshot_path: None,
+        bbox: vec![0.0, 0.0, 10.0, 10.0],
+        frames_seen: 5,
+        reads: reads
+            .iter()
+            .enumerate()
+            .map(|(i, (k, c))| NewPlateRead {
+                rank: i as i16 + 1,
+                key: k.to_string(),
+                confidence: *c,
+                char_confidences: vec![],
+            })
+            .collect(),
+    }
+}
+
+/// A passage of camera `camera` seen at the one instant `at` over 3 frames, with no box, with
+/// the voted plate `key` (or none) as its one candidate at confidence 0.9.
+pub fn passage(camera: &str, track: i64, at: DateTime<Utc>, key: Option<&str>) -> WriteItem {
+    let reads: Vec<(&str, f32)> = key.map(|k| (k, 0.9)).into_iter().collect();
+    WriteItem::Passage(Box::new(NewPassage {
+        first_seen: at,
+        last_seen: at,
+        is_vietnamese: key.map(|_| true),
+        bbox: vec![],
+        frames_seen: 3,
+        ..new_passage(camera, track, at, &reads)
+    }))
+}
+
+/// `item`, a passage, with its snapshot JPEG at `path` (which need not exist).
+pub fn with_snapshot(mut item: WriteItem, path: &Path) -> WriteItem {
+    if let WriteItem::Passage(p) = &mut item {
+        p.snapshot_path = Some(path.to_string_lossy().into_owned());
+    }
+    item
+}
+
+/// The rows as items for the writer.
+pub fn items(ps: Vec<NewPassage>) -> Vec<WriteItem> {
+    ps.into_iter()
+        .map(|p| WriteItem::Passage(Box::new(p)))
+        .collect()
+}
