@@ -10,19 +10,15 @@ use std::process::Command;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, TimeDelta};
+use common::t;
+use matthan::access::Role;
 use matthan::api::{router, AppState, OPENAPI_JSON};
 use matthan::store::scratch::ScratchDatabase;
 use matthan::store::writer::write_batch;
 use matthan::store::{NewClip, Store, WriteItem};
 use serde_json::Value;
 use tower::ServiceExt;
-
-async fn scratch(tag: &str) -> ScratchDatabase {
-    ScratchDatabase::create(tag, &common::test_pg_dir())
-        .await
-        .expect("a PostgreSQL server")
-}
 
 /// The API as an admin calls it.
 struct Api {
@@ -39,19 +35,8 @@ async fn state(store: Store, dir: &Path) -> Api {
 
 /// `state` with a new admin user's token.
 async fn with_admin(state: AppState) -> Api {
-    let client = state.store.client().await.unwrap();
-    let token = matthan::access::new_token().unwrap();
-    let id =
-        matthan::store::trust::create_user(&client, "admin", matthan::access::Role::Admin, None)
-            .await
-            .unwrap();
-    matthan::store::trust::add_token(&client, id, &token.sha256, "test", None)
-        .await
-        .unwrap();
-    Api {
-        state,
-        token: token.secret,
-    }
+    let token = common::add_user(&state.store, "admin", Role::Admin, None).await;
+    Api { state, token }
 }
 
 /// `uri` with a reason added where the API demands one (plate searches, exports).
@@ -91,26 +76,19 @@ async fn get_json(state: &Api, uri: &str) -> (StatusCode, Value) {
     (status, json)
 }
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
-
-fn passage(track: i64, best_at: DateTime<Utc>, key: &str, snapshot: Option<&Path>) -> WriteItem {
-    let mut item = common::passage("cam-a", track, best_at, Some(key));
-    if let WriteItem::Passage(p) = &mut item {
-        p.snapshot_path = snapshot.map(|p| p.to_string_lossy().into_owned());
-    }
-    item
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_input_is_a_400_with_a_reason_and_unknown_things_are_404() {
-    let db = scratch("api_bad").await;
+    let db = common::scratch("api_bad").await;
     let dir = common::temp_dir("api-bad");
     let s = state(db.store.clone(), &dir).await;
     write_batch(
         &db.store,
-        &[passage(1, t("2026-11-29T01:00:00Z"), "29B125662", None)],
+        &[common::passage(
+            "cam-a",
+            1,
+            t("2026-11-29T01:00:00Z"),
+            Some("29B125662"),
+        )],
     )
     .await
     .unwrap();
@@ -185,7 +163,7 @@ async fn bad_input_is_a_400_with_a_reason_and_unknown_things_are_404() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn files_outside_their_folders_are_never_served() {
-    let db = scratch("api_paths").await;
+    let db = common::scratch("api_paths").await;
     let dir = common::temp_dir("api-paths");
     let s = state(db.store.clone(), &dir).await;
     let inside = dir.join("snapshots/cam-a/ok.jpg");
@@ -200,11 +178,14 @@ async fn files_outside_their_folders_are_never_served() {
     write_batch(
         &db.store,
         &[
-            passage(1, at, "11A11111", Some(&inside)),
-            passage(2, at, "22A22222", Some(&outside)),
-            passage(3, at, "33A33333", Some(&link)),
-            passage(4, at, "44A44444", Some(&sneaky)),
-            passage(5, at, "55A55555", Some(Path::new("/etc/passwd"))),
+            common::with_snapshot(common::passage("cam-a", 1, at, Some("11A11111")), &inside),
+            common::with_snapshot(common::passage("cam-a", 2, at, Some("22A22222")), &outside),
+            common::with_snapshot(common::passage("cam-a", 3, at, Some("33A33333")), &link),
+            common::with_snapshot(common::passage("cam-a", 4, at, Some("44A44444")), &sneaky),
+            common::with_snapshot(
+                common::passage("cam-a", 5, at, Some("55A55555")),
+                Path::new("/etc/passwd"),
+            ),
             WriteItem::Clip(NewClip {
                 camera: "cam-a".into(),
                 started_at: at,
@@ -296,17 +277,17 @@ async fn a_database_that_is_down_is_a_503_not_a_crash() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_over_http_pages_with_its_cursor() {
-    let db = scratch("api_search").await;
+    let db = common::scratch("api_search").await;
     let dir = common::temp_dir("api-search");
     let s = state(db.store.clone(), &dir).await;
     let base = t("2026-11-29T00:00:00Z");
     let items: Vec<WriteItem> = (0..23)
         .map(|i| {
-            passage(
+            common::passage(
+                "cam-a",
                 i,
                 base + TimeDelta::seconds(i),
-                if i % 2 == 0 { "29B125662" } else { "29B125663" },
-                None,
+                Some(if i % 2 == 0 { "29B125662" } else { "29B125663" }),
             )
         })
         .collect();
@@ -407,10 +388,7 @@ fn record(dir: &Path, db: &ScratchDatabase) -> PathBuf {
         .unwrap();
     assert!(status.success());
     let clips = dir.join("clips");
-    let out = Command::new(env!("CARGO_BIN_EXE_matthan"))
-        .env("DATABASE_URL", db.connection_string())
-        .args(["--models"])
-        .arg(common::model_dir())
+    let out = common::matthan(&db.connection_string())
         .args([
             "ingest",
             "--camera",
@@ -427,17 +405,13 @@ fn record(dir: &Path, db: &ScratchDatabase) -> PathBuf {
         .arg(&video)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     clips
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn clip_export_is_the_window_within_one_gop_with_its_sha256() {
-    let db = scratch("api_export").await;
+    let db = common::scratch("api_export").await;
     let dir = common::temp_dir("api-export");
     let clips_dir = tokio::task::block_in_place(|| record(&dir, &db));
     let s = with_admin(
@@ -589,7 +563,7 @@ fn conforms(doc: &Value, schema: &Value, value: &Value, at: &str) -> Result<(), 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn answers_match_the_openapi_document() {
     let doc: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
-    let db = scratch("api_spec").await;
+    let db = common::scratch("api_spec").await;
     let dir = common::temp_dir("api-spec");
     let s = state(db.store.clone(), &dir).await;
     // A watch on the plate, so an alert is raised and listed.
@@ -607,7 +581,10 @@ async fn answers_match_the_openapi_document() {
     write_batch(
         &db.store,
         &[
-            passage(1, at, "29B125662", Some(&snapshot)),
+            common::with_snapshot(
+                common::passage("cam-a", 1, at, Some("29B125662")),
+                &snapshot,
+            ),
             WriteItem::Clip(NewClip {
                 camera: "cam-a".into(),
                 started_at: at - TimeDelta::seconds(10),

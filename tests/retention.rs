@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime};
 
 use chrono::{DateTime, TimeDelta, Utc};
 use matthan::retention::{disk_space, run_once, RetentionPolicy};
-use matthan::store::scratch::ScratchDatabase;
 use matthan::store::writer::write_batch;
 use matthan::store::{NewClip, WriteItem};
 
@@ -31,15 +30,9 @@ fn clip(dir: &std::path::Path, n: i64, ended: DateTime<Utc>, bytes: u64) -> Writ
     })
 }
 
-fn passage(track: i64, at: DateTime<Utc>) -> WriteItem {
-    common::passage("cam", track, at, None)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retention_deletes_old_then_oldest_and_drops_old_months() {
-    let db = ScratchDatabase::create("retention", &common::test_pg_dir())
-        .await
-        .expect("a PostgreSQL server");
+    let db = common::scratch("retention").await;
     let dir = common::temp_dir("retention");
     let clips_dir = dir.join("clips");
     let snaps = dir.join("snapshots");
@@ -55,9 +48,9 @@ async fn retention_deletes_old_then_oldest_and_drops_old_months() {
         items.push(clip(&clips_dir, n, now - TimeDelta::hours(10 - n), 40 * MB));
     }
     // Passages 14 months ago, 2 months ago and now.
-    items.push(passage(1, now - TimeDelta::days(420)));
-    items.push(passage(2, now - TimeDelta::days(60)));
-    items.push(passage(3, now));
+    items.push(common::passage("cam", 1, now - TimeDelta::days(420), None));
+    items.push(common::passage("cam", 2, now - TimeDelta::days(60), None));
+    items.push(common::passage("cam", 3, now, None));
     write_batch(&db.store, &items).await.unwrap();
     // A snapshot from 100 days ago and one from today.
     let old_snap = snaps.join("cam/old.jpg");

@@ -9,8 +9,6 @@ use std::net::TcpStream;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use matthan::store::scratch::ScratchDatabase;
-
 /// A plain HTTP GET with a bearer token: (status, body).
 fn http_get(port: u16, path: &str, token: &str) -> Option<(u16, String)> {
     let mut s = TcpStream::connect(("127.0.0.1", port)).ok()?;
@@ -32,9 +30,7 @@ fn http_get(port: u16, path: &str, token: &str) -> Option<(u16, String)> {
 fn serve_records_a_live_camera_into_the_log_and_stops_on_ctrl_c() {
     let dir = common::temp_dir("serve");
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let db = rt
-        .block_on(ScratchDatabase::create("serve", &common::test_pg_dir()))
-        .expect("a PostgreSQL server");
+    let db = rt.block_on(common::scratch("serve"));
     let video = dir.join("live.mp4");
     common::demo_video(&video);
     let (camera_port, api_port) = (common::free_port(), common::free_port());
@@ -69,11 +65,7 @@ source = "{stream}"
         .arg(&config)
         .output()
         .unwrap();
-    assert!(
-        added.status.success(),
-        "{}",
-        String::from_utf8_lossy(&added.stderr)
-    );
+    common::assert_success(&added);
     let token = String::from_utf8(added.stdout).unwrap().trim().to_string();
     assert!(matthan::access::looks_like_token(&token), "{token}");
     let listed = Command::new(env!("CARGO_BIN_EXE_matthan"))

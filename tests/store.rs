@@ -7,60 +7,12 @@ mod common;
 use std::collections::HashSet;
 
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use common::{items, new_passage, t};
 use matthan::plate::search::{PlateQuery, SearchMode};
 use matthan::store::query::{self, Bucket, Cursor, SearchFilter, SearchPage};
 use matthan::store::scratch::ScratchDatabase;
 use matthan::store::writer::write_batch;
-use matthan::store::{NewPassage, NewPlateRead, WriteItem, Writer, WriterSettings};
-
-async fn scratch(tag: &str) -> ScratchDatabase {
-    ScratchDatabase::create(tag, &common::test_pg_dir())
-        .await
-        .expect("a PostgreSQL server (DATABASE_URL, 127.0.0.1:5432, or initdb for a private one)")
-}
-
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
-
-/// A passage of `camera` at `best_at` with plate candidates `(key, confidence)`, rank 1 first.
-fn passage(camera: &str, track: i64, best_at: DateTime<Utc>, reads: &[(&str, f32)]) -> NewPassage {
-    NewPassage {
-        camera: camera.into(),
-        track_no: track,
-        first_seen: best_at - TimeDelta::seconds(2),
-        last_seen: best_at + TimeDelta::seconds(1),
-        best_at,
-        vehicle_class: "car".into(),
-        plate_key: reads.first().map(|r| r.0.to_string()),
-        plate_display: reads.first().map(|r| r.0.to_string()),
-        plate_confidence: reads.first().map(|r| r.1),
-        is_vietnamese: Some(true),
-        direction: "along".into(),
-        crossed_line: None,
-        clip_started_at: None,
-        clip_offset_ms: None,
-        snapshot_path: None,
-        bbox: vec![0.0, 0.0, 10.0, 10.0],
-        frames_seen: 5,
-        reads: reads
-            .iter()
-            .enumerate()
-            .map(|(i, (k, c))| NewPlateRead {
-                rank: i as i16 + 1,
-                key: k.to_string(),
-                confidence: *c,
-                char_confidences: vec![],
-            })
-            .collect(),
-    }
-}
-
-fn items(ps: Vec<NewPassage>) -> Vec<WriteItem> {
-    ps.into_iter()
-        .map(|p| WriteItem::Passage(Box::new(p)))
-        .collect()
-}
+use matthan::store::{NewPassage, Writer, WriterSettings};
 
 async fn search(
     db: &ScratchDatabase,
@@ -84,7 +36,7 @@ fn keys(page: &SearchPage) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn migrations_apply_once_and_refuse_a_changed_schema() {
-    let db = scratch("migrate").await;
+    let db = common::scratch("migrate").await;
     assert!(
         db.store.migrate().await.unwrap().is_empty(),
         "second run applies nothing"
@@ -108,11 +60,11 @@ async fn migrations_apply_once_and_refuse_a_changed_schema() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writer_batches_and_is_idempotent() {
-    let db = scratch("writer").await;
+    let db = common::scratch("writer").await;
     let base = t("2026-10-31T23:00:00Z"); // batches cross a month boundary
     let batch: Vec<NewPassage> = (0..3000)
         .map(|i| {
-            passage(
+            new_passage(
                 "cam-a",
                 i,
                 base + TimeDelta::seconds(i * 3),
@@ -147,8 +99,8 @@ async fn writer_batches_and_is_idempotent() {
     assert_eq!((again.passages, again.duplicates), (0, 1000));
     // Twice in one batch: written once.
     let twice = vec![
-        passage("cam-b", 1, base, &[("30A33918", 0.8)]),
-        passage("cam-b", 1, base, &[("30A33918", 0.8)]),
+        new_passage("cam-b", 1, base, &[("30A33918", 0.8)]),
+        new_passage("cam-b", 1, base, &[("30A33918", 0.8)]),
     ];
     let s = write_batch(&db.store, &items(twice)).await.unwrap();
     assert_eq!((s.passages, s.duplicates), (1, 1));
@@ -171,19 +123,19 @@ async fn writer_batches_and_is_idempotent() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn search_modes_find_what_they_should() {
-    let db = scratch("search").await;
+    let db = common::scratch("search").await;
     let at = t("2026-11-29T01:00:00Z");
-    let mut motorbike = passage("cam-a", 4, at + TimeDelta::minutes(3), &[("30A33918", 0.9)]);
+    let mut motorbike = new_passage("cam-a", 4, at + TimeDelta::minutes(3), &[("30A33918", 0.9)]);
     motorbike.vehicle_class = "motorbike".into();
     let ps = vec![
-        passage("cam-a", 1, at, &[("29B125662", 0.95)]),
-        passage(
+        new_passage("cam-a", 1, at, &[("29B125662", 0.95)]),
+        new_passage(
             "cam-a",
             2,
             at + TimeDelta::minutes(1),
             &[("29B125663", 0.9)],
         ),
-        passage(
+        new_passage(
             "cam-b",
             3,
             at + TimeDelta::minutes(2),
@@ -191,13 +143,13 @@ async fn search_modes_find_what_they_should() {
         ),
         motorbike,
         // The vote got it wrong; the truth is the runner-up.
-        passage(
+        new_passage(
             "cam-b",
             5,
             at + TimeDelta::minutes(4),
             &[("51F99998", 0.6), ("51F99999", 0.3)],
         ),
-        passage("cam-a", 6, at + TimeDelta::minutes(5), &[("88C12345", 0.9)]),
+        new_passage("cam-a", 6, at + TimeDelta::minutes(5), &[("88C12345", 0.9)]),
     ];
     write_batch(&db.store, &items(ps)).await.unwrap();
     let all = SearchFilter::default();
@@ -278,12 +230,12 @@ async fn search_modes_find_what_they_should() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frequent_neighbour_cannot_crowd_out_exact_matches() {
-    let db = scratch("crowd").await;
+    let db = common::scratch("crowd").await;
     let base = t("2026-01-01T00:00:00Z");
     // Three old passages of the plate typed, then 6000 newer ones of a vehicle one edit away.
     let mut ps: Vec<NewPassage> = (0..3)
         .map(|i| {
-            passage(
+            new_passage(
                 "cam-a",
                 i,
                 base + TimeDelta::hours(i),
@@ -292,7 +244,7 @@ async fn a_frequent_neighbour_cannot_crowd_out_exact_matches() {
         })
         .collect();
     ps.extend((0..6000).map(|i| {
-        passage(
+        new_passage(
             "cam-b",
             10 + i,
             base + TimeDelta::days(30) + TimeDelta::minutes(i),
@@ -334,7 +286,7 @@ async fn page_through(
             let now = t("2026-11-30T00:00:00Z");
             let extra: Vec<NewPassage> = (0..7)
                 .map(|i| {
-                    passage(
+                    new_passage(
                         "cam-z",
                         1000 + i,
                         now + TimeDelta::seconds(i),
@@ -355,13 +307,13 @@ async fn page_through(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pagination_is_stable() {
-    let db = scratch("pages").await;
+    let db = common::scratch("pages").await;
     let base = t("2026-11-29T00:00:00Z");
     // 130 passages of one plate and its look-alikes, some at the same instant.
     let ps: Vec<NewPassage> = (0..130)
         .map(|i| {
             let key = ["29B125662", "29B125663", "298I25662"][i as usize % 3];
-            passage(
+            new_passage(
                 "cam-a",
                 i,
                 base + TimeDelta::seconds(i / 2),
@@ -401,7 +353,7 @@ async fn pagination_is_stable() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn counts_per_bucket_class_and_direction() {
-    let db = scratch("counts").await;
+    let db = common::scratch("counts").await;
     let client = db.store.client().await.unwrap();
     client
         .batch_execute(
@@ -422,7 +374,7 @@ async fn counts_per_bucket_class_and_direction() {
     let mut ps = Vec::new();
     let mut add =
         |camera: &str, at: DateTime<Utc>, class: &str, dir: &str, crossed: Option<bool>| {
-            let mut p = passage(camera, ps.len() as i64, at, &[]);
+            let mut p = new_passage(camera, ps.len() as i64, at, &[]);
             p.vehicle_class = class.into();
             p.direction = dir.into();
             p.crossed_line = crossed;

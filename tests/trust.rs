@@ -8,45 +8,19 @@
 mod common;
 
 use std::collections::{BTreeSet, HashMap};
-use std::path::Path;
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use chrono::{DateTime, TimeDelta, Utc};
 use matthan::access::{self, Role};
 use matthan::api::{router, AppState};
-use matthan::store::scratch::ScratchDatabase;
 use matthan::store::trust;
 use matthan::store::writer::write_batch;
-use matthan::store::{NewPlateRead, Store, WriteItem};
+use matthan::store::{NewPlateRead, WriteItem};
 use serde_json::{json, Value};
 use tower::ServiceExt;
-
-async fn scratch(tag: &str) -> ScratchDatabase {
-    ScratchDatabase::create(tag, &common::test_pg_dir())
-        .await
-        .expect("a PostgreSQL server")
-}
-
-fn app_state(store: Store, dir: &Path) -> AppState {
-    common::app_state(store, dir)
-}
-
-/// Adds a user with a password and returns their token.
-async fn user(store: &Store, name: &str, role: Role, password: &str) -> String {
-    let client = store.client().await.unwrap();
-    let hash = access::hash_password(password).unwrap();
-    let id = trust::create_user(&client, name, role, Some(&hash))
-        .await
-        .unwrap();
-    let token = access::new_token().unwrap();
-    trust::add_token(&client, id, &token.sha256, "test", None)
-        .await
-        .unwrap();
-    token.secret
-}
 
 /// One answer: status, audit id, JSON body (or Null), Set-Cookie.
 struct Answer {
@@ -109,12 +83,9 @@ async fn call(
     }
 }
 
-fn passage(track: i64, key: &str) -> WriteItem {
-    let at = chrono::DateTime::parse_from_rfc3339("2026-11-29T01:00:00Z")
-        .unwrap()
-        .to_utc()
-        + chrono::TimeDelta::seconds(track);
-    common::passage("cam-a", track, at, Some(key))
+/// When the test camera's track `track` passes: `track` seconds after 01:00.
+fn at(track: i64) -> DateTime<Utc> {
+    common::t("2026-11-29T01:00:00Z") + TimeDelta::seconds(track)
 }
 
 /// What the audit row of each answer must say: status, user, path.
@@ -148,15 +119,24 @@ type Case = (
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roles_reasons_and_an_audit_row_for_every_request() {
-    let db = scratch("trust_access").await;
+    let db = common::scratch("trust_access").await;
     let dir = common::temp_dir("trust-access");
-    let s = app_state(db.store.clone(), &dir);
-    write_batch(&db.store, &[passage(1, "29B125662")])
-        .await
-        .unwrap();
-    let viewer = user(&db.store, "vi", Role::Viewer, "viewer-pass").await;
-    let investigator = user(&db.store, "inv", Role::Investigator, "investigator-pass").await;
-    let admin = user(&db.store, "adm", Role::Admin, "admin-pass-123").await;
+    let s = common::app_state(db.store.clone(), &dir);
+    write_batch(
+        &db.store,
+        &[common::passage("cam-a", 1, at(1), Some("29B125662"))],
+    )
+    .await
+    .unwrap();
+    let viewer = common::add_user(&db.store, "vi", Role::Viewer, Some("viewer-pass")).await;
+    let investigator = common::add_user(
+        &db.store,
+        "inv",
+        Role::Investigator,
+        Some("investigator-pass"),
+    )
+    .await;
+    let admin = common::add_user(&db.store, "adm", Role::Admin, Some("admin-pass-123")).await;
     let window = "camera=cam-a&from=2026-11-29T00:00:00Z&to=2026-11-29T00:10:00Z";
     let mut cases: Vec<Case> = vec![];
     let mut case = |m: &'static str,
@@ -555,11 +535,11 @@ async fn webhook_receiver(fail_first: usize) -> (String, Arc<Mutex<Vec<Value>>>)
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_watched_plate_raises_one_alert_per_passage_seen_over_sse_and_by_webhook() {
-    let db = scratch("trust_watch").await;
+    let db = common::scratch("trust_watch").await;
     let dir = common::temp_dir("trust-watch");
-    let state = app_state(db.store.clone(), &dir);
-    let admin = user(&db.store, "adm", Role::Admin, "admin-pass-123").await;
-    let viewer = user(&db.store, "vi", Role::Viewer, "viewer-pass").await;
+    let state = common::app_state(db.store.clone(), &dir);
+    let admin = common::add_user(&db.store, "adm", Role::Admin, Some("admin-pass-123")).await;
+    let viewer = common::add_user(&db.store, "vi", Role::Viewer, Some("viewer-pass")).await;
     // The server, its alert listener and a webhook that fails twice before it accepts.
     tokio::spawn(state.alerts.clone().listen(db.store.clone()));
     let (hook_url, hooked) = webhook_receiver(2).await;
@@ -635,10 +615,7 @@ async fn a_watched_plate_raises_one_alert_per_passage_seen_over_sse_and_by_webho
     )
     .unwrap();
     let out = tokio::task::block_in_place(|| {
-        Command::new(env!("CARGO_BIN_EXE_matthan"))
-            .env("DATABASE_URL", db.connection_string())
-            .args(["--models"])
-            .arg(common::model_dir())
+        common::matthan(&db.connection_string())
             .args(["ingest", "--camera", "gate", "--config"])
             .arg(&config)
             .arg(&video)
@@ -646,11 +623,7 @@ async fn a_watched_plate_raises_one_alert_per_passage_seen_over_sse_and_by_webho
             .output()
             .unwrap()
     });
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     let client = db.store.client().await.unwrap();
     let watched: Vec<i64> = client
         .query(
@@ -708,7 +681,8 @@ async fn a_watched_plate_raises_one_alert_per_passage_seen_over_sse_and_by_webho
         .unwrap()
         .iter()
         .map(|r| {
-            let WriteItem::Passage(mut p) = passage(0, "29B125662") else {
+            let WriteItem::Passage(mut p) = common::passage("cam-a", 0, at(0), Some("29B125662"))
+            else {
                 unreachable!()
             };
             p.camera = "gate".into();
@@ -791,7 +765,7 @@ async fn a_watched_plate_raises_one_alert_per_passage_seen_over_sse_and_by_webho
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn watches_match_like_a_search_once_per_passage() {
     use matthan::plate::search::{PlateQuery, SearchMode};
-    let db = scratch("trust_match").await;
+    let db = common::scratch("trust_match").await;
     let mut client = db.store.client().await.unwrap();
     let watch = |text: &str, mode: Option<SearchMode>| PlateQuery::parse(text, mode).unwrap();
     let exact = trust::add_watch(
@@ -816,7 +790,7 @@ async fn watches_match_like_a_search_once_per_passage() {
     // the voted one matches too: still one alert for that watch. 3: wildcard. 4: look-alike
     // swap (S for 5, O for 0...) of the fuzzy watch. 5: one real edit of it. 6: two edits: no.
     // 7: the removed watch's plate: no.
-    let mut p2 = passage(2, "29B125662");
+    let mut p2 = common::passage("cam-a", 2, at(2), Some("29B125662"));
     if let WriteItem::Passage(p) = &mut p2 {
         p.reads.push(NewPlateRead {
             rank: 2,
@@ -827,14 +801,14 @@ async fn watches_match_like_a_search_once_per_passage() {
         p.reads[0].key = "29B125663".into();
     }
     let items = vec![
-        passage(1, "29B125662"),
+        common::passage("cam-a", 1, at(1), Some("29B125662")),
         p2,
-        passage(3, "30A99999"),
-        passage(4, "S1F12345"),
-        passage(5, "51F12346"),
-        passage(6, "51F12399"),
-        passage(7, "88C99999"),
-        passage(8, "29B125663"),
+        common::passage("cam-a", 3, at(3), Some("30A99999")),
+        common::passage("cam-a", 4, at(4), Some("S1F12345")),
+        common::passage("cam-a", 5, at(5), Some("51F12346")),
+        common::passage("cam-a", 6, at(6), Some("51F12399")),
+        common::passage("cam-a", 7, at(7), Some("88C99999")),
+        common::passage("cam-a", 8, at(8), Some("29B125663")),
     ];
     let stats = write_batch(&db.store, &items).await.unwrap();
     let rows = client

@@ -56,10 +56,7 @@ impl Drop for Driver {
 fn ingest_demo(dir: &Path, db: &ScratchDatabase) {
     let video = dir.join("demo.mp4");
     common::demo_video(&video);
-    let out = Command::new(env!("CARGO_BIN_EXE_matthan"))
-        .env("DATABASE_URL", db.connection_string())
-        .args(["--models"])
-        .arg(common::model_dir())
+    let out = common::matthan(&db.connection_string())
         .args(["ingest", "--camera", "web-demo", "--segment-len", "6"])
         .args(["--start", "2026-11-29T00:00:00Z", "--clips"])
         .arg(dir.join("clips"))
@@ -68,11 +65,7 @@ fn ingest_demo(dir: &Path, db: &ScratchDatabase) {
         .arg(&video)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     assert!(
         String::from_utf8_lossy(&out.stdout).contains(PLATE),
         "the demo video should hold {PLATE}"
@@ -81,9 +74,7 @@ fn ingest_demo(dir: &Path, db: &ScratchDatabase) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
-    let db = ScratchDatabase::create("web", &common::test_pg_dir())
-        .await
-        .expect("a PostgreSQL server");
+    let db = common::scratch("web").await;
     let dir = common::temp_dir("web");
     // An investigator who logs in on the page, and the demo plate on the watchlist.
     {
