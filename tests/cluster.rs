@@ -2,20 +2,13 @@
 //! the state directory, started, migrated, written to, stopped on close, and found again
 //! (data intact) by the next start. As root it runs as the `postgres` user.
 
-use std::path::PathBuf;
+mod common;
+
 use std::process::Command;
 
 use chrono::{DateTime, Utc};
 use matthan::store::writer::write_batch;
 use matthan::store::{Database, NewClip, WriteItem};
-
-fn state_dir() -> PathBuf {
-    // Under the system temp folder, which the `postgres` user can reach when we are root.
-    let dir = std::env::temp_dir().join(format!("matthan-cluster-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn server_running(data_dir: &std::path::Path) -> bool {
     // `postmaster.pid` exists exactly while the server runs (a clean stop removes it).
@@ -24,7 +17,7 @@ fn server_running(data_dir: &std::path::Path) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_private_cluster_starts_keeps_data_and_stops() {
-    let dir = state_dir();
+    let dir = common::temp_dir("cluster");
     let at: DateTime<Utc> = "2026-11-29T01:00:00Z".parse().unwrap();
     let db = Database::open(None, &dir)
         .await

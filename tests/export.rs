@@ -4,11 +4,14 @@
 //! ffmpeg, checks frame times across segment joins, the SHA-256, `faststart`, and that empty
 //! windows and corrupt segments fail clearly without leaving a file.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::OnceLock;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use common::{decode_errors, t};
 use matthan::video::export::{export_window, ExportedClip, SegmentSource};
 use matthan::video::VideoError;
 use sha2::{Digest, Sha256};
@@ -25,9 +28,7 @@ struct Fixture {
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("matthan-export-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
+        let dir = common::temp_dir("export");
         let video = dir.join("pattern.mp4");
         make_video(&video);
         let segments = record(&video, &dir);
@@ -99,10 +100,6 @@ fn clip_events(stdout: &str) -> Vec<SegmentSource> {
         .collect()
 }
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().to_utc()
-}
-
 /// Seconds from `b` to `a`.
 fn secs(a: DateTime<Utc>, b: DateTime<Utc>) -> f64 {
     (a - b).num_microseconds().unwrap() as f64 / 1e6
@@ -153,22 +150,6 @@ fn frame_times(path: &Path) -> Vec<f64> {
     let mut v: Vec<f64> = s.lines().filter_map(|l| l.trim().parse().ok()).collect();
     v.sort_by(f64::total_cmp);
     v
-}
-
-/// What `ffmpeg -v error` says while decoding the whole file (empty when clean).
-fn decode_errors(path: &Path) -> String {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "ffmpeg could not decode {}",
-        path.display()
-    );
-    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 fn sha256_hex(path: &Path) -> String {

@@ -7,19 +7,11 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use matthan::store::{PrivateCluster, Store};
-
-fn state_dir() -> PathBuf {
-    // Under the system temp folder, which the `postgres` user can reach when we are root.
-    let dir = std::env::temp_dir().join(format!("matthan-fault-{}", std::process::id()));
-    let _ = Command::new("rm").arg("-rf").arg(&dir).status();
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 fn spooled_batches(root: &Path) -> usize {
     let Ok(dirs) = std::fs::read_dir(root) else {
@@ -39,7 +31,7 @@ async fn count(store: &Store, sql: &str) -> Option<i64> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn passages_survive_the_database_going_down_mid_ingest() {
-    let dir = state_dir();
+    let dir = common::temp_dir("fault");
     let pg_state = dir.join("pg");
     let cluster = tokio::task::block_in_place(|| PrivateCluster::start(&pg_state))
         .expect("initdb/pg_ctl from Debian's postgresql");
@@ -63,11 +55,8 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
         ),
     )
     .unwrap();
-    let mut ingest = Command::new(env!("CARGO_BIN_EXE_matthan"))
-        .env("DATABASE_URL", &url)
+    let mut ingest = common::matthan(&url)
         .env("RUST_LOG", "matthan=info")
-        .args(["--models"])
-        .arg(common::model_dir())
         .args(["ingest", "--camera", "gate", "--config"])
         .arg(&config)
         .arg(&stream)

@@ -8,19 +8,13 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, IngestReport, PassageRecord};
-use matthan::recognize::RecognizerSettings;
-use matthan::video::{Shutdown, SourceSpec};
+use chrono::TimeDelta;
+use common::t0;
+use matthan::pipeline::{CameraSettings, PassageRecord};
+use matthan::video::SourceSpec;
 
 fn toll_video() -> PathBuf {
     common::eval_dir().join("../media/vn_toll_station_cars.mp4")
-}
-
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-29T08:00:00+07:00")
-        .unwrap()
-        .to_utc()
 }
 
 /// Runs `scripts/make-sparse-video` with `args`.
@@ -39,28 +33,9 @@ fn sparse_video(out: &Path, args: &[&str]) {
 }
 
 fn settings(video: &Path, dir: &Path, gating: bool) -> CameraSettings {
-    let mut s = CameraSettings::new(
-        "km12",
-        SourceSpec::File(video.to_path_buf()),
-        dir,
-        RecognizerSettings::with_model_dir(common::model_dir()),
-    );
-    s.file_start = t0();
+    let mut s = common::camera_settings("km12", SourceSpec::File(video.to_path_buf()), dir);
     s.motion.enabled = gating;
     s
-}
-
-fn ingest(s: CameraSettings) -> (Vec<PassageRecord>, IngestReport) {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let report = run_camera(s, Shutdown::new(), tx).expect("ingest");
-    let passages = rx
-        .try_iter()
-        .filter_map(|e| match e {
-            IngestEvent::Passage(p) => Some(*p),
-            IngestEvent::Clip(_) => None,
-        })
-        .collect();
-    (passages, report)
 }
 
 fn plates(passages: &[PassageRecord]) -> BTreeSet<String> {
@@ -77,7 +52,7 @@ fn an_empty_road_analyses_almost_no_frames() {
     let dir = common::temp_dir("gating-empty");
     let video = dir.join("empty.mp4");
     sparse_video(&video, &["--empty-only", "--idle", "30"]);
-    let (passages, report) = ingest(settings(&video, &dir, true));
+    let (_, passages, report) = common::ingest(settings(&video, &dir, true));
     let s = report.stats;
     // 30 s at 5 analysed frames a second: 150 samples, of which the first and the 30 s
     // heartbeat at most go to the detectors.
@@ -97,8 +72,10 @@ fn an_empty_road_analyses_almost_no_frames() {
 fn gating_logs_the_same_plates_as_every_frame_and_a_vehicle_after_a_long_idle() {
     let dir = common::temp_dir("gating-sparse");
     // Every frame of the toll clip analysed, then with the gate on.
-    let (every, every_report) = ingest(settings(&toll_video(), &dir.join("every"), false));
-    let (gated, gated_report) = ingest(settings(&toll_video(), &dir.join("gated"), true));
+    let (_, every, every_report) =
+        common::ingest(settings(&toll_video(), &dir.join("every"), false));
+    let (_, gated, gated_report) =
+        common::ingest(settings(&toll_video(), &dir.join("gated"), true));
     let every_plates = plates(&every);
     eprintln!("every frame: {every_plates:?} ({every_report:?})");
     eprintln!("gated:       {:?} ({gated_report:?})", plates(&gated));
@@ -112,7 +89,7 @@ fn gating_logs_the_same_plates_as_every_frame_and_a_vehicle_after_a_long_idle() 
     // 60 s of empty road (twice the heartbeat, six times the open-track hold), then the clip.
     let video = dir.join("sparse.mp4");
     sparse_video(&video, &["--cycles", "1", "--idle", "60"]);
-    let (after_idle, report) = ingest(settings(&video, &dir.join("sparse"), true));
+    let (_, after_idle, report) = common::ingest(settings(&video, &dir.join("sparse"), true));
     let s = report.stats;
     eprintln!("after idle: {:?} ({report:?})", plates(&after_idle));
     assert!(s.frames_gated >= 250, "the idle minute is held back: {s:?}");

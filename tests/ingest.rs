@@ -10,68 +10,24 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use chrono::{DateTime, TimeDelta, Utc};
-use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, PassageRecord};
-use matthan::recognize::RecognizerSettings;
-use matthan::store::scratch::ScratchDatabase;
+use chrono::{TimeDelta, Utc};
+use common::t0;
+use matthan::pipeline::{run_camera, CameraSettings, PassageRecord};
 use matthan::video::source::ReconnectPolicy;
-use matthan::video::{ClipSegment, Shutdown, SourceSpec, VideoError};
+use matthan::video::{Shutdown, SourceSpec, VideoError};
 
 const IMAGES: [&str; 4] = ["101.jpg", "119.jpg", "4.jpg", "bien_so.jpg"];
 const SECONDS_PER_IMAGE: i64 = 3;
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 960;
 
-fn t0() -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339("2026-11-29T08:00:00+07:00")
-        .unwrap()
-        .to_utc()
-}
-
 fn settings(name: &str, source: SourceSpec, dir: &Path, segment_len_ms: i64) -> CameraSettings {
     // Gating on (the default), as cameras run: the still-photo videos pan and zoom, which is
     // motion.
-    let mut s = CameraSettings::new(
-        name,
-        source,
-        dir,
-        RecognizerSettings::with_model_dir(common::model_dir()),
-    );
-    s.file_start = t0();
+    let mut s = common::camera_settings(name, source, dir);
     s.segment_len_ms = segment_len_ms;
     s.geometry.counting_line = Some([(0.0, 0.5), (1.0, 0.5)]);
     s
-}
-
-fn ingest(
-    s: CameraSettings,
-) -> (
-    Vec<ClipSegment>,
-    Vec<PassageRecord>,
-    matthan::pipeline::IngestReport,
-) {
-    let (tx, rx) = crossbeam_channel::unbounded();
-    let report = run_camera(s, Shutdown::new(), tx).expect("ingest");
-    let mut clips = Vec::new();
-    let mut passages = Vec::new();
-    for e in rx.try_iter() {
-        match e {
-            IngestEvent::Clip(c) => clips.push(c),
-            IngestEvent::Passage(p) => passages.push(*p),
-        }
-    }
-    (clips, passages, report)
-}
-
-/// Decodes every frame of a file with ffmpeg and reports errors it printed.
-fn ffmpeg_decode_errors(path: &Path) -> String {
-    let out = Command::new("ffmpeg")
-        .args(["-v", "error", "-i"])
-        .arg(path)
-        .args(["-f", "null", "-"])
-        .output()
-        .expect("ffmpeg");
-    String::from_utf8_lossy(&out.stderr).to_string()
 }
 
 /// Number of frames ffprobe can decode from a file.
@@ -153,7 +109,7 @@ fn each_plate_is_logged_once_with_a_clip_that_shows_it() {
     let total: usize = expected.iter().map(Vec::len).sum();
     assert!(total >= 8, "stills read {expected:?}");
 
-    let (clips, passages, report) = ingest(settings(
+    let (clips, passages, report) = common::ingest(settings(
         "vn-dev",
         SourceSpec::File(video.clone()),
         &dir,
@@ -177,7 +133,7 @@ fn each_plate_is_logged_once_with_a_clip_that_shows_it() {
     for c in &clips {
         let (d, err) = common::ffprobe_duration(&c.path);
         assert!(err.is_empty(), "ffprobe {}: {err}", c.path.display());
-        assert_eq!(ffmpeg_decode_errors(&c.path), "", "{}", c.path.display());
+        assert_eq!(common::decode_errors(&c.path), "", "{}", c.path.display());
         assert_eq!(c.bytes, std::fs::metadata(&c.path).unwrap().len());
         sum += d;
     }
@@ -259,18 +215,10 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
     // Both runs log into one real database: the restart must add what the killed run did
     // not commit, and nothing twice.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let db = rt
-        .block_on(ScratchDatabase::create(
-            "ingest_kill",
-            &common::test_pg_dir(),
-        ))
-        .expect("a PostgreSQL server");
+    let db = rt.block_on(common::scratch("ingest_kill"));
     let database_url = db.connection_string();
     let run = |dir: &Path| {
-        Command::new(env!("CARGO_BIN_EXE_matthan"))
-            .env("DATABASE_URL", &database_url)
-            .args(["--models"])
-            .arg(common::model_dir())
+        common::matthan(&database_url)
             .args([
                 "ingest",
                 "--camera",
@@ -337,11 +285,7 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
 
     // A restarted ingest runs to the end and leaves a complete segment.
     let out = run(&dir).wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::assert_success(&out);
     let clips: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
@@ -448,7 +392,8 @@ fn corrupt_and_truncated_video_and_a_dead_camera_fail_clearly() {
     let bytes = std::fs::read(&video).unwrap();
     let cut = dir.join("cut.ts");
     std::fs::write(&cut, &bytes[..bytes.len() / 2 + 333]).unwrap();
-    let (clips, _passages, report) = ingest(settings("cut", SourceSpec::File(cut), &dir, 60_000));
+    let (clips, _passages, report) =
+        common::ingest(settings("cut", SourceSpec::File(cut), &dir, 60_000));
     assert_eq!(clips.len(), 1);
     let (d, err) = common::ffprobe_duration(&clips[0].path);
     assert!(err.is_empty(), "{err}");
@@ -483,19 +428,6 @@ fn corrupt_and_truncated_video_and_a_dead_camera_fail_clearly() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// Serves `video` once over HTTP as a live MPEG-TS stream at real-time speed (ffmpeg as the
-/// camera), then exits.
-fn serve_live(video: &Path, url: &str) -> std::process::Child {
-    Command::new("ffmpeg")
-        .args(["-hide_banner", "-v", "error", "-re", "-i"])
-        .arg(video)
-        .args(["-c", "copy", "-f", "mpegts", "-listen", "1", url])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .expect("ffmpeg")
-}
-
 #[test]
 fn a_live_camera_that_drops_is_reconnected() {
     let dir = common::temp_dir("ingest-live");
@@ -505,11 +437,7 @@ fn a_live_camera_that_drops_is_reconnected() {
         .collect();
     let video = dir.join("camera.mp4");
     common::make_video(&video, &photos, &["--seconds", "2", "--size", "640x480"]);
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let url = format!("http://127.0.0.1:{port}/live.ts");
 
     let mut s = settings("live", SourceSpec::Live(url.clone()), &dir, 2000);
@@ -522,7 +450,7 @@ fn a_live_camera_that_drops_is_reconnected() {
     };
     let shutdown = Shutdown::new();
     let (tx, rx) = crossbeam_channel::unbounded();
-    let mut first = serve_live(&video, &url);
+    let mut first = common::serve_stream(&video, &url, 0);
     let worker = {
         let shutdown = shutdown.clone();
         std::thread::spawn(move || run_camera(s, shutdown, tx))
@@ -531,18 +459,12 @@ fn a_live_camera_that_drops_is_reconnected() {
     first.wait().unwrap();
     std::thread::sleep(Duration::from_millis(700));
     let back_at = Utc::now();
-    let mut second = serve_live(&video, &url);
+    let mut second = common::serve_stream(&video, &url, 0);
     second.wait().unwrap();
     std::thread::sleep(Duration::from_secs(1));
     shutdown.trigger();
     let report = worker.join().unwrap().expect("live ingest");
-    let clips: Vec<ClipSegment> = rx
-        .try_iter()
-        .filter_map(|e| match e {
-            IngestEvent::Clip(c) => Some(c),
-            IngestEvent::Passage(_) => None,
-        })
-        .collect();
+    let (clips, _) = common::split_events(rx.try_iter());
     assert!(report.stats.reconnects >= 1, "{report:?}");
     assert!(clips.len() >= 2, "{} clips", clips.len());
     assert!(
