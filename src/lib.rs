@@ -7,15 +7,19 @@
 //!   position-wise decoding of OCR candidates, confusion-folded keys for fuzzy search.
 //! - [`recognize`]: ONNX Runtime sessions and their pre/post-processing: vehicle detection,
 //!   plate detection, line splitting and OCR. `fn(&RgbImage) -> Recognition`.
-//! - [`video`]: FFmpeg edge: open a file or RTSP camera, record MP4 segments (remux, never
-//!   re-encode), decode sampled frames with wall-clock times, export a time window as one MP4.
+//! - [`video`]: FFmpeg edge: open a file or RTSP camera behind the packet-source seam
+//!   (`Opener` → `PacketStream` of opaque `Packet`s), record MP4 segments (remux, never
+//!   re-encode), decode and sample frames with wall-clock times (grey thumbnails and RGB on
+//!   demand), export a time window as one MP4. No other module sees an FFmpeg type.
 //! - [`motion`]: PURE. The motion gate: grey thumbnails of the luma plane, frame differencing
 //!   with a mask, and which sampled frames are worth the detectors.
 //! - [`infer`]: the inference service shared by all cameras: worker threads owning the model
 //!   sessions, one bounded lane per camera, round-robin scheduling.
-//! - [`pipeline`]: wires one camera: source → recorder + decoder → motion gate → cascade
-//!   (vehicles, then plates only where a track needs a read) → tracker → events (clip
-//!   segments, passages), with bounded queues between threads.
+//! - [`pipeline`]: wires one camera (`mod.rs`): `reader` (source → recorder, reconnects) →
+//!   `decoder` (decode, motion gate) → `analysis` (cascade: vehicles, then plates only where
+//!   a track needs a read → tracker) → `events` (clip segments, passages, snapshots, store
+//!   rows), with bounded queues between threads.
+//! - [`counters`]: PURE. Per-camera packet and frame counters and the board `/metrics` reads.
 //! - [`cpu`]: CPU time of a thread and the process, peak memory (for `bench streams`).
 //! - [`store`]: the PostgreSQL log: migrations (`sql/`), private cluster when no
 //!   `DATABASE_URL`, batched idempotent writer with its on-disk spool for when the database is
@@ -33,16 +37,17 @@
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing.
 //!
-//! Arrows point one way: `api` → `store`, `video` (clip export), `pipeline` (camera counters);
-//! `pipeline` → `video`, `infer`, `motion`, `track`, `store` (records); `infer` → `recognize`;
-//! `video` → `motion`; `store` → `plate` (search keys); `recognize` → `plate`, `scene`,
-//! `motion` (crop looks); `track` → `plate`, `scene`. `plate`, `scene`, `motion` and `track`
-//! do no I/O.
+//! Arrows point one way: `api` → `store`, `video` (clip export), `counters`; `pipeline` →
+//! `video`, `infer`, `motion`, `track`, `counters`, `recognize` and `scene` (types), `store`
+//! (records); `infer` → `recognize`; `video` → `motion`; `store` → `plate` (search keys);
+//! `recognize` → `plate`, `scene`, `motion` (crop looks); `track` → `plate`, `scene`.
+//! `plate`, `scene`, `motion` and `track` do no I/O; `counters` imports nothing of the crate.
 
 pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod config;
+pub mod counters;
 pub mod cpu;
 pub mod digest;
 pub mod eval;

@@ -14,7 +14,7 @@ use prometheus::{
 };
 
 use super::AppState;
-use crate::pipeline::CameraBoard;
+use crate::counters::CameraBoard;
 use crate::store::writer::WriterCounters;
 
 /// The registry and its metrics.

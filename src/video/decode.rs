@@ -1,46 +1,26 @@
-//! Decoding a camera's packets and choosing frames for analysis.
+//! Decoding a camera's packets and sampling frames for analysis.
 //!
 //! Owns: the FFmpeg decoder (frame threading), the analysis-rate sampler (every frame is
-//! decoded, since H.264 needs them, but only sampled frames pay for RGB conversion), the
-//! motion gate's look at each sampled frame (a grey thumbnail straight from the luma plane,
-//! before any RGB conversion), and the conversion to `RgbImage` with the frame's wall-clock
-//! time.
-
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+//! decoded, since H.264 needs them, but only sampled frames pay for RGB conversion), and what
+//! a sampled frame can be turned into ([`SampledFrame`]): a grey thumbnail straight from the
+//! luma plane (for the motion gate, before any RGB conversion) and an `RgbImage` with the
+//! frame's wall-clock time.
+//!
+//! Must not: decide which sampled frames are analysed. The caller looks at each
+//! [`SampledFrame`] and converts only those it keeps.
 
 use chrono::{DateTime, Utc};
+use ffmpeg_next::codec;
 use ffmpeg_next::codec::threading;
 use ffmpeg_next::software::scaling;
 use ffmpeg_next::util::format::Pixel;
 use ffmpeg_next::util::frame::Video as VideoFrame;
-use ffmpeg_next::{codec, Packet};
 use image::RgbImage;
 
 use super::source::StreamClock;
+use super::stream::{Packet, StreamInfo};
 use super::{AnalysisFrame, VideoError};
-use crate::motion::{GateDecision, GreyThumb, MotionGate, Pass};
-
-/// What the decoder hands on for each sampled frame.
-#[derive(Debug)]
-pub enum Sample {
-    /// A frame for the detectors, and why the gate let it through.
-    Frame(AnalysisFrame, Pass),
-    /// A frame the motion gate held back: only its time, so the tracker can close tracks.
-    Skipped {
-        /// Wall-clock time the frame shows.
-        at: DateTime<Utc>,
-    },
-}
-
-/// A camera's motion gate and what it needs to know of the tracker.
-#[derive(Debug)]
-pub struct FrameGate {
-    /// The gate.
-    pub gate: MotionGate,
-    /// Tracks the camera's tracker holds open, written by the analysis thread.
-    pub open_tracks: Arc<AtomicUsize>,
-}
+use crate::motion::GreyThumb;
 
 /// Picks frames at a target rate from timestamps: a frame is taken when it falls in a later
 /// analysis interval than the last one taken. Pure.
@@ -85,27 +65,25 @@ pub struct FrameDecoder {
     /// The opened FFmpeg decoder.
     decoder: codec::decoder::Video,
     /// RGB converter; rebuilt if the frame size or format changes.
-    scaler: Option<(scaling::Context, Pixel, u32, u32)>,
+    scaler: Option<Scaler>,
     /// Wall-clock conversion shared with the recorder.
     clock: StreamClock,
     /// Which frames to analyse.
     sampler: FrameSampler,
     /// Frames decoded so far.
     decoded: u64,
-    /// The motion gate; `None` analyses every sampled frame.
-    gate: Option<FrameGate>,
 }
 
 impl FrameDecoder {
-    /// A decoder for a stream with `parameters`, using `threads` decoding threads.
+    /// A decoder for a stream that carries `stream`, using `threads` decoding threads and
+    /// sampling `analysis_fps` frames a second.
     pub fn new(
-        parameters: codec::Parameters,
+        stream: &StreamInfo,
         clock: StreamClock,
         analysis_fps: f64,
         threads: usize,
-        gate: Option<FrameGate>,
     ) -> Result<FrameDecoder, VideoError> {
-        let mut context = codec::context::Context::from_parameters(parameters)
+        let mut context = codec::context::Context::from_parameters(stream.parameters.clone())
             .map_err(|e| VideoError::Decoder(e.to_string()))?;
         context.set_threading(threading::Config {
             kind: threading::Type::Frame,
@@ -122,7 +100,6 @@ impl FrameDecoder {
             clock,
             sampler: FrameSampler::new(analysis_fps),
             decoded: 0,
-            gate,
         })
     }
 
@@ -132,24 +109,31 @@ impl FrameDecoder {
     }
 
     /// Feeds one packet; sampled frames go to `out`. A corrupt packet is an error the caller
-    /// may log and skip: the decoder recovers at the next keyframe.
+    /// may log and skip: the decoder recovers at the next keyframe. An error from `out` stops
+    /// the frames of this packet and is returned.
     pub fn push(
         &mut self,
         packet: &Packet,
-        out: &mut impl FnMut(Sample),
+        out: &mut impl FnMut(SampledFrame<'_>) -> Result<(), VideoError>,
     ) -> Result<(), VideoError> {
-        let sent = self.decoder.send_packet(packet);
+        let sent = self.decoder.send_packet(&packet.0);
         self.drain(out)?;
         sent.map_err(|e| VideoError::Decoder(format!("packet rejected: {e}")))
     }
 
     /// Flushes the decoder at end of stream.
-    pub fn finish(&mut self, out: &mut impl FnMut(Sample)) -> Result<(), VideoError> {
+    pub fn finish(
+        &mut self,
+        out: &mut impl FnMut(SampledFrame<'_>) -> Result<(), VideoError>,
+    ) -> Result<(), VideoError> {
         let _ = self.decoder.send_eof();
         self.drain(out)
     }
 
-    fn drain(&mut self, out: &mut impl FnMut(Sample)) -> Result<(), VideoError> {
+    fn drain(
+        &mut self,
+        out: &mut impl FnMut(SampledFrame<'_>) -> Result<(), VideoError>,
+    ) -> Result<(), VideoError> {
         let mut frame = VideoFrame::empty();
         while self.decoder.receive_frame(&mut frame).is_ok() {
             let index = self.decoded;
@@ -157,98 +141,113 @@ impl FrameDecoder {
             let Some(ts) = frame.timestamp().or(frame.pts()) else {
                 continue;
             };
-            let offset = self.clock.offset_ms(ts);
-            if !self.sampler.take(offset) {
+            let offset_ms = self.clock.offset_ms(ts);
+            if !self.sampler.take(offset_ms) {
                 continue;
             }
-            let at = self.clock.wall(ts);
-            let mut image = None;
-            let thumb_width = self
-                .gate
-                .as_ref()
-                .filter(|g| g.gate.enabled())
-                .map(|g| g.gate.settings().thumb_width);
-            let pass = match thumb_width {
-                Some(width) => {
-                    let thumb = match luma_plane(&frame) {
-                        Some((plane, stride)) => GreyThumb::from_luma(
-                            plane,
-                            stride,
-                            frame.width(),
-                            frame.height(),
-                            width,
-                        ),
-                        None => {
-                            // Not 8-bit YUV: convert first, then look.
-                            let rgb = self.convert_to_rgb(&frame)?;
-                            let t =
-                                GreyThumb::from_rgb(rgb.as_raw(), rgb.width(), rgb.height(), width);
-                            image = Some(rgb);
-                            t
-                        }
-                    };
-                    let decision = match self.gate.as_mut() {
-                        Some(g) => {
-                            let open = g.open_tracks.load(Ordering::Relaxed);
-                            g.gate.decide(Some(thumb), offset, open)
-                        }
-                        None => GateDecision::Analyse(Pass::Ungated),
-                    };
-                    match decision {
-                        GateDecision::Analyse(pass) => pass,
-                        GateDecision::Skip => {
-                            out(Sample::Skipped { at });
-                            continue;
-                        }
-                    }
-                }
-                None => Pass::Ungated,
-            };
-            let image = match image {
-                Some(i) => i,
-                None => self.convert_to_rgb(&frame)?,
-            };
-            out(Sample::Frame(
-                AnalysisFrame {
-                    at,
-                    frame_index: index,
-                    image,
-                },
-                pass,
-            ));
+            out(SampledFrame {
+                at: self.clock.wall(ts),
+                offset_ms,
+                frame_index: index,
+                frame: &frame,
+                scaler: &mut self.scaler,
+                image: None,
+            })?;
         }
         Ok(())
     }
+}
 
-    fn convert_to_rgb(&mut self, frame: &VideoFrame) -> Result<RgbImage, VideoError> {
-        let (w, h, fmt) = (frame.width(), frame.height(), frame.format());
-        let stale =
-            !matches!(&self.scaler, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h);
-        if stale {
-            let ctx =
-                scaling::Context::get(fmt, w, h, Pixel::RGB24, w, h, scaling::Flags::BILINEAR)
-                    .map_err(|e| {
-                        VideoError::Decoder(format!("no RGB conversion from {fmt:?}: {e}"))
-                    })?;
-            self.scaler = Some((ctx, fmt, w, h));
-        }
-        let Some((scaler, ..)) = self.scaler.as_mut() else {
-            return Err(VideoError::Decoder("no RGB converter".into()));
-        };
-        let mut rgb = VideoFrame::empty();
-        scaler
-            .run(frame, &mut rgb)
-            .map_err(|e| VideoError::Decoder(e.to_string()))?;
-        let stride = rgb.stride(0);
-        let data = rgb.data(0);
-        let row = (w * 3) as usize;
-        let mut pixels = Vec::with_capacity(row * h as usize);
-        for y in 0..h as usize {
-            pixels.extend_from_slice(&data[y * stride..y * stride + row]);
-        }
-        RgbImage::from_raw(w, h, pixels)
-            .ok_or_else(|| VideoError::Decoder("frame size mismatch".into()))
+/// A frame the sampler took: its times, and what it can be turned into. Lives for one call of
+/// the decoder's `out`.
+pub struct SampledFrame<'a> {
+    /// Wall-clock time the frame shows.
+    at: DateTime<Utc>,
+    /// Milliseconds from the stream's first timestamp.
+    offset_ms: i64,
+    /// Count of decoded frames before this one.
+    frame_index: u64,
+    /// The decoded picture.
+    frame: &'a VideoFrame,
+    /// The decoder's RGB converter.
+    scaler: &'a mut Option<Scaler>,
+    /// The RGB picture, once converted.
+    image: Option<RgbImage>,
+}
+
+/// An RGB converter and the frame format and size it was built for.
+type Scaler = (scaling::Context, Pixel, u32, u32);
+
+impl SampledFrame<'_> {
+    /// Wall-clock time the frame shows.
+    pub fn at(&self) -> DateTime<Utc> {
+        self.at
     }
+
+    /// Milliseconds from the stream's first timestamp (media time).
+    pub fn offset_ms(&self) -> i64 {
+        self.offset_ms
+    }
+
+    /// A grey thumbnail `width` pixels wide: straight from the luma plane for 8-bit YUV;
+    /// other formats are converted to RGB first (and the RGB picture is kept for
+    /// [`Self::into_analysis_frame`]).
+    pub fn grey_thumb(&mut self, width: u32) -> Result<GreyThumb, VideoError> {
+        if let Some((plane, stride)) = luma_plane(self.frame) {
+            return Ok(GreyThumb::from_luma(
+                plane,
+                stride,
+                self.frame.width(),
+                self.frame.height(),
+                width,
+            ));
+        }
+        let rgb = convert_to_rgb(self.scaler, self.frame)?;
+        let thumb = GreyThumb::from_rgb(rgb.as_raw(), rgb.width(), rgb.height(), width);
+        self.image = Some(rgb);
+        Ok(thumb)
+    }
+
+    /// The frame as an RGB picture with its time, for the detectors.
+    pub fn into_analysis_frame(self) -> Result<AnalysisFrame, VideoError> {
+        let image = match self.image {
+            Some(i) => i,
+            None => convert_to_rgb(self.scaler, self.frame)?,
+        };
+        Ok(AnalysisFrame {
+            at: self.at,
+            frame_index: self.frame_index,
+            image,
+        })
+    }
+}
+
+/// `frame` as an RGB picture, through `scaler` (rebuilt when the frame's format or size
+/// changed).
+fn convert_to_rgb(scaler: &mut Option<Scaler>, frame: &VideoFrame) -> Result<RgbImage, VideoError> {
+    let (w, h, fmt) = (frame.width(), frame.height(), frame.format());
+    let stale = !matches!(scaler, Some((_, f, sw, sh)) if *f == fmt && *sw == w && *sh == h);
+    if stale {
+        let ctx = scaling::Context::get(fmt, w, h, Pixel::RGB24, w, h, scaling::Flags::BILINEAR)
+            .map_err(|e| VideoError::Decoder(format!("no RGB conversion from {fmt:?}: {e}")))?;
+        *scaler = Some((ctx, fmt, w, h));
+    }
+    let Some((scaler, ..)) = scaler.as_mut() else {
+        return Err(VideoError::Decoder("no RGB converter".into()));
+    };
+    let mut rgb = VideoFrame::empty();
+    scaler
+        .run(frame, &mut rgb)
+        .map_err(|e| VideoError::Decoder(e.to_string()))?;
+    let stride = rgb.stride(0);
+    let data = rgb.data(0);
+    let row = (w * 3) as usize;
+    let mut pixels = Vec::with_capacity(row * h as usize);
+    for y in 0..h as usize {
+        pixels.extend_from_slice(&data[y * stride..y * stride + row]);
+    }
+    RgbImage::from_raw(w, h, pixels)
+        .ok_or_else(|| VideoError::Decoder("frame size mismatch".into()))
 }
 
 /// The luma plane of an 8-bit YUV frame and its stride; `None` for other formats.

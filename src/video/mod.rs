@@ -3,7 +3,8 @@
 //!
 //! Owns: everything that touches libav*. The rest of the crate sees plain types:
 //! [`ClipSegment`] (a closed segment on disk), [`AnalysisFrame`] (an RGB frame with its
-//! wall-clock time) and [`SourceSpec`].
+//! wall-clock time), [`SourceSpec`], and the packet-source seam ([`Opener`],
+//! [`PacketStream`]) whose [`Packet`] and [`StreamInfo`] are opaque outside this module.
 //!
 //! Invariants: timestamps are converted to wall-clock time in one place
 //! ([`source::StreamClock`]); a segment always starts on a keyframe; every segment is a
@@ -13,6 +14,7 @@ pub mod decode;
 pub mod export;
 pub mod recorder;
 pub mod source;
+pub mod stream;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -20,10 +22,10 @@ use std::sync::{Arc, Once};
 
 use chrono::{DateTime, Utc};
 use image::RgbImage;
-use serde::Serialize;
 
 pub use recorder::{ClipSegment, SegmentRecorder};
-pub use source::SourceSpec;
+pub use source::{FfmpegOpener, SourceSpec};
+pub use stream::{Opener, Packet, PacketStream, StreamInfo};
 
 /// Everything that can go wrong with video.
 #[derive(Debug, thiserror::Error)]
@@ -68,60 +70,6 @@ pub struct AnalysisFrame {
     pub frame_index: u64,
     /// The picture, RGB at the source's resolution.
     pub image: RgbImage,
-}
-
-/// Counters a running camera exposes; shared between its threads.
-#[derive(Debug, Default)]
-pub struct StreamCounters {
-    /// Packets read from the source.
-    pub packets: std::sync::atomic::AtomicU64,
-    /// Packets of a live source not decoded because the decoder was behind (still recorded).
-    pub packets_dropped: std::sync::atomic::AtomicU64,
-    /// Frames decoded.
-    pub frames_decoded: std::sync::atomic::AtomicU64,
-    /// Frames handed to analysis.
-    pub frames_analysed: std::sync::atomic::AtomicU64,
-    /// Frames dropped because analysis was behind.
-    pub frames_dropped: std::sync::atomic::AtomicU64,
-    /// Sampled frames the motion gate held back (nothing moved).
-    pub frames_gated: std::sync::atomic::AtomicU64,
-    /// Reconnects of a live source.
-    pub reconnects: std::sync::atomic::AtomicU64,
-}
-
-/// A snapshot of [`StreamCounters`], for reports.
-#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
-pub struct StreamStats {
-    /// Packets read from the source.
-    pub packets: u64,
-    /// Packets of a live source not decoded because the decoder was behind (still recorded).
-    pub packets_dropped: u64,
-    /// Frames decoded.
-    pub frames_decoded: u64,
-    /// Frames handed to analysis.
-    pub frames_analysed: u64,
-    /// Frames dropped because analysis was behind.
-    pub frames_dropped: u64,
-    /// Sampled frames the motion gate held back (nothing moved).
-    pub frames_gated: u64,
-    /// Reconnects of a live source.
-    pub reconnects: u64,
-}
-
-impl StreamCounters {
-    /// Reads all counters.
-    pub fn snapshot(&self) -> StreamStats {
-        let get = |a: &std::sync::atomic::AtomicU64| a.load(Ordering::Relaxed);
-        StreamStats {
-            packets: get(&self.packets),
-            packets_dropped: get(&self.packets_dropped),
-            frames_decoded: get(&self.frames_decoded),
-            frames_analysed: get(&self.frames_analysed),
-            frames_dropped: get(&self.frames_dropped),
-            frames_gated: get(&self.frames_gated),
-            reconnects: get(&self.reconnects),
-        }
-    }
 }
 
 /// A cancellation signal shared by every loop of a camera (and the whole process): once

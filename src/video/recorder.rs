@@ -12,10 +12,11 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use ffmpeg_next::{codec, encoder, format, Dictionary, Packet, Rational};
+use ffmpeg_next::{codec, encoder, format, Dictionary, Rational};
 use serde::Serialize;
 
 use super::source::{ticks_to_ms, StreamClock};
+use super::stream::{Packet, StreamInfo};
 use super::VideoError;
 
 /// A closed MP4 segment on disk.
@@ -142,13 +143,13 @@ pub fn safe_name(name: &str) -> String {
 }
 
 impl SegmentRecorder {
-    /// A recorder writing under `clips_dir/<camera>/`.
+    /// A recorder writing under `clips_dir/<camera>/` the packets of a stream that carries
+    /// `stream`.
     pub fn new(
         camera: &str,
         clips_dir: &Path,
         segment_len_ms: i64,
-        parameters: codec::Parameters,
-        in_tb: Rational,
+        stream: &StreamInfo,
         index: SegmentIndex,
     ) -> Result<SegmentRecorder, VideoError> {
         let dir = clips_dir.join(safe_name(camera));
@@ -160,8 +161,8 @@ impl SegmentRecorder {
             camera: camera.to_string(),
             dir,
             segment_len_ms: segment_len_ms.max(1000),
-            parameters,
-            in_tb,
+            parameters: stream.parameters.clone(),
+            in_tb: stream.time_base,
             open: None,
             index,
         })
@@ -173,6 +174,7 @@ impl SegmentRecorder {
         packet: &Packet,
         clock: &mut StreamClock,
     ) -> Result<Option<ClipSegment>, VideoError> {
+        let packet = &packet.0;
         let (Some(dts), Some(pts)) = (packet.dts().or(packet.pts()), packet.pts().or(packet.dts()))
         else {
             return Ok(None);

@@ -1,13 +1,15 @@
 //! Opening a camera or file and reading its video packets, with reconnects for live sources.
 //!
-//! Owns: the FFmpeg input options (RTSP over TCP, I/O timeouts), the stream clock that turns
-//! packet timestamps into wall-clock time, and the reconnect policy (exponential backoff).
+//! Owns: the FFmpeg [`Opener`] (input options: RTSP over TCP, I/O timeouts; the best video
+//! stream), the stream clock that turns packet timestamps into wall-clock time, and the
+//! reconnect policy (exponential backoff) its caller applies.
 
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use ffmpeg_next::{format, media, Dictionary, Packet, Rational};
+use ffmpeg_next::{format, media, Dictionary, Rational};
 
+use super::stream::{Opener, Packet, PacketStream, StreamInfo};
 use super::{init_ffmpeg, VideoError};
 
 /// Where a camera's video comes from.
@@ -32,6 +34,11 @@ impl SourceSpec {
     pub fn is_live(&self) -> bool {
         matches!(self, SourceSpec::Live(_))
     }
+    /// The production [`Opener`] of this source, with `policy`'s I/O timeout.
+    pub fn opener(&self, policy: ReconnectPolicy) -> FfmpegOpener {
+        FfmpegOpener::new(self.clone(), policy)
+    }
+
     /// A name for messages; URLs lose any password.
     pub fn display_name(&self) -> String {
         match self {
@@ -80,22 +87,52 @@ impl ReconnectPolicy {
     }
 }
 
+/// Opens a file or a live URL with FFmpeg: the production [`Opener`].
+#[derive(Debug, Clone)]
+pub struct FfmpegOpener {
+    /// What to open.
+    spec: SourceSpec,
+    /// Socket I/O timeout for live sources, among others.
+    policy: ReconnectPolicy,
+}
+
+impl FfmpegOpener {
+    /// An opener for `spec`, with `policy`'s I/O timeout for live sources.
+    pub fn new(spec: SourceSpec, policy: ReconnectPolicy) -> FfmpegOpener {
+        FfmpegOpener { spec, policy }
+    }
+}
+
+impl Opener for FfmpegOpener {
+    fn open(&mut self) -> Result<Box<dyn PacketStream>, VideoError> {
+        Ok(Box::new(open(&self.spec, &self.policy)?))
+    }
+}
+
 /// An open source with its video stream.
-pub struct OpenSource {
+struct FfmpegStream {
     /// The demuxer.
-    pub input: format::context::Input,
+    input: format::context::Input,
     /// Index of the video stream.
-    pub stream_index: usize,
-    /// The stream's time base.
-    pub time_base: Rational,
-    /// Codec parameters, for the recorder and the decoder.
-    pub parameters: ffmpeg_next::codec::Parameters,
-    /// Nominal frame rate, if the container says.
-    pub frame_rate: Option<f64>,
+    stream_index: usize,
+    /// What the video stream carries.
+    info: StreamInfo,
+    /// The source's name for messages.
+    name: String,
+}
+
+impl PacketStream for FfmpegStream {
+    fn info(&self) -> &StreamInfo {
+        &self.info
+    }
+
+    fn next_packet(&mut self) -> Result<Option<Packet>, VideoError> {
+        next_video_packet(self).map(|p| p.map(Packet))
+    }
 }
 
 /// Opens `spec` once (no retries).
-pub fn open(spec: &SourceSpec, policy: &ReconnectPolicy) -> Result<OpenSource, VideoError> {
+fn open(spec: &SourceSpec, policy: &ReconnectPolicy) -> Result<FfmpegStream, VideoError> {
     init_ffmpeg();
     let name = spec.display_name();
     let fail = |reason: String| VideoError::Open {
@@ -127,22 +164,23 @@ pub fn open(spec: &SourceSpec, policy: &ReconnectPolicy) -> Result<OpenSource, V
         .best(media::Type::Video)
         .ok_or_else(|| VideoError::NoVideoStream(name.clone()))?;
     let rate = stream.avg_frame_rate();
-    Ok(OpenSource {
-        stream_index: stream.index(),
+    let info = StreamInfo {
         time_base: stream.time_base(),
         parameters: stream.parameters(),
         frame_rate: (rate.numerator() > 0 && rate.denominator() > 0).then(|| f64::from(rate)),
+    };
+    Ok(FfmpegStream {
+        stream_index: stream.index(),
+        info,
         input,
+        name,
     })
 }
 
 /// Reads the next video packet. `Ok(None)` at end of stream.
-pub fn next_video_packet(
-    source: &mut OpenSource,
-    name: &str,
-) -> Result<Option<Packet>, VideoError> {
+fn next_video_packet(source: &mut FfmpegStream) -> Result<Option<ffmpeg_next::Packet>, VideoError> {
     loop {
-        let mut packet = Packet::empty();
+        let mut packet = ffmpeg_next::Packet::empty();
         match packet.read(&mut source.input) {
             Ok(()) => {
                 if packet.stream() == source.stream_index {
@@ -152,7 +190,7 @@ pub fn next_video_packet(
             Err(ffmpeg_next::Error::Eof) => return Ok(None),
             Err(e) => {
                 return Err(VideoError::Read {
-                    source_name: name.to_string(),
+                    source_name: source.name.clone(),
                     reason: e.to_string(),
                 })
             }
