@@ -1,0 +1,147 @@
+//! Fuzzy plate search: candidates whose folded key is within one edit of the query, ranked
+//! in the database by [`crate::plate::search::fuzzy_cost`]'s rule written in SQL, then newest
+//! first; only the page's passages are read.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use super::passage::{passage_from_row, MatchInfo, PassageView, PASSAGE_COLUMNS, PASSAGE_JOINS};
+use super::search::{class_filter, Cursor, SearchFilter, SearchPage};
+use crate::store::StoreError;
+
+/// A fuzzy hit before its passage is read.
+struct FuzzyHit {
+    /// Likelihood cost ([`crate::plate::search::fuzzy_cost`], computed in SQL).
+    cost: u32,
+    /// Passage id.
+    id: i64,
+    /// Passage best_at (its partition key).
+    best_at: DateTime<Utc>,
+    /// The matching candidate.
+    matched: MatchInfo,
+}
+
+/// [`crate::plate::search::fuzzy_cost`] in SQL for candidate row `r`: `$7` is the query, `$8` its folded form.
+/// Rounding is half away from zero, as in Rust.
+const FUZZY_COST_SQL: &str = "(
+    levenshtein(r.plate_folded, $8) * 1000
+    + greatest(levenshtein(r.plate_key, $7) - levenshtein(r.plate_folded, $8), 0) * 300
+    + (greatest(r.rank, 1) - 1) * 100
+    + floor((1 - least(greatest(r.confidence, 0), 1)) * 100 + 0.5))::int";
+
+pub(super) async fn search_fuzzy(
+    client: &mut tokio_postgres::Client,
+    key: &str,
+    folded_keys: &[String],
+    filter: &SearchFilter,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<SearchPage, StoreError> {
+    // 1. Every candidate whose folded key is within one edit (index-only), the cheapest
+    //    candidate per passage, ranked by cost then newest first, cut at the cursor and page:
+    //    all in the database, so a vehicle passing thousands of times cannot crowd out
+    //    better matches, and only the page comes back.
+    let (after_cost, after_t, after_id) = match cursor {
+        Some(Cursor::Cost { cost, best_at, id }) => (Some(cost as i32), Some(best_at), Some(id)),
+        _ => (None, None, None),
+    };
+    let sql = format!(
+        "WITH hits AS (
+            SELECT DISTINCT ON (r.best_at, r.passage_id)
+                r.passage_id, r.best_at, r.rank, r.plate_key, {FUZZY_COST_SQL} AS cost
+            FROM plate_reads r
+            WHERE r.plate_folded = ANY($1)
+              AND ($2::timestamptz IS NULL OR r.best_at >= $2)
+              AND ($3::timestamptz IS NULL OR r.best_at < $3)
+              AND ($4::bigint[] IS NULL OR r.camera_id = ANY($4))
+              AND {class}
+            ORDER BY r.best_at, r.passage_id, cost)
+        SELECT passage_id, best_at, rank, plate_key, cost FROM hits
+        WHERE $9::int IS NULL
+           OR cost > $9 OR (cost = $9 AND (best_at, passage_id) < ($10, $11::bigint))
+        ORDER BY cost, best_at DESC, passage_id DESC
+        LIMIT $6",
+        class = class_filter(5)
+    );
+    let folded = crate::plate::fold_confusions(key);
+    let fetch = limit as i64 + 1;
+    // A custom plan for ~500 keys × 12 monthly partitions takes longer to plan (40 ms at 10 M
+    // passages) than the generic plan takes to run: force the generic plan for this statement
+    // only. Dropping the transaction (a cancelled request) rolls it back.
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL plan_cache_mode = force_generic_plan")
+        .await?;
+    let rows = tx
+        .query(
+            &sql,
+            &[
+                &folded_keys,
+                &filter.from,
+                &filter.to,
+                &filter.camera_ids,
+                &filter.vehicle_class,
+                &fetch,
+                &key,
+                &folded,
+                &after_cost,
+                &after_t,
+                &after_id,
+            ],
+        )
+        .await?;
+    tx.commit().await?;
+    let mut ranked: Vec<FuzzyHit> = rows
+        .iter()
+        .map(|row| {
+            let candidate: String = row.get(3);
+            FuzzyHit {
+                cost: row.get::<_, i32>(4).max(0) as u32,
+                id: row.get(0),
+                best_at: row.get(1),
+                matched: MatchInfo {
+                    distance: strsim::levenshtein(key, &candidate) as u32,
+                    plate_key: candidate,
+                    rank: row.get(2),
+                },
+            }
+        })
+        .collect();
+    let more = ranked.len() > limit;
+    ranked.truncate(limit);
+    let next_cursor = more
+        .then(|| ranked.last())
+        .flatten()
+        .map(|h| Cursor::Cost {
+            cost: h.cost,
+            best_at: h.best_at,
+            id: h.id,
+        })
+        .map(|c| c.encode());
+    // 3. Only the page's passages are read.
+    let ids: Vec<i64> = ranked.iter().map(|h| h.id).collect();
+    let times: Vec<DateTime<Utc>> = ranked.iter().map(|h| h.best_at).collect();
+    let sql = format!(
+        "SELECT {PASSAGE_COLUMNS}
+        FROM unnest($1::bigint[], $2::timestamptz[]) AS page(id, best_at)
+        JOIN passages p ON p.id = page.id AND p.best_at = page.best_at
+        {PASSAGE_JOINS}"
+    );
+    let rows = client.query(&sql, &[&ids, &times]).await?;
+    let mut by_id: HashMap<i64, PassageView> = rows
+        .iter()
+        .map(|r| {
+            let p = passage_from_row(r);
+            (p.id, p)
+        })
+        .collect();
+    let items = ranked
+        .into_iter()
+        .filter_map(|h| {
+            let mut p = by_id.remove(&h.id)?;
+            p.matched = Some(h.matched);
+            Some(p)
+        })
+        .collect();
+    Ok(SearchPage { items, next_cursor })
+}
