@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::passage::{passage_from_row, MatchInfo, PassageView, PASSAGE_COLUMNS, PASSAGE_JOINS};
 use super::search::{class_filter, Cursor, SearchFilter, SearchPage};
+use crate::plate::search::PlateQuery;
 use crate::store::StoreError;
 
 /// A fuzzy hit before its passage is read.
@@ -22,14 +23,27 @@ struct FuzzyHit {
     matched: MatchInfo,
 }
 
-/// [`crate::plate::search::fuzzy_cost`] in SQL for candidate row `r`: `$7` is the query, `$8` its folded form.
-/// Rounding is half away from zero, as in Rust.
-const FUZZY_COST_SQL: &str = "(
-    levenshtein(r.plate_folded, $8) * 1000
-    + greatest(levenshtein(r.plate_key, $7) - levenshtein(r.plate_folded, $8), 0) * 300
-    + (greatest(r.rank, 1) - 1) * 100
-    + floor((1 - least(greatest(r.confidence, 0), 1)) * 100 + 0.5))::int";
+/// Which candidate rows `r` a fuzzy query matches: the folded key is one of parameter `$n`
+/// (the query's one-edit neighbourhood, [`PlateQuery::Fuzzy`]'s `folded_keys`).
+fn matches_sql(n: usize) -> String {
+    format!("r.plate_folded = ANY(${n})")
+}
 
+/// [`crate::plate::search::fuzzy_cost`] in SQL for candidate row `r`: `$query` is the query,
+/// `$folded` its folded form. The confidence term is computed in double precision and rounded
+/// half up (NaN sorts above every number, so it clamps to 1); `tests/fuzzy_rank.rs` holds the
+/// two equal.
+fn cost_sql(query: usize, folded: usize) -> String {
+    format!(
+        "(
+    levenshtein(r.plate_folded, ${folded}) * 1000
+    + greatest(levenshtein(r.plate_key, ${query}) - levenshtein(r.plate_folded, ${folded}), 0) * 300
+    + (greatest(r.rank, 1) - 1) * 100
+    + floor((1 - least(greatest(r.confidence, 0), 1)) * 100 + 0.5))::int"
+    )
+}
+
+/// Fuzzy search for `key` (whose folded one-edit neighbourhood is `folded_keys`).
 pub(super) async fn search_fuzzy(
     client: &mut tokio_postgres::Client,
     key: &str,
@@ -38,10 +52,34 @@ pub(super) async fn search_fuzzy(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<SearchPage, StoreError> {
-    // 1. Every candidate whose folded key is within one edit (index-only), the cheapest
-    //    candidate per passage, ranked by cost then newest first, cut at the cursor and page:
-    //    all in the database, so a vehicle passing thousands of times cannot crowd out
-    //    better matches, and only the page comes back.
+    let mut ranked = rank_hits(client, key, folded_keys, filter, limit, cursor).await?;
+    let more = ranked.len() > limit;
+    ranked.truncate(limit);
+    let next_cursor = more
+        .then(|| ranked.last())
+        .flatten()
+        .map(|h| Cursor::Cost {
+            cost: h.cost,
+            best_at: h.best_at,
+            id: h.id,
+        })
+        .map(|c| c.encode());
+    let items = read_page(client, ranked).await?;
+    Ok(SearchPage { items, next_cursor })
+}
+
+/// Step 1: every candidate whose folded key is within one edit (index-only), the cheapest
+/// candidate per passage, ranked by cost then newest first, cut at the cursor and paged (one
+/// more than `limit`, to tell whether a next page exists): all in the database, so a vehicle
+/// passing thousands of times cannot crowd out better matches, and only the page comes back.
+async fn rank_hits(
+    client: &mut tokio_postgres::Client,
+    key: &str,
+    folded_keys: &[String],
+    filter: &SearchFilter,
+    limit: usize,
+    cursor: Option<Cursor>,
+) -> Result<Vec<FuzzyHit>, StoreError> {
     let (after_cost, after_t, after_id) = match cursor {
         Some(Cursor::Cost { cost, best_at, id }) => (Some(cost as i32), Some(best_at), Some(id)),
         _ => (None, None, None),
@@ -49,9 +87,9 @@ pub(super) async fn search_fuzzy(
     let sql = format!(
         "WITH hits AS (
             SELECT DISTINCT ON (r.best_at, r.passage_id)
-                r.passage_id, r.best_at, r.rank, r.plate_key, {FUZZY_COST_SQL} AS cost
+                r.passage_id, r.best_at, r.rank, r.plate_key, {cost} AS cost
             FROM plate_reads r
-            WHERE r.plate_folded = ANY($1)
+            WHERE {matches}
               AND ($2::timestamptz IS NULL OR r.best_at >= $2)
               AND ($3::timestamptz IS NULL OR r.best_at < $3)
               AND ($4::bigint[] IS NULL OR r.camera_id = ANY($4))
@@ -62,6 +100,8 @@ pub(super) async fn search_fuzzy(
            OR cost > $9 OR (cost = $9 AND (best_at, passage_id) < ($10, $11::bigint))
         ORDER BY cost, best_at DESC, passage_id DESC
         LIMIT $6",
+        cost = cost_sql(7, 8),
+        matches = matches_sql(1),
         class = class_filter(5)
     );
     let folded = crate::plate::fold_confusions(key);
@@ -91,7 +131,7 @@ pub(super) async fn search_fuzzy(
         )
         .await?;
     tx.commit().await?;
-    let mut ranked: Vec<FuzzyHit> = rows
+    Ok(rows
         .iter()
         .map(|row| {
             let candidate: String = row.get(3);
@@ -106,19 +146,14 @@ pub(super) async fn search_fuzzy(
                 },
             }
         })
-        .collect();
-    let more = ranked.len() > limit;
-    ranked.truncate(limit);
-    let next_cursor = more
-        .then(|| ranked.last())
-        .flatten()
-        .map(|h| Cursor::Cost {
-            cost: h.cost,
-            best_at: h.best_at,
-            id: h.id,
-        })
-        .map(|c| c.encode());
-    // 3. Only the page's passages are read.
+        .collect())
+}
+
+/// Step 2: only the page's passages are read, in the hits' order, each with its match.
+async fn read_page(
+    client: &tokio_postgres::Client,
+    ranked: Vec<FuzzyHit>,
+) -> Result<Vec<PassageView>, StoreError> {
     let ids: Vec<i64> = ranked.iter().map(|h| h.id).collect();
     let times: Vec<DateTime<Utc>> = ranked.iter().map(|h| h.best_at).collect();
     let sql = format!(
@@ -135,13 +170,72 @@ pub(super) async fn search_fuzzy(
             (p.id, p)
         })
         .collect();
-    let items = ranked
+    Ok(ranked
         .into_iter()
         .filter_map(|h| {
             let mut p = by_id.remove(&h.id)?;
             p.matched = Some(h.matched);
             Some(p)
         })
+        .collect())
+}
+
+/// A stored plate candidate, as the fuzzy search sees it in `plate_reads`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CandidateRead {
+    /// Canonical key.
+    pub key: String,
+    /// Rank in the vote (1 = the voted plate).
+    pub rank: i16,
+    /// Score 0..1.
+    pub confidence: f32,
+}
+
+/// The cost the fuzzy search gives each of `candidates` as an answer to `query`, computed by
+/// the search's own SQL (match condition and cost), one per candidate in order; `None` where
+/// the search would not match it, and all `None` for a query that is not fuzzy. What holds the
+/// SQL rule equal to [`crate::plate::search::fuzzy_cost`] in the tests; reads no table.
+pub async fn fuzzy_costs(
+    client: &tokio_postgres::Client,
+    query: &PlateQuery,
+    candidates: &[CandidateRead],
+) -> Result<Vec<Option<u32>>, StoreError> {
+    let PlateQuery::Fuzzy { key, folded_keys } = query else {
+        return Ok(vec![None; candidates.len()]);
+    };
+    let sql = format!(
+        "SELECT CASE WHEN {matches} THEN {cost} END
+        FROM unnest($4::text[], $5::text[], $6::smallint[], $7::real[])
+            WITH ORDINALITY AS r(plate_key, plate_folded, rank, confidence, n)
+        ORDER BY r.n",
+        matches = matches_sql(1),
+        cost = cost_sql(2, 3)
+    );
+    let folded = crate::plate::fold_confusions(key);
+    // The writer stores each read's folded key the same way.
+    let keys: Vec<&str> = candidates.iter().map(|c| c.key.as_str()).collect();
+    let keys_folded: Vec<String> = keys
+        .iter()
+        .map(|k| crate::plate::fold_confusions(k))
         .collect();
-    Ok(SearchPage { items, next_cursor })
+    let ranks: Vec<i16> = candidates.iter().map(|c| c.rank).collect();
+    let confidences: Vec<f32> = candidates.iter().map(|c| c.confidence).collect();
+    let rows = client
+        .query(
+            &sql,
+            &[
+                folded_keys,
+                key,
+                &folded,
+                &keys,
+                &keys_folded,
+                &ranks,
+                &confidences,
+            ],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| row.get::<_, Option<i32>>(0).map(|c| c.max(0) as u32))
+        .collect())
 }
