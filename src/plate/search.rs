@@ -212,17 +212,25 @@ pub fn fuzzy_cost(query: &str, candidate: &str, rank: i16, confidence: f32) -> O
     }
     let raw = strsim::levenshtein(query, candidate);
     let swaps = raw.saturating_sub(folded);
-    let confidence = if confidence.is_finite() {
-        confidence.clamp(0.0, 1.0)
-    } else {
-        0.0
-    };
     Some(
         folded as u32 * 1000
             + swaps as u32 * 300
             + (rank.max(1) as u32 - 1) * 100
-            + ((1.0 - confidence) * 100.0).round() as u32,
+            + unsure_cost(confidence),
     )
+}
+
+/// `(1 - confidence) × 100`, rounded half up, computed as the database computes it (the search
+/// ranks there, in `store::query::fuzzy`): in double precision, the confidence clamped to
+/// 0..1 with NaN above every number (so NaN and +∞ clamp to 1, −∞ to 0). Stored confidences
+/// are always finite and in 0..1 (the vote makes them so); the rest only has to agree.
+fn unsure_cost(confidence: f32) -> u32 {
+    let confidence = if confidence.is_nan() {
+        1.0
+    } else {
+        f64::from(confidence).clamp(0.0, 1.0)
+    };
+    ((1.0 - confidence) * 100.0 + 0.5).floor() as u32
 }
 
 #[cfg(test)]

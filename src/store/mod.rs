@@ -10,6 +10,8 @@
 //!   (stopped by [`Database::close`]).
 //! - [`migrate`]: applies `sql/*.sql` in order, once each, tracked in `schema_migrations`.
 //! - [`cluster`]: `initdb` + `pg_ctl` under the state directory, Unix socket only.
+//! - [`rows`]: what the cameras log ([`WriteItem`]: passages with their reads, clip segments),
+//!   as the writer's queue and the spool carry it.
 //! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second.
 //! - [`query`]: plate search, counts, clips, cameras, junctions.
 //! - [`trust`]: users and tokens, the audit log, the watchlist and alerts, retention deletes.
@@ -19,6 +21,7 @@
 pub mod cluster;
 pub mod migrate;
 pub mod query;
+pub mod rows;
 pub mod scratch;
 pub mod spool;
 pub mod trust;
@@ -31,9 +34,8 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use cluster::PrivateCluster;
-pub use writer::{
-    NewClip, NewPassage, NewPlateRead, WriteItem, Writer, WriterSettings, WriterStats,
-};
+pub use rows::{NewClip, NewPassage, NewPlateRead, WriteItem};
+pub use writer::{Writer, WriterSettings, WriterStats};
 
 /// Everything that can go wrong with the log.
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use super::writer::WriteItem;
+use super::rows::WriteItem;
 
 /// Errors of the spool.
 #[derive(Debug, thiserror::Error)]
@@ -290,7 +290,7 @@ fn sync_dir(dir: &Path) -> Result<(), SpoolError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::writer::NewClip;
+    use crate::store::rows::NewClip;
     use chrono::{TimeZone, Utc};
 
     fn clip(n: i64) -> WriteItem {

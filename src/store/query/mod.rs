@@ -1,0 +1,33 @@
+//! Every query the API runs, and the config → database sync. All parameterised.
+//!
+//! Owns the shapes the API returns ([`PassageView`], [`ClipView`], [`CountRow`], ...) and the
+//! keyset [`Cursor`] of plate search:
+//! - exact and wildcard results come newest first, the cursor is (best_at, id);
+//! - fuzzy results come by likelihood ([`crate::plate::search::fuzzy_cost`]), then newest first; every hit is
+//!   ranked in the database and the cursor is (cost, best_at, id).
+//!   A new passage never shifts a page the user has seen.
+//!
+//! - [`passage`](mod@passage): the passage view, the columns every passage query reads, one
+//!   passage and its snapshot.
+//! - [`search`]: plate search (exact, wildcard) and recent passages, the cursor and filters.
+//! - [`fuzzy`]: fuzzy plate search, ranked in SQL by the rule of `fuzzy_cost`.
+//! - [`counts`](mod@counts): vehicles per bucket, class and direction.
+//! - [`clips`](mod@clips): clip segments.
+//! - [`catalog`]: cameras, junctions, ids by name, the config sync.
+
+pub mod catalog;
+pub mod clips;
+pub mod counts;
+pub mod fuzzy;
+pub mod passage;
+pub mod search;
+
+pub use catalog::{
+    camera_id, camera_id_or_create, cameras, junction_camera_ids, junction_id, junctions,
+    redact_source, sync_config, CameraView, JunctionView,
+};
+pub use clips::{clip, clips, ClipView};
+pub use counts::{counts, Bucket, CountRow};
+pub use fuzzy::{fuzzy_costs, CandidateRead};
+pub use passage::{passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView};
+pub use search::{recent_passages, search_passages, Cursor, SearchFilter, SearchPage};

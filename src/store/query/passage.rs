@@ -1,0 +1,186 @@
+//! A passage as the API shows it, and reading one: the view types ([`PassageView`] with its
+//! [`ClipLink`], [`MatchInfo`] and [`Candidate`]s), the columns and joins every passage query
+//! selects, and the look-ups of one passage and of its snapshot file.
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::Row;
+
+use crate::store::StoreError;
+
+/// The clip segment holding a passage's best frame.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ClipLink {
+    /// Clip id.
+    pub id: i64,
+    /// Where the page plays it.
+    pub url: String,
+    /// Offset of the best frame in the segment.
+    pub offset_ms: i64,
+    /// Segment start.
+    pub started_at: DateTime<Utc>,
+    /// Segment SHA-256.
+    pub sha256: String,
+}
+
+/// Which plate candidate matched a search.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MatchInfo {
+    /// The candidate's key.
+    pub plate_key: String,
+    /// Its rank in the vote (1 = the voted plate).
+    pub rank: i16,
+    /// Edit distance from the query (0 for exact and wildcard hits).
+    pub distance: u32,
+}
+
+/// A plate candidate of a passage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Candidate {
+    /// 1 = voted.
+    pub rank: i16,
+    /// Key.
+    pub plate_key: String,
+    /// Score 0..1.
+    pub confidence: f32,
+}
+
+/// A passage as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PassageView {
+    /// Id (with `best_at`, the row's key).
+    pub id: i64,
+    /// Camera name.
+    pub camera: String,
+    /// Junction name, if the camera has one.
+    pub junction: Option<String>,
+    /// First seen.
+    pub first_seen: DateTime<Utc>,
+    /// Last seen.
+    pub last_seen: DateTime<Utc>,
+    /// Snapshot time.
+    pub best_at: DateTime<Utc>,
+    /// Vehicle class.
+    pub vehicle_class: String,
+    /// Voted plate key.
+    pub plate_key: Option<String>,
+    /// Voted plate, national display form.
+    pub plate_display: Option<String>,
+    /// Vote confidence.
+    pub plate_confidence: Option<f32>,
+    /// Whether the plate fits the Vietnamese grammar.
+    pub is_vietnamese: Option<bool>,
+    /// `along`, `against`, `unknown`.
+    pub direction: String,
+    /// Counting-line crossing; `None` when the camera has no line.
+    pub crossed_line: Option<bool>,
+    /// The segment with the best frame, if recorded.
+    pub clip: Option<ClipLink>,
+    /// Snapshot URL, if a snapshot was saved.
+    pub snapshot_url: Option<String>,
+    /// Snapshot file (not shown to clients).
+    #[serde(skip)]
+    pub snapshot_path: Option<String>,
+    /// In search results: the candidate that matched.
+    #[serde(rename = "match", skip_serializing_if = "Option::is_none")]
+    pub matched: Option<MatchInfo>,
+    /// In the detail view: all candidates.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub candidates: Option<Vec<Candidate>>,
+}
+
+pub(super) const PASSAGE_COLUMNS: &str = "
+    p.id, c.name, j.name, p.first_seen, p.last_seen, p.best_at, p.vehicle_class,
+    p.plate_key, p.plate_display, p.plate_confidence, p.is_vietnamese, p.direction,
+    p.crossed_line, cl.id, cl.started_at, cl.sha256, p.snapshot_path";
+
+pub(super) const PASSAGE_JOINS: &str = "
+    JOIN cameras c ON c.id = p.camera_id
+    LEFT JOIN junctions j ON j.id = c.junction_id
+    LEFT JOIN LATERAL (
+        SELECT id, started_at, sha256 FROM clips
+        WHERE camera_id = p.camera_id AND started_at <= p.best_at AND ended_at >= p.best_at
+        ORDER BY started_at DESC LIMIT 1) cl ON true";
+
+/// Reads a row of `PASSAGE_COLUMNS` starting at column 0.
+pub(super) fn passage_from_row(row: &Row) -> PassageView {
+    let id: i64 = row.get(0);
+    let best_at: DateTime<Utc> = row.get(5);
+    let clip_id: Option<i64> = row.get(13);
+    let clip = clip_id.map(|clip_id| {
+        let started_at: DateTime<Utc> = row.get(14);
+        ClipLink {
+            id: clip_id,
+            url: format!("/api/clips/{clip_id}/video"),
+            offset_ms: (best_at - started_at).num_milliseconds(),
+            started_at,
+            sha256: row.get(15),
+        }
+    });
+    let snapshot_path: Option<String> = row.get(16);
+    PassageView {
+        id,
+        camera: row.get(1),
+        junction: row.get(2),
+        first_seen: row.get(3),
+        last_seen: row.get(4),
+        best_at,
+        vehicle_class: row.get(6),
+        plate_key: row.get(7),
+        plate_display: row.get(8),
+        plate_confidence: row.get(9),
+        is_vietnamese: row.get(10),
+        direction: row.get(11),
+        crossed_line: row.get(12),
+        clip,
+        snapshot_url: snapshot_path
+            .as_ref()
+            .map(|_| format!("/api/passages/{id}/snapshot.jpg")),
+        snapshot_path,
+        matched: None,
+        candidates: None,
+    }
+}
+
+/// One passage with its candidates; `None` if there is no such id.
+pub async fn passage(
+    client: &tokio_postgres::Client,
+    id: i64,
+) -> Result<Option<PassageView>, StoreError> {
+    let sql = format!("SELECT {PASSAGE_COLUMNS} FROM passages p {PASSAGE_JOINS} WHERE p.id = $1");
+    let Some(row) = client.query_opt(&sql, &[&id]).await? else {
+        return Ok(None);
+    };
+    let mut p = passage_from_row(&row);
+    let reads = client
+        .query(
+            "SELECT rank, plate_key, confidence FROM plate_reads
+             WHERE passage_id = $1 AND best_at = $2 ORDER BY rank",
+            &[&p.id, &p.best_at],
+        )
+        .await?;
+    p.candidates = Some(
+        reads
+            .iter()
+            .map(|r| Candidate {
+                rank: r.get(0),
+                plate_key: r.get(1),
+                confidence: r.get(2),
+            })
+            .collect(),
+    );
+    Ok(Some(p))
+}
+
+/// The snapshot file of passage `id`: `None` if there is no such passage, `Some(None)` if it
+/// has no snapshot. (What the snapshot endpoint needs, without the joins and candidates of
+/// [`passage`]: the page asks for one per result row.)
+pub async fn snapshot_path(
+    client: &tokio_postgres::Client,
+    id: i64,
+) -> Result<Option<Option<String>>, StoreError> {
+    Ok(client
+        .query_opt("SELECT snapshot_path FROM passages WHERE id = $1", &[&id])
+        .await?
+        .map(|r| r.get(0)))
+}
