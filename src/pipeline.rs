@@ -17,6 +17,8 @@
 //! Events (closed clip segments and passages) go out on a channel; the caller decides where
 //! they are written (JSON lines, the database).
 
+mod from_config;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
