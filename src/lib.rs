@@ -32,6 +32,9 @@
 //!   to the page (SSE), and the webhook outbox with retries.
 //! - [`retention`]: deletes the oldest clip segments first when the disk is nearly full or
 //!   they are older than their retention, old snapshots, and drops old passage months.
+//! - [`app`]: everything `matthan serve` runs (database and writer, live cameras, API with
+//!   alerts and webhook, retention), started in order and stopped together on one signal.
+//!   `app` → `api`, `pipeline`, `infer`, `store`, `alerts`, `retention`; nothing imports `app`.
 //! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
 //! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
@@ -46,6 +49,7 @@
 pub mod access;
 pub mod alerts;
 pub mod api;
+pub mod app;
 pub mod config;
 pub mod counters;
 pub mod cpu;

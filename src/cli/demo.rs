@@ -5,17 +5,33 @@
 //! day finds every passage already logged and adds nothing (the writer is idempotent).
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context};
 use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use matthan::app::{self, ApiSettings, Gauges};
 use matthan::config::{CameraConfig, Config, JunctionConfig};
-use matthan::pipeline::{run_camera, write_item};
-use matthan::recognize::runtime;
-use matthan::store::{query, trust, Database, Writer};
+use matthan::pipeline::{run_camera, write_item, CameraSettings};
+use matthan::recognize::{runtime, RecognizerSettings};
+use matthan::store::{query, trust, Database, Writer, WriterSettings};
 use matthan::video::{Shutdown, SourceSpec};
 
-use super::{camera_settings, describe, serve_until_ctrl_c, settings, Cli};
+use super::common::{describe, Globals};
+use super::serve::{ctrl_c, print_listening};
+
+/// Flags of `matthan demo`.
+#[derive(clap::Args)]
+pub struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8080")]
+    listen: String,
+    /// Folder with the eval photos (default: $MATTHAN_EVAL_DIR, else ../shared/eval).
+    #[arg(long)]
+    photos: Option<PathBuf>,
+    /// Ingest only; do not serve afterwards.
+    #[arg(long)]
+    no_serve: bool,
+}
 
 /// One demo camera: its name, junction and photos.
 struct DemoCamera {
@@ -89,12 +105,50 @@ fn make_video(out: &Path, photos: &[PathBuf]) -> anyhow::Result<()> {
 }
 
 /// Runs the demo.
-pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> anyhow::Result<()> {
-    let recognizer = settings(cli);
+pub fn run(globals: &Globals, args: &DemoArgs) -> anyhow::Result<ExitCode> {
+    let recognizer = globals.recognizer();
     runtime::verify_model_dir(&recognizer.model_dir)
         .context("the demo needs the models: run `make setup`")?;
-    let eval = eval_dir(photos);
-    let cameras = vec![
+    let cameras = demo_cameras(&eval_dir(args.photos.as_deref()))?;
+    let cfg = demo_config(&cameras)?;
+    let demo_dir = cfg.storage.state_dir.join("demo");
+    std::fs::create_dir_all(&demo_dir)?;
+    let demo = Demo {
+        start: demo_start(),
+        cfg,
+        cameras,
+        demo_dir,
+        recognizer,
+    };
+    let rt = tokio::runtime::Runtime::new()?;
+    let db = rt.block_on(Database::open(
+        globals.database_url.as_deref(),
+        &demo.cfg.storage.state_dir,
+    ))?;
+    println!("demo: log in {}", db.description);
+    let result = ingest_and_serve(&demo, &rt, &db, args);
+    rt.block_on(db.close());
+    result?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What the demo runs: its cameras, their config, where their videos go, and when they start.
+struct Demo {
+    /// The two demo cameras.
+    cameras: Vec<DemoCamera>,
+    /// A default config listing their junctions and cameras.
+    cfg: Config,
+    /// Where the videos are made (kept for the next run).
+    demo_dir: PathBuf,
+    /// Wall-clock time of the first camera's first frame.
+    start: DateTime<Utc>,
+    /// Models and thresholds.
+    recognizer: RecognizerSettings,
+}
+
+/// The two demo cameras, with photos from the eval folder's `vn-dev` and `vn-car`.
+fn demo_cameras(eval: &Path) -> anyhow::Result<Vec<DemoCamera>> {
+    Ok(vec![
         DemoCamera {
             name: "km31-junction",
             junction: "Km 31 junction",
@@ -107,9 +161,13 @@ pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> an
             photos: jpegs(&eval.join("vn-car"), 6)?,
             start_offset: TimeDelta::minutes(20),
         },
-    ];
+    ])
+}
+
+/// The default config with the demo's junctions and cameras, and short segments.
+fn demo_config(cameras: &[DemoCamera]) -> anyhow::Result<Config> {
     let mut cfg = Config::default();
-    for c in &cameras {
+    for c in cameras {
         cfg.junctions.push(JunctionConfig {
             name: c.junction.to_string(),
             km_marker: c.junction[3..5].parse().ok(),
@@ -123,96 +181,115 @@ pub fn run(cli: &Cli, listen: &str, photos: Option<&Path>, no_serve: bool) -> an
     // Short segments, so the demo's few seconds of video make several.
     cfg.storage.segment_len_sec = 6;
     cfg.validate()?;
-    let demo_dir = cfg.storage.state_dir.join("demo");
-    std::fs::create_dir_all(&demo_dir)?;
-    let start = demo_start();
+    Ok(cfg)
+}
 
-    let rt = tokio::runtime::Runtime::new()?;
-    let db = rt.block_on(Database::open(
-        cli.database_url.as_deref(),
-        &cfg.storage.state_dir,
-    ))?;
-    println!("demo: log in {}", db.description);
-    let result = (|| -> anyhow::Result<()> {
-        let writer = rt.block_on(async {
-            let mut client = db.store.client().await?;
-            query::sync_config(&client, &cfg).await?;
-            let password = demo_access(&mut client).await?;
-            anyhow::Ok((
-                Writer::start(db.store.clone(), super::writer_settings(&cfg)),
-                password,
-            ))
-        })?;
-        let (writer, password) = writer;
-        let counters = writer.counters();
-        let shutdown = Shutdown::new();
-        {
-            let shutdown = shutdown.clone();
-            rt.spawn(async move {
-                if tokio::signal::ctrl_c().await.is_ok() {
-                    shutdown.trigger();
-                }
-            });
-        }
-        for c in &cameras {
-            let video = demo_dir.join(format!("{}.mp4", c.name));
-            println!(
-                "demo: making {} from {} photos (3 s each)",
-                video.display(),
-                c.photos.len()
-            );
-            make_video(&video, &c.photos)?;
-            println!("demo: ingesting camera {} at {}", c.name, c.junction);
-            let cam = cfg.camera(c.name).context("demo camera in its config")?;
-            let camera_settings = camera_settings(
-                cli,
-                &cfg,
-                cam,
-                SourceSpec::File(video.clone()),
-                start + c.start_offset,
-            );
-            let (tx, rx) = crossbeam_channel::unbounded();
-            let sd = shutdown.clone();
-            let worker = std::thread::spawn(move || run_camera(camera_settings, sd, tx));
-            let input = writer.input();
-            for event in rx {
-                println!("  {}", describe(&event));
-                input.blocking_send(write_item(&event, false))?;
-            }
-            let report = worker
-                .join()
-                .map_err(|_| anyhow::anyhow!("ingest thread panicked"))??;
-            println!(
-                "demo: {}: {} passages, {} segments, {:.1} s of video in {:.1} s",
-                c.name, report.passages, report.clips, report.media_seconds, report.wall_seconds
-            );
-            if shutdown.is_triggered() {
-                bail!("interrupted");
-            }
-        }
-        let stats = rt.block_on(writer.close());
-        println!(
-            "demo: log has {} new passages ({} already there from an earlier run), {} segments, \
-             {} new watchlist alerts",
-            stats.passages, stats.duplicates, stats.clips, stats.alerts
-        );
-        println!("demo: log in on the page as `{DEMO_USER}` with password `{password}` (admin)");
-        if no_serve {
-            return Ok(());
-        }
-        let web = matthan::api::default_web_dir();
-        println!("demo: open the page and search a plate, e.g. 29B125662 or 30A99999");
-        rt.block_on(serve_until_ctrl_c(
-            &db,
-            &cfg,
-            listen,
-            &web,
-            Some(counters),
-            None,
+/// Ingests every demo camera into `db` (Ctrl-C stops it), then serves the log unless
+/// `--no-serve`.
+fn ingest_and_serve(
+    demo: &Demo,
+    rt: &tokio::runtime::Runtime,
+    db: &Database,
+    args: &DemoArgs,
+) -> anyhow::Result<()> {
+    let (writer, password) = rt.block_on(async {
+        let mut client = db.store.client().await?;
+        query::sync_config(&client, &demo.cfg).await?;
+        let password = demo_access(&mut client).await?;
+        anyhow::Ok((
+            Writer::start(db.store.clone(), WriterSettings::from_config(&demo.cfg)),
+            password,
         ))
-    })();
-    rt.block_on(db.close());
-    result
+    })?;
+    let counters = writer.counters();
+    let shutdown = Shutdown::new();
+    {
+        let shutdown = shutdown.clone();
+        rt.spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                shutdown.trigger();
+            }
+        });
+    }
+    for c in &demo.cameras {
+        ingest_camera(demo, c, &writer, &shutdown)?;
+    }
+    let stats = rt.block_on(writer.close());
+    println!(
+        "demo: log has {} new passages ({} already there from an earlier run), {} segments, \
+         {} new watchlist alerts",
+        stats.passages, stats.duplicates, stats.clips, stats.alerts
+    );
+    println!("demo: log in on the page as `{DEMO_USER}` with password `{password}` (admin)");
+    if args.no_serve {
+        return Ok(());
+    }
+    let api = ApiSettings {
+        listen: args.listen.clone(),
+        web_dir: matthan::api::default_web_dir(),
+    };
+    println!("demo: open the page and search a plate, e.g. 29B125662 or 30A99999");
+    let gauges = Gauges {
+        writer: Some(counters),
+        cameras: None,
+    };
+    rt.block_on(app::serve_api(
+        db,
+        &demo.cfg,
+        &api,
+        gauges,
+        print_listening,
+        ctrl_c(),
+    ))?;
+    Ok(())
+}
+
+/// Makes camera `c`'s video (unless an earlier run did) and ingests it into `writer`,
+/// printing each event.
+fn ingest_camera(
+    demo: &Demo,
+    c: &DemoCamera,
+    writer: &Writer,
+    shutdown: &Shutdown,
+) -> anyhow::Result<()> {
+    let video = demo.demo_dir.join(format!("{}.mp4", c.name));
+    println!(
+        "demo: making {} from {} photos (3 s each)",
+        video.display(),
+        c.photos.len()
+    );
+    make_video(&video, &c.photos)?;
+    println!("demo: ingesting camera {} at {}", c.name, c.junction);
+    let cam = demo
+        .cfg
+        .camera(c.name)
+        .context("demo camera in its config")?;
+    let camera_settings = CameraSettings::from_config(
+        &demo.cfg,
+        cam,
+        SourceSpec::File(video.clone()),
+        demo.start + c.start_offset,
+        demo.recognizer.clone(),
+    );
+    let (tx, rx) = crossbeam_channel::unbounded();
+    let sd = shutdown.clone();
+    let worker = std::thread::spawn(move || run_camera(camera_settings, sd, tx));
+    let input = writer.input();
+    for event in rx {
+        println!("  {}", describe(&event));
+        input.blocking_send(write_item(&event, false))?;
+    }
+    let report = worker
+        .join()
+        .map_err(|_| anyhow::anyhow!("ingest thread panicked"))??;
+    println!(
+        "demo: {}: {} passages, {} segments, {:.1} s of video in {:.1} s",
+        c.name, report.passages, report.clips, report.media_seconds, report.wall_seconds
+    );
+    if shutdown.is_triggered() {
+        bail!("interrupted");
+    }
+    Ok(())
 }
 
 /// The demo's admin login.

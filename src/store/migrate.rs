@@ -103,6 +103,32 @@ pub async fn apply(client: &mut tokio_postgres::Client) -> Result<Vec<String>, S
     Ok(applied_now)
 }
 
+/// A migration the database has applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppliedMigration {
+    /// File name in `sql/`.
+    pub name: String,
+    /// When it was applied.
+    pub applied_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The migrations applied to the database, by name (what `matthan migrate` reports).
+pub async fn applied(client: &tokio_postgres::Client) -> Result<Vec<AppliedMigration>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT name, applied_at FROM schema_migrations ORDER BY name",
+            &[],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|r| AppliedMigration {
+            name: r.get(0),
+            applied_at: r.get(1),
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -26,6 +26,7 @@ pub mod scratch;
 pub mod spool;
 pub mod trust;
 pub mod writer;
+mod writer_config;
 
 use std::path::Path;
 use std::time::Duration;

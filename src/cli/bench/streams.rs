@@ -14,7 +14,7 @@ use std::time::Instant;
 use anyhow::Context;
 use matthan::cpu;
 use matthan::infer::{InferenceService, InferenceSettings};
-use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, IngestReport};
+use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, IngestReport, PipelineError};
 use matthan::recognize::RecognizerSettings;
 use matthan::video::{Shutdown, SourceSpec};
 use serde::Serialize;
@@ -172,6 +172,15 @@ fn table_row(f: &RunFigures) -> String {
     )
 }
 
+/// A camera of a run: the video it plays, its pipeline thread, and the thread collecting the
+/// plates it logs.
+type RunningCamera = (
+    PathBuf,
+    std::thread::JoinHandle<Result<IngestReport, PipelineError>>,
+    std::thread::JoinHandle<BTreeSet<String>>,
+);
+
+/// One run: `n` cameras at once on `service`, gating on or off; its figures.
 fn one_run(
     b: &StreamsBench,
     service: &Arc<InferenceService>,
@@ -183,13 +192,29 @@ fn one_run(
     cpu::reset_peak_memory();
     let cpu_before = cpu::process_time();
     let started = Instant::now();
+    let workers = start_cameras(b, service, gating, n, &run_dir);
+    let (reports, plates) = join_cameras(workers)?;
+    let wall = started.elapsed().as_secs_f64();
+    let cpu_ms = cpu::ms_between(cpu_before, cpu::process_time());
+    let _ = std::fs::remove_dir_all(&run_dir);
+    Ok(figures(gating, &reports, plates, wall, cpu_ms))
+}
+
+/// Starts `n` cameras on the shared `service`, camera i playing video i mod their number.
+fn start_cameras(
+    b: &StreamsBench,
+    service: &Arc<InferenceService>,
+    gating: bool,
+    n: usize,
+    run_dir: &Path,
+) -> Vec<RunningCamera> {
     let mut workers = Vec::new();
     for i in 0..n {
         let video = b.videos[i % b.videos.len()].clone();
         let mut settings = CameraSettings::new(
             &format!("cam{i:02}"),
             SourceSpec::File(video.clone()),
-            &run_dir,
+            run_dir,
             b.recognizer.clone(),
         );
         settings.analysis_fps = b.fps;
@@ -210,8 +235,18 @@ fn one_run(
         let camera = std::thread::spawn(move || run_camera(settings, Shutdown::new(), tx));
         workers.push((video, camera, plates));
     }
+    workers
+}
+
+/// Distinct plate keys logged, per video file name.
+type PlatesPerVideo = Vec<(String, BTreeSet<String>)>;
+
+/// Waits for every camera; their reports, and the plates logged per video file.
+fn join_cameras(
+    workers: Vec<RunningCamera>,
+) -> anyhow::Result<(Vec<IngestReport>, PlatesPerVideo)> {
     let mut reports: Vec<IngestReport> = Vec::new();
-    let mut plates: Vec<(String, BTreeSet<String>)> = Vec::new();
+    let mut plates: PlatesPerVideo = Vec::new();
     for (video, camera, found) in workers {
         let report = camera
             .join()
@@ -227,9 +262,17 @@ fn one_run(
         }
         reports.push(report);
     }
-    let wall = started.elapsed().as_secs_f64();
-    let cpu_ms = cpu::ms_between(cpu_before, cpu::process_time());
-    let _ = std::fs::remove_dir_all(&run_dir);
+    Ok((reports, plates))
+}
+
+/// A run's figures from its cameras' reports, its wall time and the process's CPU time.
+fn figures(
+    gating: bool,
+    reports: &[IngestReport],
+    plates: PlatesPerVideo,
+    wall: f64,
+    cpu_ms: f64,
+) -> RunFigures {
     let sum = |f: &dyn Fn(&IngestReport) -> f64| reports.iter().map(f).sum::<f64>();
     let count = |f: &dyn Fn(&IngestReport) -> u64| reports.iter().map(f).sum::<u64>();
     let rtfs: Vec<f64> = reports.iter().map(|r| r.realtime_factor).collect();
@@ -248,9 +291,9 @@ fn one_run(
     let plate_ms = sum(&|r| r.analysis.plates_cpu_ms);
     let tracking = sum(&|r| r.cpu.analysis_ms);
     let other = (cpu_ms - demux - decode - vehicles - plate_ms - tracking).max(0.0);
-    Ok(RunFigures {
+    RunFigures {
         gating,
-        cameras: n,
+        cameras: reports.len(),
         realtime_factor_min: rtf_min,
         realtime_factor_mean: rtfs.iter().sum::<f64>() / rtfs.len().max(1) as f64,
         keeps_real_time: rtf_min >= 1.0,
@@ -283,5 +326,5 @@ fn one_run(
             .into_iter()
             .map(|(v, set)| (v, set.into_iter().collect()))
             .collect(),
-    })
+    }
 }

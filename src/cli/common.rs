@@ -1,0 +1,101 @@
+//! What several commands share: the global flags (models, threads, database), the config
+//! file, the `--plates-in` choice, and the readable line of an ingest event.
+
+use std::path::{Path, PathBuf};
+
+use matthan::config::Config;
+use matthan::pipeline::IngestEvent;
+use matthan::recognize::{runtime, PlateSearch, RecognizerSettings};
+
+/// Flags every command takes.
+#[derive(clap::Args)]
+pub struct Globals {
+    /// Directory with the pinned models (default: $MATTHAN_MODELS, else ./models).
+    #[arg(long, global = true)]
+    pub models: Option<PathBuf>,
+    /// Intra-op threads for the detectors (default: number of cores, at most 4).
+    #[arg(long, global = true)]
+    pub threads: Option<usize>,
+    /// PostgreSQL to log into (URL or key=value string). Without it, matthan runs its own
+    /// private cluster under the state directory.
+    #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+}
+
+impl Globals {
+    /// The recognizer's settings with the models and threads asked for.
+    pub fn recognizer(&self) -> RecognizerSettings {
+        let dir = self
+            .models
+            .clone()
+            .unwrap_or_else(runtime::default_model_dir);
+        let mut s = RecognizerSettings::with_model_dir(dir);
+        if let Some(t) = self.threads {
+            s.detector_threads = t.max(1);
+        }
+        s
+    }
+}
+
+/// The config at `path`, or the defaults without one.
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+    Ok(match path {
+        Some(p) => Config::load(p)?,
+        None => Config::default(),
+    })
+}
+
+/// `frame` or `vehicles`.
+pub fn parse_plates_in(s: &str) -> anyhow::Result<PlateSearch> {
+    match s {
+        "frame" => Ok(PlateSearch::Frame),
+        "vehicles" => Ok(PlateSearch::Vehicles),
+        other => anyhow::bail!("--plates-in must be `frame` or `vehicles`, got {other:?}"),
+    }
+}
+
+/// A readable line for an event.
+pub fn describe(event: &IngestEvent) -> String {
+    let local = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7 is a valid offset");
+    match event {
+        IngestEvent::Clip(c) => format!(
+            "clip     {} → {}  {}  {} bytes  sha256 {}",
+            c.started_at
+                .with_timezone(&local)
+                .format("%Y-%m-%d %H:%M:%S%.3f"),
+            c.ended_at.with_timezone(&local).format("%H:%M:%S%.3f"),
+            c.path.display(),
+            c.bytes,
+            &c.sha256[..16.min(c.sha256.len())]
+        ),
+        IngestEvent::Passage(p) => {
+            let plate = p
+                .passage
+                .plate
+                .as_ref()
+                .map(|v| format!("{:<14} ({:.2}, {} reads)", v.display, v.confidence, v.reads))
+                .unwrap_or_else(|| "no plate read".into());
+            format!(
+                "passage  {}  {:<9}  {}  {:?}{}  clip {} +{} ms  snapshot {}",
+                p.best_at
+                    .with_timezone(&local)
+                    .format("%Y-%m-%d %H:%M:%S%.3f"),
+                p.passage.vehicle_class.as_str(),
+                plate,
+                p.passage.direction,
+                if p.passage.crossed_line {
+                    ", crossed line"
+                } else {
+                    ""
+                },
+                p.clip_path
+                    .as_ref()
+                    .map_or("-".into(), |c| c.display().to_string()),
+                p.clip_offset_ms.unwrap_or(0),
+                p.snapshot_path
+                    .as_ref()
+                    .map_or("-".into(), |c| c.display().to_string()),
+            )
+        }
+    }
+}
