@@ -608,7 +608,6 @@ pub fn observations_at(
                 char_confidences: p.char_confidences.clone(),
                 candidates: p.candidates.clone(),
                 layout: p.layout,
-                is_vietnamese: p.is_vietnamese,
                 vehicle: p.vehicle,
             })
             .collect(),
@@ -968,7 +967,7 @@ pub fn write_item(event: &IngestEvent, counting_line: bool) -> crate::store::Wri
                         .enumerate()
                         .map(|(i, (key, score))| NewPlateRead {
                             rank: i as i16 + 1,
-                            key: key.clone(),
+                            key: key.to_string(),
                             confidence: *score,
                             char_confidences: if i == 0 {
                                 v.char_confidences.clone()
@@ -987,10 +986,10 @@ pub fn write_item(event: &IngestEvent, counting_line: bool) -> crate::store::Wri
                 last_seen: p.last_seen,
                 best_at: p.best_at,
                 vehicle_class: passage.vehicle_class.as_str().to_string(),
-                plate_key: plate.map(|v| v.key.clone()),
+                plate_key: plate.map(|v| v.key.to_string()),
                 plate_display: plate.map(|v| v.display.clone()),
                 plate_confidence: plate.map(|v| v.confidence),
-                is_vietnamese: plate.map(|v| v.is_vietnamese),
+                is_vietnamese: plate.map(|v| v.is_vietnamese()),
                 direction: match passage.direction {
                     crate::track::Direction::Along => "along",
                     crate::track::Direction::Against => "against",

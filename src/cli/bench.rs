@@ -201,7 +201,7 @@ fn one_run(
             for e in rx {
                 if let IngestEvent::Passage(p) = e {
                     if let Some(v) = &p.passage.plate {
-                        plates.insert(v.key.clone());
+                        plates.insert(v.key.to_string());
                     }
                 }
             }
