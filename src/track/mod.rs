@@ -32,7 +32,7 @@ use crate::scene::{BoxXyxy, VehicleClass};
 use assoc::{FrameObject, Motion};
 use vote::{unit, PlateRead};
 
-pub use geometry::{CameraGeometry, Direction, DIRECTION_THRESHOLD};
+pub use geometry::{CameraGeometry, Direction, UnknownDirection, DIRECTION_THRESHOLD};
 pub use vote::VotedPlate;
 
 /// Most plate reads a track keeps for voting; past it, a new read replaces the least
