@@ -36,7 +36,7 @@ fn busy_frame(i: u64) -> FrameObservations {
             score: 0.8,
             plate_searched: true,
         });
-        let key = format!("29A{:05}", 10_000 + v);
+        let key = PlateKey::parse(&format!("29A{:05}", 10_000 + v)).unwrap();
         plates.push(PlateObservation {
             bbox: BoxXyxy {
                 x1: bbox.x1 + 100.0,
@@ -44,13 +44,12 @@ fn busy_frame(i: u64) -> FrameObservations {
                 x2: bbox.x1 + 200.0,
                 y2: bbox.y2 - 10.0,
             },
-            char_confidences: vec![0.9; key.len()],
+            char_confidences: vec![0.9; key.as_str().len()],
             candidates: vec![(key.clone(), 0.9)],
             display: String::new(),
             key,
             confidence: 0.9,
             layout: PlateLayout::OneLine,
-            is_vietnamese: true,
             vehicle: Some(v as usize),
         });
     }

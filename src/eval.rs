@@ -171,7 +171,11 @@ pub fn evaluate(
                 wall_sum += ms;
                 decode_sum += decoded_ms;
                 recognizer_sum.add(&recognition.timings);
-                let reads: Vec<String> = recognition.plates.iter().map(|p| p.key.clone()).collect();
+                let reads: Vec<String> = recognition
+                    .plates
+                    .iter()
+                    .map(|p| p.key.to_string())
+                    .collect();
                 let (exact, unmatched) = score(&item.plates, &reads);
                 ImageOutcome {
                     file: item.file.clone(),

@@ -1,7 +1,15 @@
 //! What a frame shows, in plain data shared by the recognizer and the tracker: boxes in frame
 //! pixels and vehicle classes. Pure: no I/O.
+//!
+//! [`VehicleClass`] is the one source of the class names (`motorbike`, `car`, ...) that JSON,
+//! the database and the API use: [`VehicleClass::as_str`], its [`FromStr`] and serde forms
+//! and [`VehicleClass::ALL`] agree, which the tests hold.
+
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 /// An axis-aligned box in frame pixels (x right, y down), corners inclusive-exclusive.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -74,6 +82,11 @@ impl BoxXyxy {
     }
 }
 
+/// Text that names no vehicle class.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("unknown vehicle class `{0}` (one of {names})", names = VehicleClass::names().join(", "))]
+pub struct UnknownVehicleClass(pub String);
+
 /// Vehicle classes, mapped from the detector's own names (`bike`→motorbike, `lorry`→truck).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -88,6 +101,22 @@ pub enum VehicleClass {
 }
 
 impl VehicleClass {
+    /// Every class, in the order the API lists them.
+    pub const ALL: [VehicleClass; 7] = [
+        VehicleClass::Motorbike,
+        VehicleClass::Bus,
+        VehicleClass::Car,
+        VehicleClass::Truck,
+        VehicleClass::Tuktuk,
+        VehicleClass::Van,
+        VehicleClass::Other,
+    ];
+
+    /// The names of [`VehicleClass::ALL`], in order.
+    pub fn names() -> [&'static str; 7] {
+        VehicleClass::ALL.map(VehicleClass::as_str)
+    }
+
     /// Maps a detector class name to our class.
     pub fn from_model_name(name: &str) -> VehicleClass {
         match name.trim().to_ascii_lowercase().as_str() {
@@ -101,8 +130,8 @@ impl VehicleClass {
         }
     }
 
-    /// The name used in JSON and the database.
-    pub fn as_str(&self) -> &'static str {
+    /// The name used in JSON, the database and the API.
+    pub fn as_str(self) -> &'static str {
         match self {
             VehicleClass::Motorbike => "motorbike",
             VehicleClass::Bus => "bus",
@@ -112,5 +141,65 @@ impl VehicleClass {
             VehicleClass::Van => "van",
             VehicleClass::Other => "other",
         }
+    }
+}
+
+impl fmt::Display for VehicleClass {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for VehicleClass {
+    type Err = UnknownVehicleClass;
+
+    /// One of the names of [`VehicleClass::as_str`], exactly (case and spaces count); the
+    /// detector's own names go through [`VehicleClass::from_model_name`] instead.
+    fn from_str(s: &str) -> Result<VehicleClass, UnknownVehicleClass> {
+        VehicleClass::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s)
+            .ok_or_else(|| UnknownVehicleClass(s.to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn class_names_round_trip_through_every_form() {
+        assert_eq!(
+            VehicleClass::names(),
+            ["motorbike", "bus", "car", "truck", "tuktuk", "van", "other"]
+        );
+        for class in VehicleClass::ALL {
+            let name = class.as_str();
+            assert_eq!(name.parse::<VehicleClass>(), Ok(class));
+            assert_eq!(class.to_string(), name);
+            assert_eq!(
+                serde_json::to_string(&class).unwrap(),
+                format!("\"{name}\"")
+            );
+            let back: VehicleClass = serde_json::from_str(&format!("\"{name}\"")).unwrap();
+            assert_eq!(back, class);
+            assert_eq!(VehicleClass::from_model_name(name), class);
+        }
+    }
+
+    #[test]
+    fn unknown_class_names_are_refused() {
+        for bad in ["", "Car", " car", "bike", "lorry", "tank"] {
+            assert_eq!(
+                bad.parse::<VehicleClass>(),
+                Err(UnknownVehicleClass(bad.to_string())),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            "tank".parse::<VehicleClass>().unwrap_err().to_string(),
+            "unknown vehicle class `tank` (one of motorbike, bus, car, truck, tuktuk, van, other)"
+        );
+        assert!(serde_json::from_str::<VehicleClass>("\"tank\"").is_err());
     }
 }

@@ -42,8 +42,8 @@ fn plates(passages: &[PassageRecord]) -> BTreeSet<String> {
     passages
         .iter()
         .filter_map(|p| p.passage.plate.as_ref())
-        .filter(|v| v.is_vietnamese)
-        .map(|v| v.key.clone())
+        .filter(|v| v.is_vietnamese())
+        .map(|v| v.key.to_string())
         .collect()
 }
 
@@ -101,7 +101,7 @@ fn gating_logs_the_same_plates_as_every_frame_and_a_vehicle_after_a_long_idle() 
     let late_plates: BTreeSet<String> = late
         .iter()
         .filter_map(|p| p.passage.plate.as_ref())
-        .map(|v| v.key.clone())
+        .map(|v| v.key.to_string())
         .collect();
     for plate in &every_plates {
         assert!(

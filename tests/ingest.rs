@@ -101,8 +101,8 @@ fn each_plate_is_logged_once_with_a_clip_that_shows_it() {
             let r = recognizer.recognize(&as_in_video(p)).unwrap();
             r.plates
                 .iter()
-                .filter(|p| p.is_vietnamese)
-                .map(|p| p.key.clone())
+                .filter(|p| p.is_vietnamese())
+                .map(|p| p.key.to_string())
                 .collect()
         })
         .collect();

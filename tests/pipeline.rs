@@ -155,7 +155,7 @@ fn run(
 /// What a passage says, without where its files are.
 fn summary(p: &PassageRecord) -> (Option<String>, DateTime<Utc>, DateTime<Utc>, Option<i64>) {
     (
-        p.passage.plate.as_ref().map(|v| v.key.clone()),
+        p.passage.plate.as_ref().map(|v| v.key.to_string()),
         p.first_seen,
         p.best_at,
         p.clip_offset_ms,
@@ -196,8 +196,8 @@ fn replayed_packets_log_what_the_file_logs() {
     let plates: Vec<String> = passages
         .iter()
         .filter_map(|p| p.passage.plate.as_ref())
-        .filter(|v| v.is_vietnamese)
-        .map(|v| v.key.clone())
+        .filter(|v| v.is_vietnamese())
+        .map(|v| v.key.to_string())
         .collect();
     assert!(!plates.is_empty(), "the photos show readable plates");
     assert_eq!(

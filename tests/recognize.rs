@@ -81,9 +81,9 @@ fn a_two_line_motorbike_plate_reads_with_its_display_form() {
         .expect("29S175902 read");
     assert_eq!(plate.layout, PlateLayout::TwoLine);
     assert_eq!(plate.display, "29-S1 759.02");
-    assert!(plate.is_vietnamese);
+    assert!(plate.is_vietnamese());
     assert_eq!(plate.province.as_deref(), Some("Hà Nội"));
-    assert_eq!(plate.char_confidences.len(), plate.key.len());
+    assert_eq!(plate.char_confidences.len(), plate.key.as_str().len());
     assert!(plate.confidence > 0.0 && plate.confidence <= 1.0);
     assert_eq!(plate.candidates[0].0, plate.key);
     // The leftmost motorbike is detected on its own and holds its plate.

@@ -480,7 +480,6 @@ pub fn observations_at(
                 char_confidences: p.char_confidences.clone(),
                 candidates: p.candidates.clone(),
                 layout: p.layout,
-                is_vietnamese: p.is_vietnamese,
                 vehicle: p.vehicle,
             })
             .collect(),

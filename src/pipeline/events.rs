@@ -143,10 +143,10 @@ fn passage_row(p: &PassageRecord, counting_line: bool) -> NewPassage {
         last_seen: p.last_seen,
         best_at: p.best_at,
         vehicle_class: passage.vehicle_class.as_str().to_string(),
-        plate_key: plate.map(|v| v.key.clone()),
+        plate_key: plate.map(|v| v.key.to_string()),
         plate_display: plate.map(|v| v.display.clone()),
         plate_confidence: plate.map(|v| v.confidence),
-        is_vietnamese: plate.map(|v| v.is_vietnamese),
+        is_vietnamese: plate.map(|v| v.is_vietnamese()),
         direction: match passage.direction {
             crate::track::Direction::Along => "along",
             crate::track::Direction::Against => "against",
@@ -175,7 +175,7 @@ fn plate_reads(v: &crate::track::VotedPlate) -> Vec<NewPlateRead> {
         .enumerate()
         .map(|(i, (key, score))| NewPlateRead {
             rank: i as i16 + 1,
-            key: key.clone(),
+            key: key.to_string(),
             confidence: *score,
             char_confidences: if i == 0 {
                 v.char_confidences.clone()

@@ -26,6 +26,7 @@
 mod analysis;
 mod decoder;
 mod events;
+mod from_config;
 mod reader;
 
 use std::path::{Path, PathBuf};

@@ -83,7 +83,8 @@ pub struct CharCandidates {
 /// Result of decoding an OCR read with the grammar.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PlateDecoding {
-    /// The chosen canonical key.
+    /// The chosen canonical key: Vietnamese when a template won (template keys always fit the
+    /// grammar), else the raw top-1 read, which may or may not fit it.
     pub key: PlateKey,
     /// Display form for `layout`; for a 2-line read whose top line ends where the series ends,
     /// the split follows the read rather than the layout rule.
@@ -95,8 +96,6 @@ pub struct PlateDecoding {
     /// Probability of each character of `key`; look-alikes count at [`CONFUSION_FACTOR`] times
     /// the probability of what was read.
     pub char_confidences: Vec<f32>,
-    /// Whether `key` came from a Vietnamese template (else it is the raw top-1 read).
-    pub is_vietnamese: bool,
     /// Distinct keys, best first, the chosen key first: exp(template score), i.e. the product
     /// of char probabilities times the grammar penalties, in 0..=1. In raw mode the raw read
     /// comes first with its confidence, then the template keys.
@@ -214,7 +213,6 @@ pub fn decode(
             layout,
             confidence: best.probs.iter().product(),
             char_confidences: best.probs.clone(),
-            is_vietnamese: true,
             candidates: found.iter().take(max_candidates).map(scored).collect(),
         });
     }
@@ -230,7 +228,6 @@ pub fn decode(
     candidates.truncate(max_candidates);
     Some(PlateDecoding {
         display: display(&key, layout),
-        is_vietnamese: key.is_vietnamese(),
         key,
         layout,
         confidence,
@@ -494,7 +491,7 @@ mod tests {
         let d = one(read("30A33918")).unwrap();
         assert_eq!(d.key.as_str(), "30A33918");
         assert_eq!(d.display, "30A-339.18");
-        assert!(d.is_vietnamese);
+        assert!(d.key.is_vietnamese());
         assert_eq!(d.layout, PlateLayout::OneLine);
         assert_eq!(d.char_confidences, vec![0.95; 8]);
         assert!((d.confidence - 0.95f32.powi(8)).abs() < 1e-5);
@@ -590,7 +587,7 @@ mod tests {
         for raw in ["BL1234AB", "MH12AB1234", "ABC123"] {
             let d = one(read(raw)).unwrap();
             assert_eq!(d.key.as_str(), raw);
-            assert!(!d.is_vietnamese, "{raw}");
+            assert!(!d.key.is_vietnamese(), "{raw}");
             assert_eq!(d.display, raw);
             assert_eq!(d.candidates[0].0.as_str(), raw);
             let strict = DecodeOptions {
@@ -605,7 +602,7 @@ mod tests {
     fn two_unproposed_swaps_do_not_make_a_plate_vietnamese() {
         let d = one(read("1B80338")).unwrap();
         assert_eq!(d.key.as_str(), "1B80338");
-        assert!(!d.is_vietnamese);
+        assert!(!d.key.is_vietnamese());
     }
 
     #[test]
@@ -695,7 +692,7 @@ mod tests {
         ] {
             let d = one(read(k)).unwrap();
             assert_eq!(d.key.as_str(), k);
-            assert!(d.is_vietnamese);
+            assert!(d.key.is_vietnamese());
         }
         let d = decode(
             &[read("51LD12345")],

@@ -62,6 +62,12 @@ pub(crate) fn canonical_char(c: char) -> Option<u8> {
 }
 
 /// A canonical plate key: 2 to 12 characters of `A-Z0-9`.
+///
+/// The plate text of every read, from the decoder through the recognizer and the tracker to
+/// the log: a Vietnamese key or a raw read (a foreign plate, a misread) alike, told apart by
+/// [`PlateKey::is_vietnamese`], never by a separate flag. Made only by [`PlateKey::parse`] (or
+/// its [`FromStr`](std::str::FromStr) and serde forms), so holding one means the text is
+/// canonical; it serializes as the plain key string.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct PlateKey(String);
 
@@ -112,6 +118,33 @@ impl PlateKey {
 impl fmt::Display for PlateKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+impl std::str::FromStr for PlateKey {
+    type Err = PlateError;
+
+    /// [`PlateKey::parse`].
+    fn from_str(s: &str) -> Result<PlateKey, PlateError> {
+        PlateKey::parse(s)
+    }
+}
+
+impl PartialEq<str> for PlateKey {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for PlateKey {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl PartialEq<String> for PlateKey {
+    fn eq(&self, other: &String) -> bool {
+        self.0 == *other
     }
 }
 
@@ -202,6 +235,13 @@ mod tests {
             Err(PlateError::UnsupportedChar('é'))
         );
         assert_eq!(key("29B125662").to_string(), "29B125662");
+        assert_eq!("29-b1 256.62".parse::<PlateKey>(), Ok(key("29B125662")));
+        assert_eq!(
+            "é".parse::<PlateKey>(),
+            Err(PlateError::UnsupportedChar('é'))
+        );
+        assert_eq!(key("30A33918"), "30A33918");
+        assert!(key("30A33918") != "30a33918");
     }
 
     #[test]

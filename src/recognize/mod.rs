@@ -24,9 +24,10 @@ use half::f16;
 use image::RgbImage;
 use ort::session::Session;
 use ort::value::Tensor;
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 
-use crate::plate::{self, DecodeOptions, PlateLayout};
+use crate::plate::{self, DecodeOptions, PlateKey, PlateLayout};
 pub use crate::scene::{BoxXyxy, VehicleClass};
 pub use memory::PlateMemory;
 use ocr::{LineFinderSettings, LineRead, TextDetector, TextRecognizer};
@@ -97,14 +98,17 @@ pub struct VehicleDetection {
 }
 
 /// A plate found and read in the frame.
-#[derive(Debug, Clone, Serialize)]
+///
+/// Serializes with an `is_vietnamese` field (from the key) between `char_confidences` and
+/// `province`, as the JSON of `matthan read` has always had it.
+#[derive(Debug, Clone)]
 pub struct PlateRead {
     /// Where, in frame pixels.
     pub bbox: BoxXyxy,
     /// Plate-detector confidence, 0..1.
     pub detector_score: f32,
-    /// Canonical key (A-Z0-9), e.g. `29B125662`.
-    pub key: String,
+    /// Canonical key, e.g. `29B125662`; a raw read (not Vietnamese) when no template fits.
+    pub key: PlateKey,
     /// Display form with national punctuation, e.g. `29-B1 256.62`.
     pub display: String,
     /// One or two text lines.
@@ -113,16 +117,40 @@ pub struct PlateRead {
     pub confidence: f32,
     /// Confidence of each character of `key`.
     pub char_confidences: Vec<f32>,
-    /// Whether the read fits the Vietnamese grammar (otherwise it is the raw read).
-    pub is_vietnamese: bool,
     /// Province name for Vietnamese keys with a known code.
     pub province: Option<String>,
     /// Alternative keys with scores, best first (the key itself first).
-    pub candidates: Vec<(String, f32)>,
+    pub candidates: Vec<(PlateKey, f32)>,
     /// Index into [`Recognition::vehicles`] of the vehicle that holds the plate.
     pub vehicle: Option<usize>,
     /// The raw top-1 OCR text of each line, for audit and debugging.
     pub raw_lines: Vec<String>,
+}
+
+impl PlateRead {
+    /// Whether the key fits the Vietnamese grammar (otherwise it is the raw read).
+    pub fn is_vietnamese(&self) -> bool {
+        self.key.is_vietnamese()
+    }
+}
+
+impl Serialize for PlateRead {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("PlateRead", 12)?;
+        s.serialize_field("bbox", &self.bbox)?;
+        s.serialize_field("detector_score", &self.detector_score)?;
+        s.serialize_field("key", &self.key)?;
+        s.serialize_field("display", &self.display)?;
+        s.serialize_field("layout", &self.layout)?;
+        s.serialize_field("confidence", &self.confidence)?;
+        s.serialize_field("char_confidences", &self.char_confidences)?;
+        s.serialize_field("is_vietnamese", &self.is_vietnamese())?;
+        s.serialize_field("province", &self.province)?;
+        s.serialize_field("candidates", &self.candidates)?;
+        s.serialize_field("vehicle", &self.vehicle)?;
+        s.serialize_field("raw_lines", &self.raw_lines)?;
+        s.end()
+    }
 }
 
 /// Milliseconds spent in each stage for one frame.
@@ -793,17 +821,12 @@ fn plate_read(
         bbox,
         detector_score,
         province: d.key.province().map(|p| p.name.to_string()),
-        key: d.key.as_str().to_string(),
+        key: d.key,
         display: d.display,
         layout: d.layout,
         confidence: d.confidence,
         char_confidences: d.char_confidences,
-        is_vietnamese: d.is_vietnamese,
-        candidates: d
-            .candidates
-            .iter()
-            .map(|(k, s)| (k.as_str().to_string(), *s))
-            .collect(),
+        candidates: d.candidates,
         vehicle: None,
         raw_lines,
     }

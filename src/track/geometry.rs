@@ -3,8 +3,16 @@
 //!
 //! Invariants: every point here is in normalised frame coordinates (x right, y down, 0..1 over
 //! the frame); non-finite input never panics and yields `Unknown` / no crossing.
+//!
+//! [`Direction`] is the one source of the direction names (`along`, `against`, `unknown`)
+//! that JSON, the database and the API use: [`Direction::as_str`], its `FromStr` and serde
+//! forms and [`Direction::ALL`] agree, which the tests hold.
+
+use std::fmt;
+use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
+use thiserror::Error;
 
 /// Displacement (in normalised frame units, along the road direction) beyond which a track has
 /// a direction; shorter moves are `Unknown`.
@@ -40,6 +48,48 @@ pub enum Direction {
     Against,
     /// Moved too little (or the geometry is degenerate) to tell.
     Unknown,
+}
+
+impl Direction {
+    /// Every direction.
+    pub const ALL: [Direction; 3] = [Direction::Along, Direction::Against, Direction::Unknown];
+
+    /// The name used in JSON, the database and the API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::Along => "along",
+            Direction::Against => "against",
+            Direction::Unknown => "unknown",
+        }
+    }
+
+    /// The names of [`Direction::ALL`], in order.
+    pub fn names() -> [&'static str; 3] {
+        Direction::ALL.map(Direction::as_str)
+    }
+}
+
+impl fmt::Display for Direction {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Text that names no direction.
+#[derive(Debug, Error, Clone, PartialEq, Eq)]
+#[error("unknown direction `{0}` (one of {names})", names = Direction::names().join(", "))]
+pub struct UnknownDirection(pub String);
+
+impl FromStr for Direction {
+    type Err = UnknownDirection;
+
+    /// One of the names of [`Direction::as_str`], exactly (case and spaces count).
+    fn from_str(s: &str) -> Result<Direction, UnknownDirection> {
+        Direction::ALL
+            .into_iter()
+            .find(|d| d.as_str() == s)
+            .ok_or_else(|| UnknownDirection(s.to_string()))
+    }
 }
 
 /// A pixel point in normalised frame coordinates; a zero frame dimension counts as 1 pixel.
@@ -125,6 +175,31 @@ mod tests {
             direction((f32::NAN, 0.2), (0.5, 0.8), (0.0, 1.0)),
             Direction::Unknown
         );
+    }
+
+    #[test]
+    fn direction_names_round_trip_through_every_form() {
+        assert_eq!(Direction::names(), ["along", "against", "unknown"]);
+        for direction in Direction::ALL {
+            let name = direction.as_str();
+            assert_eq!(name.parse::<Direction>(), Ok(direction));
+            assert_eq!(direction.to_string(), name);
+            let json = format!("\"{name}\"");
+            assert_eq!(serde_json::to_string(&direction).unwrap(), json);
+            assert_eq!(serde_json::from_str::<Direction>(&json).unwrap(), direction);
+        }
+        for bad in ["", "Along", "along ", "up", "forward"] {
+            assert_eq!(
+                bad.parse::<Direction>(),
+                Err(UnknownDirection(bad.to_string())),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            "up".parse::<Direction>().unwrap_err().to_string(),
+            "unknown direction `up` (one of along, against, unknown)"
+        );
+        assert!(serde_json::from_str::<Direction>("\"up\"").is_err());
     }
 
     #[test]

@@ -27,12 +27,12 @@ mod tests;
 
 use serde::{Deserialize, Serialize};
 
-use crate::plate::PlateLayout;
+use crate::plate::{PlateKey, PlateLayout};
 use crate::scene::{BoxXyxy, VehicleClass};
 use assoc::{FrameObject, Motion};
 use vote::{unit, PlateRead};
 
-pub use geometry::{CameraGeometry, Direction, DIRECTION_THRESHOLD};
+pub use geometry::{CameraGeometry, Direction, UnknownDirection, DIRECTION_THRESHOLD};
 pub use vote::VotedPlate;
 
 /// Most plate reads a track keeps for voting; past it, a new read replaces the least
@@ -74,8 +74,8 @@ pub struct VehicleObservation {
 pub struct PlateObservation {
     /// Where, in frame pixels.
     pub bbox: BoxXyxy,
-    /// Canonical key as read, e.g. `29B125662`.
-    pub key: String,
+    /// Key as read, e.g. `29B125662` (Vietnamese or a raw read).
+    pub key: PlateKey,
     /// The reader's display form, which follows the plate's own line break (`30A-999.99` on
     /// two lines stays so); the passage shows the best read's form of the voted key.
     pub display: String,
@@ -84,11 +84,9 @@ pub struct PlateObservation {
     /// Confidence of each character of `key`, for per-position voting.
     pub char_confidences: Vec<f32>,
     /// The reader's alternative keys with scores, for the passage's candidates.
-    pub candidates: Vec<(String, f32)>,
+    pub candidates: Vec<(PlateKey, f32)>,
     /// One or two text lines; reads vote within one layout.
     pub layout: PlateLayout,
-    /// Whether the read fits the Vietnamese grammar.
-    pub is_vietnamese: bool,
     /// Index into the same frame's `vehicles` of the vehicle that holds this plate.
     pub vehicle: Option<usize>,
 }
@@ -340,7 +338,7 @@ impl Track {
         if let Some(plate) = object.plate {
             self.motion.last_plate = Some((plate.bbox, at_ms));
             self.read_count = self.read_count.saturating_add(1);
-            let folded = crate::plate::fold_confusions(&plate.key);
+            let folded = crate::plate::fold_confusions(plate.key.as_str());
             let weight = if plate.confidence.is_finite() {
                 plate.confidence.clamp(0.0, 1.0)
             } else {
@@ -531,7 +529,10 @@ impl Tracker {
             // (the next car stopping where the last one stood).
             if let (Some(key), Some(plate)) = (established[t], objects[o].plate) {
                 if plate.confidence >= CONFLICT_MIN_CONFIDENCE
-                    && vote::plates_conflict(key, &crate::plate::fold_confusions(&plate.key))
+                    && vote::plates_conflict(
+                        key,
+                        &crate::plate::fold_confusions(plate.key.as_str()),
+                    )
                 {
                     return 0.0;
                 }

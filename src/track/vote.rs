@@ -16,18 +16,23 @@
 //!   further agreeing read raises it, and one read alone gives its own confidence.
 //!
 //! Invariants: all scores are finite and in 0..1; `char_confidences` has one entry per
-//! character of `key`; `candidates` starts with `key` and holds distinct keys.
+//! character of `key`; `candidates` starts with `key` and holds distinct keys. Keys arrive as
+//! [`PlateKey`]s and leave as one: nothing here parses reader text.
 
-use serde::Serialize;
+use serde::ser::SerializeStruct;
+use serde::{Serialize, Serializer};
 
 use super::PlateObservation;
 use crate::plate::{self, PlateKey, PlateLayout};
 
 /// The track's plate, voted over all its reads.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+///
+/// Serializes with an `is_vietnamese` field (from the key) after `reads`, as the JSON of
+/// ingest events has always had it.
+#[derive(Debug, Clone, PartialEq)]
 pub struct VotedPlate {
-    /// Canonical key, e.g. `29B125662` (raw uppercased text when it is not a valid key).
-    pub key: String,
+    /// Canonical key, e.g. `29B125662`; not Vietnamese when the reads were raw reads.
+    pub key: PlateKey,
     /// National display form for `layout`, e.g. `29-B1 256.62`; the key when not Vietnamese.
     pub display: String,
     /// Layout of the winning group of reads.
@@ -37,26 +42,46 @@ pub struct VotedPlate {
     /// Per character of `key`: winning weight share × mean read confidence of the group.
     pub char_confidences: Vec<f32>,
     /// Distinct keys with scores 0..1, `key` first, then the rest by score.
-    pub candidates: Vec<(String, f32)>,
+    pub candidates: Vec<(PlateKey, f32)>,
     /// Number of plate reads in the track (all of them, including ones that lost the vote).
     pub reads: u32,
-    /// Whether `key` fits the Vietnamese grammar.
-    pub is_vietnamese: bool,
 }
 
-/// One plate read kept by a track, with sanitised numbers and a canonical key.
+impl VotedPlate {
+    /// Whether `key` fits the Vietnamese grammar.
+    pub fn is_vietnamese(&self) -> bool {
+        self.key.is_vietnamese()
+    }
+}
+
+impl Serialize for VotedPlate {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut s = serializer.serialize_struct("VotedPlate", 8)?;
+        s.serialize_field("key", &self.key)?;
+        s.serialize_field("display", &self.display)?;
+        s.serialize_field("layout", &self.layout)?;
+        s.serialize_field("confidence", &self.confidence)?;
+        s.serialize_field("char_confidences", &self.char_confidences)?;
+        s.serialize_field("candidates", &self.candidates)?;
+        s.serialize_field("reads", &self.reads)?;
+        s.serialize_field("is_vietnamese", &self.is_vietnamese())?;
+        s.end()
+    }
+}
+
+/// One plate read kept by a track, with sanitised numbers.
 #[derive(Debug, Clone)]
 pub(super) struct PlateRead {
-    /// Canonical key as characters, so positions can vote; may be empty (then it cannot vote).
-    pub chars: Vec<char>,
+    /// The key read; its characters (ASCII `A-Z0-9`) vote position by position.
+    pub key: PlateKey,
     /// Layout the reader saw.
     pub layout: PlateLayout,
     /// Read confidence, 0..1.
     pub confidence: f32,
     /// Per-character confidences, 0..1; used only when one per character.
     pub char_confidences: Vec<f32>,
-    /// The reader's own alternatives, canonical keys with scores 0..1.
-    pub candidates: Vec<(String, f32)>,
+    /// The reader's own alternatives with scores 0..1.
+    pub candidates: Vec<(PlateKey, f32)>,
     /// The reader's display form.
     pub display: String,
 }
@@ -70,24 +95,11 @@ pub(super) fn unit(score: f32) -> f32 {
     }
 }
 
-/// Canonical key of reader text; text that is not a valid key keeps its letters and digits,
-/// uppercased.
-fn canonical_key(text: &str) -> String {
-    match PlateKey::parse(text) {
-        Ok(key) => key.as_str().to_string(),
-        Err(_) => text
-            .chars()
-            .filter(|c| c.is_alphanumeric())
-            .flat_map(char::to_uppercase)
-            .collect(),
-    }
-}
-
 impl PlateRead {
     /// The read carried by a plate observation.
     pub fn from_observation(plate: &PlateObservation) -> PlateRead {
         PlateRead {
-            chars: canonical_key(&plate.key).chars().collect(),
+            key: plate.key.clone(),
             layout: plate.layout,
             display: plate.display.clone(),
             confidence: unit(plate.confidence),
@@ -95,15 +107,24 @@ impl PlateRead {
             candidates: plate
                 .candidates
                 .iter()
-                .map(|(k, s)| (canonical_key(k), unit(*s)))
-                .filter(|(k, _)| !k.is_empty())
+                .map(|(k, s)| (k.clone(), unit(*s)))
                 .collect(),
         }
     }
 
+    /// Number of characters of the key.
+    fn len(&self) -> usize {
+        self.key.as_str().len()
+    }
+
+    /// The key's character at `pos` (< `len`).
+    fn char_at(&self, pos: usize) -> char {
+        char::from(self.key.as_str().as_bytes()[pos])
+    }
+
     /// The vote weight of this read's character at `pos`.
     fn char_weight(&self, pos: usize) -> f32 {
-        if self.char_confidences.len() == self.chars.len() {
+        if self.char_confidences.len() == self.len() {
             self.char_confidences[pos]
         } else {
             self.confidence
@@ -112,8 +133,8 @@ impl PlateRead {
 
     /// This read's score for `key`: its confidence when it read `key`, else the best score of
     /// `key` among its candidates, else 0.
-    fn score_for(&self, key: &str) -> f32 {
-        let own = if self.chars.iter().copied().eq(key.chars()) {
+    fn score_for(&self, key: &PlateKey) -> f32 {
+        let own = if self.key == *key {
             self.confidence
         } else {
             0.0
@@ -148,102 +169,134 @@ fn winning_char(votes: &[(char, f32)]) -> (char, f32) {
     (best.0, if total > 0.0 { best.1 / total } else { 0.0 })
 }
 
-/// Votes the plate of a track from its kept reads; `total_reads` counts every read the track
-/// had. `None` when no read has a non-empty key.
-pub(super) fn vote(
-    reads: &[PlateRead],
-    total_reads: u32,
-    max_candidates: usize,
-) -> Option<VotedPlate> {
-    let usable: Vec<&PlateRead> = reads.iter().filter(|r| !r.chars.is_empty()).collect();
-    if usable.is_empty() {
-        return None;
-    }
+/// Reads of one key length and layout, with their summed confidence.
+struct Group<'a> {
+    len: usize,
+    layout: PlateLayout,
+    reads: Vec<&'a PlateRead>,
+    weight: f32,
+}
 
-    // Groups by (length, layout), in order of first appearance; the heaviest one wins.
-    let mut groups: Vec<(usize, PlateLayout, Vec<&PlateRead>, f32)> = Vec::new();
-    for &read in &usable {
-        let len = read.chars.len();
-        match groups.iter_mut().find(|g| g.0 == len && g.1 == read.layout) {
+/// Groups reads by (length, layout), in order of first appearance; the heaviest group wins,
+/// ties going to the first. `reads` must not be empty.
+fn winning_group(reads: &[PlateRead]) -> Group<'_> {
+    let mut groups: Vec<Group<'_>> = Vec::new();
+    for read in reads {
+        let len = read.len();
+        match groups
+            .iter_mut()
+            .find(|g| g.len == len && g.layout == read.layout)
+        {
             Some(group) => {
-                group.2.push(read);
-                group.3 += read.confidence;
+                group.reads.push(read);
+                group.weight += read.confidence;
             }
-            None => groups.push((len, read.layout, vec![read], read.confidence)),
+            None => groups.push(Group {
+                len,
+                layout: read.layout,
+                reads: vec![read],
+                weight: read.confidence,
+            }),
         }
     }
     let mut winner = 0;
     for (i, group) in groups.iter().enumerate() {
-        if group.3 > groups[winner].3 {
+        if group.weight > groups[winner].weight {
             winner = i;
         }
     }
-    let (len, layout, group, group_weight) = &groups[winner];
-    let all_weight: f32 = usable.iter().map(|r| r.confidence).sum();
-    let group_share = if all_weight > 0.0 {
-        group_weight / all_weight
-    } else {
-        group.len() as f32 / usable.len() as f32
-    };
+    groups.swap_remove(winner)
+}
 
-    let mut key = String::with_capacity(*len);
-    let mut shares = Vec::with_capacity(*len);
-    for pos in 0..*len {
+/// The group's key voted position by position, with each position's winning weight share.
+fn vote_chars(group: &Group<'_>) -> (String, Vec<f32>) {
+    let mut key = String::with_capacity(group.len);
+    let mut shares = Vec::with_capacity(group.len);
+    for pos in 0..group.len {
         let votes: Vec<(char, f32)> = group
+            .reads
             .iter()
-            .map(|r| (r.chars[pos], r.char_weight(pos)))
+            .map(|r| (r.char_at(pos), r.char_weight(pos)))
             .collect();
         let (c, share) = winning_char(&votes);
         key.push(c);
         shares.push(share);
     }
+    (key, shares)
+}
 
-    let mean_confidence = group.iter().map(|r| r.confidence).sum::<f32>() / group.len() as f32;
-    let agreement = shares.iter().sum::<f32>() / shares.len() as f32;
-    let doubt: f32 = group
-        .iter()
-        .map(|r| {
-            let matching = r.chars.iter().zip(key.chars()).filter(|(a, b)| *a == b);
-            1.0 - r.confidence * matching.count() as f32 / *len as f32
-        })
-        .product();
-    let confidence = unit(group_share * agreement * (1.0 - doubt));
-
-    // Every other key any read saw, scored by its mean per-read score.
-    let mut others: Vec<(String, f32)> = Vec::new();
-    for read in &usable {
-        let own = read.chars.iter().collect::<String>();
-        for k in std::iter::once(&own).chain(read.candidates.iter().map(|(k, _)| k)) {
-            if *k != key && !others.iter().any(|(o, _)| o == k) {
+/// Every key other than `key` that any read saw (its own key or a candidate), scored by its
+/// mean per-read score, best first (ties by key).
+fn other_keys(reads: &[PlateRead], key: &PlateKey) -> Vec<(PlateKey, f32)> {
+    let mut others: Vec<(PlateKey, f32)> = Vec::new();
+    for read in reads {
+        for k in std::iter::once(&read.key).chain(read.candidates.iter().map(|(k, _)| k)) {
+            if k != key && !others.iter().any(|(o, _)| o == k) {
                 others.push((k.clone(), 0.0));
             }
         }
     }
     for (k, score) in &mut others {
-        *score = unit(usable.iter().map(|r| r.score_for(k)).sum::<f32>() / usable.len() as f32);
+        *score = unit(reads.iter().map(|r| r.score_for(k)).sum::<f32>() / reads.len() as f32);
     }
     others.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    others
+}
+
+/// Votes the plate of a track from its kept reads; `total_reads` counts every read the track
+/// had. `None` when no read was kept.
+pub(super) fn vote(
+    reads: &[PlateRead],
+    total_reads: u32,
+    max_candidates: usize,
+) -> Option<VotedPlate> {
+    if reads.is_empty() {
+        return None;
+    }
+    let group = winning_group(reads);
+    let all_weight: f32 = reads.iter().map(|r| r.confidence).sum();
+    let group_share = if all_weight > 0.0 {
+        group.weight / all_weight
+    } else {
+        group.reads.len() as f32 / reads.len() as f32
+    };
+    let (voted, shares) = vote_chars(&group);
+    // Every position voted an `A-Z0-9` character of keys of this length: a key again.
+    let key = PlateKey::parse(&voted).ok()?;
+
+    let mean_confidence =
+        group.reads.iter().map(|r| r.confidence).sum::<f32>() / group.reads.len() as f32;
+    let agreement = shares.iter().sum::<f32>() / shares.len() as f32;
+    let doubt: f32 = group
+        .reads
+        .iter()
+        .map(|r| {
+            let matching = r
+                .key
+                .as_str()
+                .bytes()
+                .zip(voted.bytes())
+                .filter(|(a, b)| a == b);
+            1.0 - r.confidence * matching.count() as f32 / group.len as f32
+        })
+        .product();
+    let confidence = unit(group_share * agreement * (1.0 - doubt));
+
     let mut candidates = vec![(key.clone(), confidence)];
-    candidates.extend(others);
+    candidates.extend(other_keys(reads, &key));
     candidates.truncate(max_candidates);
 
-    let parsed = PlateKey::parse(&key).ok();
     // The most confident read of exactly this key knows where the plate breaks its lines.
-    let read_display = usable
+    let read_display = reads
         .iter()
-        .filter(|r| !r.display.is_empty() && r.chars.iter().copied().eq(key.chars()))
+        .filter(|r| !r.display.is_empty() && r.key == key)
         .max_by(|a, b| a.confidence.total_cmp(&b.confidence))
         .map(|r| r.display.clone());
     Some(VotedPlate {
-        display: read_display.unwrap_or_else(|| {
-            parsed
-                .as_ref()
-                .map_or_else(|| key.clone(), |k| plate::display(k, *layout))
-        }),
-        is_vietnamese: parsed.as_ref().is_some_and(PlateKey::is_vietnamese),
+        display: read_display.unwrap_or_else(|| plate::display(&key, group.layout)),
         char_confidences: shares.iter().map(|s| unit(s * mean_confidence)).collect(),
         key,
-        layout: *layout,
+        layout: group.layout,
         confidence,
         candidates,
         reads: total_reads,
@@ -255,12 +308,13 @@ mod tests {
     use super::*;
 
     fn read(key: &str, confidence: f32, char_confidences: Vec<f32>) -> PlateRead {
+        let key = PlateKey::parse(key).unwrap();
         PlateRead {
-            chars: key.chars().collect(),
+            key: key.clone(),
             layout: PlateLayout::TwoLine,
             confidence,
             char_confidences,
-            candidates: vec![(key.to_string(), confidence)],
+            candidates: vec![(key, confidence)],
             display: String::new(),
         }
     }
@@ -283,16 +337,17 @@ mod tests {
     }
 
     #[test]
-    fn heavier_group_wins_and_empty_or_zero_reads_do_not_panic() {
+    fn heavier_group_wins_and_no_or_zero_reads_do_not_panic() {
+        // An empty read cannot reach the vote any more: an empty key is no `PlateKey`.
+        assert_eq!(PlateKey::parse(""), Err(plate::PlateError::Empty));
         let reads = vec![
             read("30A33918", 0.9, vec![]),
             read("30A339189", 0.3, vec![]),
-            read("", 0.9, vec![]),
         ];
         let voted = vote(&reads, 3, 5).unwrap();
         assert_eq!(voted.key, "30A33918");
         assert!(voted.confidence < 0.9);
-        assert!(vote(&[read("", 0.5, vec![])], 1, 5).is_none());
+        assert!(vote(&[], 1, 5).is_none());
         let zero = vote(&[read("AB", 0.0, vec![0.0, 0.0])], 1, 5).unwrap();
         assert_eq!(zero.key, "AB");
         assert_eq!(zero.confidence, 0.0);

@@ -226,7 +226,7 @@ fn start_cameras(
             for e in rx {
                 if let IngestEvent::Passage(p) = e {
                     if let Some(v) = &p.passage.plate {
-                        plates.insert(v.key.clone());
+                        plates.insert(v.key.to_string());
                     }
                 }
             }
