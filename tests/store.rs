@@ -126,7 +126,7 @@ async fn search_modes_find_what_they_should() {
     let db = common::scratch("search").await;
     let at = t("2026-11-29T01:00:00Z");
     let mut motorbike = new_passage("cam-a", 4, at + TimeDelta::minutes(3), &[("30A33918", 0.9)]);
-    motorbike.vehicle_class = "motorbike".into();
+    motorbike.vehicle_class = "motorbike".parse().unwrap();
     let ps = vec![
         new_passage("cam-a", 1, at, &[("29B125662", 0.95)]),
         new_passage(
@@ -375,8 +375,8 @@ async fn counts_per_bucket_class_and_direction() {
     let mut add =
         |camera: &str, at: DateTime<Utc>, class: &str, dir: &str, crossed: Option<bool>| {
             let mut p = new_passage(camera, ps.len() as i64, at, &[]);
-            p.vehicle_class = class.into();
-            p.direction = dir.into();
+            p.vehicle_class = class.parse().unwrap();
+            p.direction = dir.parse().unwrap();
             p.crossed_line = crossed;
             ps.push(p);
         };
