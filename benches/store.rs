@@ -1089,7 +1089,7 @@ fn meets(page: &SearchPage, expect: &Expect) -> bool {
     let matched = |p: &PassageView| {
         p.matched
             .as_ref()
-            .map(|m| m.plate_key.clone())
+            .map(|m| m.plate_key.to_string())
             .unwrap_or_default()
     };
     match expect {
@@ -1113,7 +1113,7 @@ fn meets(page: &SearchPage, expect: &Expect) -> bool {
             let plate = page
                 .items
                 .iter()
-                .any(|p| p.plate_key.as_ref() == Some(truth) || &matched(p) == truth);
+                .any(|p| p.plate_key.as_ref().is_some_and(|k| k == truth) || &matched(p) == truth);
             planted || plate || outranked(page, typed, truth)
         }
         Expect::Passage { camera, best_at } => page
@@ -1132,7 +1132,7 @@ fn outranked(page: &SearchPage, typed: &str, truth: &str) -> bool {
         && page.items.iter().all(|p| {
             p.matched
                 .as_ref()
-                .and_then(|m| fuzzy_cost(typed, &m.plate_key, m.rank, 0.0))
+                .and_then(|m| fuzzy_cost(typed, m.plate_key.as_str(), m.rank, 0.0))
                 .is_some_and(|worst| worst <= truth_best)
         })
 }
