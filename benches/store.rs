@@ -53,6 +53,7 @@ use matthan::store::query::{self, Bucket, PassageView, SearchFilter, SearchPage}
 use matthan::store::scratch::{self, ScratchDatabase};
 use matthan::store::writer::write_batch;
 use matthan::store::{NewPassage, NewPlateRead, Store, WriteItem, Writer, WriterSettings};
+use matthan::track::Direction;
 use serde::Serialize;
 use tokio_postgres::NoTls;
 
@@ -336,7 +337,7 @@ fn candidates(truth: &str, rng: &mut Rng) -> Vec<NewPlateRead> {
             };
             let read = NewPlateRead {
                 rank: i as i16 + 1,
-                key,
+                key: PlateKey::parse(&key).expect("generated keys are canonical"),
                 confidence,
                 char_confidences,
             };
@@ -398,12 +399,12 @@ impl DataSet {
         } else {
             PlateLayout::OneLine
         };
-        let key = voted.and_then(|r| PlateKey::parse(&r.key).ok());
+        let key = voted.map(|r| r.key.clone());
         let clip_started_at = best_at.duration_trunc(TimeDelta::minutes(5)).ok();
         let direction = match rng.unit() {
-            u if u < 0.48 => "along",
-            u if u < 0.96 => "against",
-            _ => "unknown",
+            u if u < 0.48 => Direction::Along,
+            u if u < 0.96 => Direction::Against,
+            _ => Direction::Unknown,
         };
         // Even cameras have a counting line; most passages cross it.
         let crossed_line = camera_no.is_multiple_of(2).then(|| rng.chance(0.9));
@@ -415,12 +416,15 @@ impl DataSet {
             first_seen: best_at - TimeDelta::milliseconds(500 + rng.below(5000) as i64),
             last_seen: best_at + TimeDelta::milliseconds(200 + rng.below(3000) as i64),
             best_at,
-            vehicle_class: vehicle.class.to_string(),
-            plate_key: voted.map(|r| r.key.clone()),
+            vehicle_class: vehicle
+                .class
+                .parse()
+                .expect("the fleet's classes are names"),
+            plate_key: key.clone(),
             plate_display: key.as_ref().map(|k| matthan::plate::display(k, layout)),
             plate_confidence: voted.map(|r| r.confidence),
             is_vietnamese: key.as_ref().map(|k| k.is_vietnamese()),
-            direction: direction.to_string(),
+            direction,
             crossed_line,
             clip_started_at,
             clip_offset_ms: clip_started_at.map(|c| (best_at - c).num_milliseconds()),
@@ -1085,7 +1089,7 @@ fn meets(page: &SearchPage, expect: &Expect) -> bool {
     let matched = |p: &PassageView| {
         p.matched
             .as_ref()
-            .map(|m| m.plate_key.clone())
+            .map(|m| m.plate_key.to_string())
             .unwrap_or_default()
     };
     match expect {
@@ -1109,7 +1113,7 @@ fn meets(page: &SearchPage, expect: &Expect) -> bool {
             let plate = page
                 .items
                 .iter()
-                .any(|p| p.plate_key.as_ref() == Some(truth) || &matched(p) == truth);
+                .any(|p| p.plate_key.as_ref().is_some_and(|k| k == truth) || &matched(p) == truth);
             planted || plate || outranked(page, typed, truth)
         }
         Expect::Passage { camera, best_at } => page
@@ -1128,7 +1132,7 @@ fn outranked(page: &SearchPage, typed: &str, truth: &str) -> bool {
         && page.items.iter().all(|p| {
             p.matched
                 .as_ref()
-                .and_then(|m| fuzzy_cost(typed, &m.plate_key, m.rank, 0.0))
+                .and_then(|m| fuzzy_cost(typed, m.plate_key.as_str(), m.rank, 0.0))
                 .is_some_and(|worst| worst <= truth_best)
         })
 }

@@ -42,7 +42,8 @@
 //!
 //! Arrows point one way: `api` → `store`, `video` (clip export), `counters`; `pipeline` →
 //! `video`, `infer`, `motion`, `track`, `counters`, `recognize` and `scene` (types), `store`
-//! (records); `infer` → `recognize`; `video` → `motion`; `store` → `plate` (search keys);
+//! (records); `infer` → `recognize`; `video` → `motion`; `store` → `plate` (keys, search
+//! keys), `scene` and `track` (class and direction types);
 //! `recognize` → `plate`, `scene`, `motion` (crop looks); `track` → `plate`, `scene`.
 //! `plate`, `scene`, `motion` and `track` do no I/O; `counters` imports nothing of the crate.
 

@@ -30,7 +30,12 @@ async fn search(
 fn keys(page: &SearchPage) -> Vec<String> {
     page.items
         .iter()
-        .map(|p| p.plate_key.clone().unwrap_or_default())
+        .map(|p| {
+            p.plate_key
+                .as_ref()
+                .map(|k| k.to_string())
+                .unwrap_or_default()
+        })
         .collect()
 }
 
@@ -126,7 +131,7 @@ async fn search_modes_find_what_they_should() {
     let db = common::scratch("search").await;
     let at = t("2026-11-29T01:00:00Z");
     let mut motorbike = new_passage("cam-a", 4, at + TimeDelta::minutes(3), &[("30A33918", 0.9)]);
-    motorbike.vehicle_class = "motorbike".into();
+    motorbike.vehicle_class = "motorbike".parse().unwrap();
     let ps = vec![
         new_passage("cam-a", 1, at, &[("29B125662", 0.95)]),
         new_passage(
@@ -205,7 +210,7 @@ async fn search_modes_find_what_they_should() {
         ["29B125662"]
     );
     let motorbikes = SearchFilter {
-        vehicle_class: Some("motorbike".into()),
+        vehicle_class: Some("motorbike".parse().unwrap()),
         ..Default::default()
     };
     assert_eq!(
@@ -375,8 +380,8 @@ async fn counts_per_bucket_class_and_direction() {
     let mut add =
         |camera: &str, at: DateTime<Utc>, class: &str, dir: &str, crossed: Option<bool>| {
             let mut p = new_passage(camera, ps.len() as i64, at, &[]);
-            p.vehicle_class = class.into();
-            p.direction = dir.into();
+            p.vehicle_class = class.parse().unwrap();
+            p.direction = dir.parse().unwrap();
             p.crossed_line = crossed;
             ps.push(p);
         };
@@ -401,8 +406,8 @@ async fn counts_per_bucket_class_and_direction() {
                         .with_timezone(&ict)
                         .format("%d %H:%M")
                         .to_string(),
-                    r.vehicle_class,
-                    r.direction,
+                    r.vehicle_class.to_string(),
+                    r.direction.to_string(),
                     r.count,
                 )
             })
@@ -452,6 +457,47 @@ async fn counts_per_bucket_class_and_direction() {
         .await
         .unwrap();
     assert_eq!(narrow.iter().map(|r| r.count).sum::<i64>(), 3);
+    drop(client);
+    db.drop_database().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_class_or_direction_in_the_database_is_an_error_not_a_panic() {
+    let db = common::scratch("bad_value").await;
+    let at = t("2026-11-29T01:00:00Z");
+    let ps = vec![new_passage("cam-a", 1, at, &[("29B125662", 0.9)])];
+    write_batch(&db.store, &items(ps)).await.unwrap();
+    let client = db.store.client().await.unwrap();
+    let id: i64 = client
+        .query_one("SELECT id FROM passages", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // The schema's CHECKs keep such values out; a database changed by hand may not have them.
+    client
+        .batch_execute(
+            "ALTER TABLE passages DROP CONSTRAINT passages_direction_check,
+                                  DROP CONSTRAINT passages_vehicle_class_check",
+        )
+        .await
+        .unwrap();
+    for (set, column) in [
+        ("direction = 'sideways'", "direction"),
+        (
+            "direction = 'along', vehicle_class = 'tank'",
+            "vehicle_class",
+        ),
+    ] {
+        client
+            .batch_execute(&format!("UPDATE passages SET {set}"))
+            .await
+            .unwrap();
+        let err = query::passage(&client, id).await.unwrap_err();
+        assert!(
+            matches!(err, matthan::store::StoreError::BadValue { column: c, .. } if c == column),
+            "{err}"
+        );
+    }
     drop(client);
     db.drop_database().await.unwrap();
 }

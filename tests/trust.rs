@@ -794,11 +794,11 @@ async fn watches_match_like_a_search_once_per_passage() {
     if let WriteItem::Passage(p) = &mut p2 {
         p.reads.push(NewPlateRead {
             rank: 2,
-            key: "29B125662".into(),
+            key: common::key("29B125662"),
             confidence: 0.3,
             char_confidences: vec![],
         });
-        p.reads[0].key = "29B125663".into();
+        p.reads[0].key = common::key("29B125663");
     }
     let items = vec![
         common::passage("cam-a", 1, at(1), Some("29B125662")),

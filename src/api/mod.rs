@@ -40,6 +40,7 @@ use params::{parse_query, parse_time, parse_time_opt};
 
 use crate::alerts::AlertHub;
 use crate::plate::search::PlateQuery;
+use crate::scene::VehicleClass;
 use crate::store::query::{self, Bucket, Cursor, SearchFilter};
 use crate::store::writer::WriterCounters;
 use crate::store::Store;
@@ -169,8 +170,6 @@ struct SearchParams {
     reason: Option<String>,
 }
 
-const CLASSES: &[&str] = &["motorbike", "bus", "car", "truck", "tuktuk", "van", "other"];
-
 async fn search_passages(
     State(state): State<AppState>,
     RawQuery(raw): RawQuery,
@@ -209,19 +208,13 @@ async fn search_passages(
             return Err(ApiError::bad("to", "must be after from"));
         }
     }
-    let vehicle_class = match p.class.as_deref().filter(|c| !c.is_empty()) {
-        None => None,
-        Some(c) if CLASSES.contains(&c) => Some(c.to_string()),
-        Some(c) => {
-            return Err(ApiError::bad(
-                "class",
-                format!(
-                    "unknown vehicle class `{c}` (one of {})",
-                    CLASSES.join(", ")
-                ),
-            ))
-        }
-    };
+    let vehicle_class = p
+        .class
+        .as_deref()
+        .filter(|c| !c.is_empty())
+        .map(str::parse::<VehicleClass>)
+        .transpose()
+        .map_err(|e| ApiError::bad("class", e.to_string()))?;
     let mut client = state.store.client().await?;
     let mut camera_ids: Option<Vec<i64>> = None;
     if let Some(name) = p.camera.as_deref().filter(|c| !c.is_empty()) {

@@ -142,17 +142,12 @@ fn passage_row(p: &PassageRecord, counting_line: bool) -> NewPassage {
         first_seen: p.first_seen,
         last_seen: p.last_seen,
         best_at: p.best_at,
-        vehicle_class: passage.vehicle_class.as_str().to_string(),
-        plate_key: plate.map(|v| v.key.to_string()),
+        vehicle_class: passage.vehicle_class,
+        plate_key: plate.map(|v| v.key.clone()),
         plate_display: plate.map(|v| v.display.clone()),
         plate_confidence: plate.map(|v| v.confidence),
         is_vietnamese: plate.map(|v| v.is_vietnamese()),
-        direction: match passage.direction {
-            crate::track::Direction::Along => "along",
-            crate::track::Direction::Against => "against",
-            crate::track::Direction::Unknown => "unknown",
-        }
-        .to_string(),
+        direction: passage.direction,
         crossed_line: counting_line.then_some(passage.crossed_line),
         clip_started_at: p
             .clip_offset_ms
@@ -175,7 +170,7 @@ fn plate_reads(v: &crate::track::VotedPlate) -> Vec<NewPlateRead> {
         .enumerate()
         .map(|(i, (key, score))| NewPlateRead {
             rank: i as i16 + 1,
-            key: key.to_string(),
+            key: key.clone(),
             confidence: *score,
             char_confidences: if i == 0 {
                 v.char_confidences.clone()

@@ -62,6 +62,29 @@ pub enum StoreError {
     /// The writer has stopped and takes no more records.
     #[error("the database writer has stopped")]
     WriterClosed,
+    /// A stored value is not what its column should hold (an unknown vehicle class or
+    /// direction, a plate key that is not canonical).
+    #[error("the database holds a bad {column}: {reason}")]
+    BadValue {
+        /// The column.
+        column: &'static str,
+        /// Why its value does not parse.
+        reason: String,
+    },
+}
+
+impl StoreError {
+    /// `text` of `column` parsed as a `T`, or [`StoreError::BadValue`].
+    pub(crate) fn parse_column<T>(column: &'static str, text: &str) -> Result<T, StoreError>
+    where
+        T: std::str::FromStr,
+        T::Err: std::fmt::Display,
+    {
+        text.parse().map_err(|e: T::Err| StoreError::BadValue {
+            column,
+            reason: e.to_string(),
+        })
+    }
 }
 
 impl From<deadpool_postgres::PoolError> for StoreError {
@@ -201,5 +224,27 @@ impl Database {
             drop(self.store);
             let _ = tokio::task::spawn_blocking(move || cluster.stop()).await;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::VehicleClass;
+    use crate::track::Direction;
+
+    #[test]
+    fn stored_names_parse_or_say_which_column_is_bad() {
+        let class: VehicleClass = StoreError::parse_column("vehicle_class", "van").unwrap();
+        assert_eq!(class, VehicleClass::Van);
+        let err = StoreError::parse_column::<Direction>("direction", "up").unwrap_err();
+        assert!(matches!(
+            err,
+            StoreError::BadValue {
+                column: "direction",
+                ..
+            }
+        ));
+        assert!(err.to_string().contains("bad direction"), "{err}");
     }
 }

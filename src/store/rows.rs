@@ -4,8 +4,18 @@
 //! the writer's queue and, when the database is down, through the on-disk spool (serialised
 //! with serde). Plain data: no I/O, no SQL. Both [`super::writer`] and [`super::spool`] import
 //! these; neither imports the other's rows.
+//!
+//! The rows hold the domain types ([`VehicleClass`], [`Direction`], [`PlateKey`]); the writer
+//! turns them into the database's text at the SQL edge. In the spool they are encoded as
+//! their names (postcard strings), byte for byte as when these fields were strings, so
+//! batches spooled by an older build still replay; a name this build does not know makes the
+//! batch fail to decode (the spool sets it aside), never a panic.
 
 use chrono::{DateTime, Utc};
+
+use crate::plate::PlateKey;
+use crate::scene::VehicleClass;
+use crate::track::Direction;
 
 /// One plate candidate of a passage.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -13,7 +23,7 @@ pub struct NewPlateRead {
     /// 1 for the voted plate, then by score.
     pub rank: i16,
     /// Canonical key.
-    pub key: String,
+    pub key: PlateKey,
     /// Score 0..1.
     pub confidence: f32,
     /// Per-character confidences (for the voted plate; empty for the others).
@@ -33,18 +43,20 @@ pub struct NewPassage {
     pub last_seen: DateTime<Utc>,
     /// Time of the snapshot frame; the partition key.
     pub best_at: DateTime<Utc>,
-    /// `motorbike`, `car`, ... (see `scene::VehicleClass::as_str`).
-    pub vehicle_class: String,
+    /// The tracker's class (spooled as its name).
+    #[serde(with = "by_name")]
+    pub vehicle_class: VehicleClass,
     /// Voted plate key, if any plate was read.
-    pub plate_key: Option<String>,
+    pub plate_key: Option<PlateKey>,
     /// Display form of the voted plate.
     pub plate_display: Option<String>,
     /// Vote confidence 0..1.
     pub plate_confidence: Option<f32>,
     /// Whether the voted plate fits the Vietnamese grammar.
     pub is_vietnamese: Option<bool>,
-    /// `along`, `against` or `unknown`.
-    pub direction: String,
+    /// Which way it went (spooled as its name).
+    #[serde(with = "by_name")]
+    pub direction: Direction,
     /// Whether it crossed the counting line; `None` when the camera has none.
     pub crossed_line: Option<bool>,
     /// Start of the segment holding the best frame (the clip's natural key with the camera).
@@ -85,4 +97,139 @@ pub enum WriteItem {
     Passage(Box<NewPassage>),
     /// A segment.
     Clip(NewClip),
+}
+
+/// Serde through a type's name: `Display` out, `FromStr` in, as a plain string. What keeps the
+/// spool's encoding of the typed fields the same as when they were `String`s (the derived
+/// serde of an enum would write a variant index in postcard).
+mod by_name {
+    use std::fmt::Display;
+    use std::str::FromStr;
+
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T: Display, S: Serializer>(value: &T, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&value.to_string())
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: FromStr,
+        T::Err: Display,
+        D: Deserializer<'de>,
+    {
+        let name = String::deserialize(d)?;
+        name.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+
+    /// [`NewPlateRead`] as it was when its key was a string.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct OldPlateRead {
+        rank: i16,
+        key: String,
+        confidence: f32,
+        char_confidences: Vec<f32>,
+    }
+
+    /// [`NewPassage`] as it was when its class, plate keys and direction were strings.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct OldPassage {
+        camera: String,
+        track_no: i64,
+        first_seen: DateTime<Utc>,
+        last_seen: DateTime<Utc>,
+        best_at: DateTime<Utc>,
+        vehicle_class: String,
+        plate_key: Option<String>,
+        plate_display: Option<String>,
+        plate_confidence: Option<f32>,
+        is_vietnamese: Option<bool>,
+        direction: String,
+        crossed_line: Option<bool>,
+        clip_started_at: Option<DateTime<Utc>>,
+        clip_offset_ms: Option<i64>,
+        snapshot_path: Option<String>,
+        bbox: Vec<f32>,
+        frames_seen: i32,
+        reads: Vec<OldPlateRead>,
+    }
+
+    /// [`WriteItem`] as it was.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    enum OldWriteItem {
+        Passage(Box<OldPassage>),
+        Clip(NewClip),
+    }
+
+    fn old_passage(class: &str, direction: &str) -> OldWriteItem {
+        let at = Utc.timestamp_opt(1_700_000_000, 123_456_789).unwrap();
+        OldWriteItem::Passage(Box::new(OldPassage {
+            camera: "Km 12/Yên Minh".into(),
+            track_no: 7,
+            first_seen: at,
+            last_seen: at,
+            best_at: at,
+            vehicle_class: class.into(),
+            plate_key: Some("29B125662".into()),
+            plate_display: Some("29-B1 256.62".into()),
+            plate_confidence: Some(0.75),
+            is_vietnamese: Some(true),
+            direction: direction.into(),
+            crossed_line: Some(false),
+            clip_started_at: None,
+            clip_offset_ms: Some(40),
+            snapshot_path: Some("snap.jpg".into()),
+            bbox: vec![1.0, 2.0, 3.0, 4.0],
+            frames_seen: 5,
+            reads: vec![
+                OldPlateRead {
+                    rank: 1,
+                    key: "29B125662".into(),
+                    confidence: 0.75,
+                    char_confidences: vec![0.5, 0.25],
+                },
+                OldPlateRead {
+                    rank: 2,
+                    key: "ABC123".into(),
+                    confidence: 0.5,
+                    char_confidences: vec![],
+                },
+            ],
+        }))
+    }
+
+    #[test]
+    fn rows_spooled_with_string_fields_decode_and_encode_to_the_same_bytes() {
+        for class in VehicleClass::names() {
+            for direction in Direction::names() {
+                let old = vec![old_passage(class, direction)];
+                let bytes = postcard::to_stdvec(&old).unwrap();
+                let new: Vec<WriteItem> = postcard::from_bytes(&bytes).unwrap();
+                let WriteItem::Passage(p) = &new[0] else {
+                    panic!("not a passage: {new:?}");
+                };
+                assert_eq!(p.vehicle_class.as_str(), class);
+                assert_eq!(p.direction.as_str(), direction);
+                assert_eq!(p.plate_key.as_ref().unwrap(), "29B125662");
+                assert_eq!(p.reads[1].key, "ABC123");
+                assert_eq!(postcard::to_stdvec(&new).unwrap(), bytes);
+            }
+        }
+    }
+
+    #[test]
+    fn an_unknown_class_or_direction_in_a_spooled_row_is_an_error() {
+        for old in [old_passage("tank", "along"), old_passage("car", "sideways")] {
+            let bytes = postcard::to_stdvec(&vec![old]).unwrap();
+            let err = postcard::from_bytes::<Vec<WriteItem>>(&bytes).unwrap_err();
+            assert!(!err.to_string().is_empty());
+        }
+    }
 }

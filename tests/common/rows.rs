@@ -4,10 +4,14 @@
 use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
+use matthan::plate::PlateKey;
+use matthan::scene::VehicleClass;
 use matthan::store::{NewPassage, NewPlateRead, WriteItem};
+use matthan::track::Direction;
 
 /// A car passage of `camera`'s track `track`, best seen at `best_at` with the plate candidates
-/// `reads` (`(key, confidence)`, rank 1 first; the first is the voted plate): seen from 2 s
+/// `reads` (`(key, confidence)`, rank 1 first; the first is the voted plate; each key must be
+/// a canonical plate key): seen from 2 s
 /// before to 1 s after, over 5 frames, in a 10-pixel box, going along the road.
 pub fn new_passage(
     camera: &str,
@@ -21,12 +25,12 @@ pub fn new_passage(
         first_seen: best_at - TimeDelta::seconds(2),
         last_seen: best_at + TimeDelta::seconds(1),
         best_at,
-        vehicle_class: "car".into(),
-        plate_key: reads.first().map(|r| r.0.to_string()),
+        vehicle_class: VehicleClass::Car,
+        plate_key: reads.first().map(|r| key(r.0)),
         plate_display: reads.first().map(|r| r.0.to_string()),
         plate_confidence: reads.first().map(|r| r.1),
         is_vietnamese: Some(true),
-        direction: "along".into(),
+        direction: Direction::Along,
         crossed_line: None,
         clip_started_at: None,
         clip_offset_ms: None,
@@ -38,12 +42,20 @@ pub fn new_passage(
             .enumerate()
             .map(|(i, (k, c))| NewPlateRead {
                 rank: i as i16 + 1,
-                key: k.to_string(),
+                key: key(k),
                 confidence: *c,
                 char_confidences: vec![],
             })
             .collect(),
     }
+}
+
+/// `text` as a plate key; the tests write canonical keys, so anything else is a mistake in
+/// the test.
+pub fn key(text: &str) -> PlateKey {
+    let key = PlateKey::parse(text).unwrap();
+    assert_eq!(key, text, "not a canonical key");
+    key
 }
 
 /// A passage of camera `camera` seen at the one instant `at` over 3 frames, with no box, with

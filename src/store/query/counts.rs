@@ -1,9 +1,14 @@
 //! Vehicle counts per junction, bucket, class and direction.
+//!
+//! The class and direction are parsed from the row (an unknown one is a
+//! [`StoreError::BadValue`]) and serialize as the names the database holds.
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
 
+use crate::scene::VehicleClass;
 use crate::store::StoreError;
+use crate::track::Direction;
 
 /// Vehicles counted in one bucket, class and direction.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -11,9 +16,9 @@ pub struct CountRow {
     /// Bucket start.
     pub bucket_start: DateTime<Utc>,
     /// Vehicle class.
-    pub vehicle_class: String,
+    pub vehicle_class: VehicleClass,
     /// Direction.
-    pub direction: String,
+    pub direction: Direction,
     /// Vehicles.
     pub count: i64,
 }
@@ -82,15 +87,16 @@ pub async fn counts(
             &[&junction_id, &from, &to, &seconds],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| CountRow {
-            bucket_start: r.get(0),
-            vehicle_class: r.get(1),
-            direction: r.get(2),
-            count: r.get(3),
+    rows.iter()
+        .map(|r| {
+            Ok(CountRow {
+                bucket_start: r.get(0),
+                vehicle_class: StoreError::parse_column("vehicle_class", r.get(1))?,
+                direction: StoreError::parse_column("direction", r.get(2))?,
+                count: r.get(3),
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

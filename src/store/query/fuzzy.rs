@@ -6,9 +6,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use super::passage::{passage_from_row, MatchInfo, PassageView, PASSAGE_COLUMNS, PASSAGE_JOINS};
+use super::passage::{
+    parsed, passage_from_row, MatchInfo, PassageView, PASSAGE_COLUMNS, PASSAGE_JOINS,
+};
 use super::search::{class_filter, Cursor, SearchFilter, SearchPage};
 use crate::plate::search::PlateQuery;
+use crate::plate::PlateKey;
 use crate::store::StoreError;
 
 /// A fuzzy hit before its passage is read.
@@ -120,7 +123,7 @@ async fn rank_hits(
                 &filter.from,
                 &filter.to,
                 &filter.camera_ids,
-                &filter.vehicle_class,
+                &filter.class_name(),
                 &fetch,
                 &key,
                 &folded,
@@ -131,22 +134,21 @@ async fn rank_hits(
         )
         .await?;
     tx.commit().await?;
-    Ok(rows
-        .iter()
+    rows.iter()
         .map(|row| {
-            let candidate: String = row.get(3);
-            FuzzyHit {
+            let candidate: PlateKey = parsed(row, 3, "plate_key")?;
+            Ok(FuzzyHit {
                 cost: row.get::<_, i32>(4).max(0) as u32,
                 id: row.get(0),
                 best_at: row.get(1),
                 matched: MatchInfo {
-                    distance: strsim::levenshtein(key, &candidate) as u32,
+                    distance: strsim::levenshtein(key, candidate.as_str()) as u32,
                     plate_key: candidate,
                     rank: row.get(2),
                 },
-            }
+            })
         })
-        .collect())
+        .collect()
 }
 
 /// Step 2: only the page's passages are read, in the hits' order, each with its match.
@@ -165,11 +167,8 @@ async fn read_page(
     let rows = client.query(&sql, &[&ids, &times]).await?;
     let mut by_id: HashMap<i64, PassageView> = rows
         .iter()
-        .map(|r| {
-            let p = passage_from_row(r);
-            (p.id, p)
-        })
-        .collect();
+        .map(|r| passage_from_row(r).map(|p| (p.id, p)))
+        .collect::<Result<_, StoreError>>()?;
     Ok(ranked
         .into_iter()
         .filter_map(|h| {

@@ -1,12 +1,19 @@
 //! A passage as the API shows it, and reading one: the view types ([`PassageView`] with its
 //! [`ClipLink`], [`MatchInfo`] and [`Candidate`]s), the columns and joins every passage query
 //! selects, and the look-ups of one passage and of its snapshot file.
+//!
+//! The class, direction and plate keys are parsed from the row here, once; a value this build
+//! does not know is a [`StoreError::BadValue`]. They serialize as the names the database holds,
+//! so the JSON is the same as when they were strings.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;
 
+use crate::plate::PlateKey;
+use crate::scene::VehicleClass;
 use crate::store::StoreError;
+use crate::track::Direction;
 
 /// The clip segment holding a passage's best frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -27,7 +34,7 @@ pub struct ClipLink {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct MatchInfo {
     /// The candidate's key.
-    pub plate_key: String,
+    pub plate_key: PlateKey,
     /// Its rank in the vote (1 = the voted plate).
     pub rank: i16,
     /// Edit distance from the query (0 for exact and wildcard hits).
@@ -40,7 +47,7 @@ pub struct Candidate {
     /// 1 = voted.
     pub rank: i16,
     /// Key.
-    pub plate_key: String,
+    pub plate_key: PlateKey,
     /// Score 0..1.
     pub confidence: f32,
 }
@@ -61,17 +68,17 @@ pub struct PassageView {
     /// Snapshot time.
     pub best_at: DateTime<Utc>,
     /// Vehicle class.
-    pub vehicle_class: String,
+    pub vehicle_class: VehicleClass,
     /// Voted plate key.
-    pub plate_key: Option<String>,
+    pub plate_key: Option<PlateKey>,
     /// Voted plate, national display form.
     pub plate_display: Option<String>,
     /// Vote confidence.
     pub plate_confidence: Option<f32>,
     /// Whether the plate fits the Vietnamese grammar.
     pub is_vietnamese: Option<bool>,
-    /// `along`, `against`, `unknown`.
-    pub direction: String,
+    /// Which way it went.
+    pub direction: Direction,
     /// Counting-line crossing; `None` when the camera has no line.
     pub crossed_line: Option<bool>,
     /// The segment with the best frame, if recorded.
@@ -102,8 +109,24 @@ pub(super) const PASSAGE_JOINS: &str = "
         WHERE camera_id = p.camera_id AND started_at <= p.best_at AND ended_at >= p.best_at
         ORDER BY started_at DESC LIMIT 1) cl ON true";
 
+/// Column `idx` of `row`, the text of `column`, parsed.
+pub(super) fn parsed<T>(row: &Row, idx: usize, column: &'static str) -> Result<T, StoreError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    StoreError::parse_column(column, row.get::<_, &str>(idx))
+}
+
+/// Column `idx` of `row`, a nullable plate key, parsed.
+pub(super) fn parsed_key(row: &Row, idx: usize) -> Result<Option<PlateKey>, StoreError> {
+    row.get::<_, Option<&str>>(idx)
+        .map(|k| StoreError::parse_column("plate_key", k))
+        .transpose()
+}
+
 /// Reads a row of `PASSAGE_COLUMNS` starting at column 0.
-pub(super) fn passage_from_row(row: &Row) -> PassageView {
+pub(super) fn passage_from_row(row: &Row) -> Result<PassageView, StoreError> {
     let id: i64 = row.get(0);
     let best_at: DateTime<Utc> = row.get(5);
     let clip_id: Option<i64> = row.get(13);
@@ -118,19 +141,19 @@ pub(super) fn passage_from_row(row: &Row) -> PassageView {
         }
     });
     let snapshot_path: Option<String> = row.get(16);
-    PassageView {
+    Ok(PassageView {
         id,
         camera: row.get(1),
         junction: row.get(2),
         first_seen: row.get(3),
         last_seen: row.get(4),
         best_at,
-        vehicle_class: row.get(6),
-        plate_key: row.get(7),
+        vehicle_class: parsed(row, 6, "vehicle_class")?,
+        plate_key: parsed_key(row, 7)?,
         plate_display: row.get(8),
         plate_confidence: row.get(9),
         is_vietnamese: row.get(10),
-        direction: row.get(11),
+        direction: parsed(row, 11, "direction")?,
         crossed_line: row.get(12),
         clip,
         snapshot_url: snapshot_path
@@ -139,7 +162,7 @@ pub(super) fn passage_from_row(row: &Row) -> PassageView {
         snapshot_path,
         matched: None,
         candidates: None,
-    }
+    })
 }
 
 /// One passage with its candidates; `None` if there is no such id.
@@ -151,7 +174,7 @@ pub async fn passage(
     let Some(row) = client.query_opt(&sql, &[&id]).await? else {
         return Ok(None);
     };
-    let mut p = passage_from_row(&row);
+    let mut p = passage_from_row(&row)?;
     let reads = client
         .query(
             "SELECT rank, plate_key, confidence FROM plate_reads
@@ -162,12 +185,14 @@ pub async fn passage(
     p.candidates = Some(
         reads
             .iter()
-            .map(|r| Candidate {
-                rank: r.get(0),
-                plate_key: r.get(1),
-                confidence: r.get(2),
+            .map(|r| {
+                Ok(Candidate {
+                    rank: r.get(0),
+                    plate_key: parsed(r, 1, "plate_key")?,
+                    confidence: r.get(2),
+                })
             })
-            .collect(),
+            .collect::<Result<_, StoreError>>()?,
     );
     Ok(Some(p))
 }

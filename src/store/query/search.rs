@@ -8,8 +8,11 @@ use chrono::{DateTime, Utc};
 use serde::Serialize;
 
 use super::fuzzy::search_fuzzy;
-use super::passage::{passage_from_row, MatchInfo, PassageView, PASSAGE_COLUMNS, PASSAGE_JOINS};
+use super::passage::{
+    parsed, passage_from_row, MatchInfo, PassageView, PASSAGE_COLUMNS, PASSAGE_JOINS,
+};
 use crate::plate::search::PlateQuery;
+use crate::scene::VehicleClass;
 use crate::store::StoreError;
 
 /// Where a plate search continues.
@@ -73,7 +76,14 @@ pub struct SearchFilter {
     /// Only these cameras (resolved from camera or junction names).
     pub camera_ids: Option<Vec<i64>>,
     /// Only this vehicle class.
-    pub vehicle_class: Option<String>,
+    pub vehicle_class: Option<VehicleClass>,
+}
+
+impl SearchFilter {
+    /// The class filter as the database spells it (a query parameter).
+    pub(super) fn class_name(&self) -> Option<&'static str> {
+        self.vehicle_class.map(VehicleClass::as_str)
+    }
 }
 
 /// One page of search results.
@@ -170,7 +180,7 @@ async fn search_by_time(
                 &filter.camera_ids,
                 &after_t,
                 &after_id,
-                &filter.vehicle_class,
+                &filter.class_name(),
                 &fetch,
             ],
         )
@@ -178,15 +188,15 @@ async fn search_by_time(
     let mut items: Vec<PassageView> = rows
         .iter()
         .map(|row| {
-            let mut p = passage_from_row(row);
+            let mut p = passage_from_row(row)?;
             p.matched = Some(MatchInfo {
                 rank: row.get(17),
-                plate_key: row.get(18),
+                plate_key: parsed(row, 18, "plate_key")?,
                 distance: 0,
             });
-            p
+            Ok(p)
         })
-        .collect();
+        .collect::<Result<_, StoreError>>()?;
     let more = items.len() > limit;
     items.truncate(limit);
     let next_cursor = more
@@ -231,12 +241,15 @@ pub async fn recent_passages(
                 &filter.camera_ids,
                 &after_t,
                 &after_id,
-                &filter.vehicle_class,
+                &filter.class_name(),
                 &fetch,
             ],
         )
         .await?;
-    let mut items: Vec<PassageView> = rows.iter().map(passage_from_row).collect();
+    let mut items: Vec<PassageView> = rows
+        .iter()
+        .map(passage_from_row)
+        .collect::<Result<_, _>>()?;
     let more = items.len() > limit;
     items.truncate(limit);
     let next_cursor = more

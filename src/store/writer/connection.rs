@@ -16,7 +16,7 @@ use super::sql::{
     ALERT_CHANNEL, CREATE_STAGING, MOVE_STAGED, STAGE_PASSAGE_TYPES, STAGE_READ_TYPES, UPSERT_CLIP,
 };
 use super::{WriteItem, WriterStats, Written};
-use crate::plate::fold_confusions;
+use crate::plate::{fold_confusions, PlateKey};
 use crate::store::{Store, StoreError};
 
 /// The writer's connection and what it has learnt about the database.
@@ -155,6 +155,10 @@ async fn stage_passages(
             continue;
         }
         let seq = seq as i32;
+        // The database holds the types' names.
+        let vehicle_class = p.vehicle_class.as_str();
+        let plate_key = p.plate_key.as_ref().map(PlateKey::as_str);
+        let direction = p.direction.as_str();
         let row: [&(dyn ToSql + Sync); 18] = [
             &seq,
             camera_id,
@@ -162,12 +166,12 @@ async fn stage_passages(
             &p.first_seen,
             &p.last_seen,
             &p.best_at,
-            &p.vehicle_class,
-            &p.plate_key,
+            &vehicle_class,
+            &plate_key,
             &p.plate_display,
             &p.plate_confidence,
             &p.is_vietnamese,
-            &p.direction,
+            &direction,
             &p.crossed_line,
             &p.clip_started_at,
             &p.clip_offset_ms,
@@ -198,11 +202,12 @@ async fn stage_reads(
         };
         let seq = seq as i32;
         for r in &p.reads {
-            let folded = fold_confusions(&r.key);
+            let key = r.key.as_str();
+            let folded = fold_confusions(key);
             let row: [&(dyn ToSql + Sync); 6] = [
                 &seq,
                 &r.rank,
-                &r.key,
+                &key,
                 &folded,
                 &r.confidence,
                 &r.char_confidences,
