@@ -8,6 +8,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use prometheus::proto::MetricFamily;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -102,105 +103,119 @@ impl Metrics {
         self.database_up.set(database_up as i64);
         let mut families = self.registry.gather();
         if let Some(w) = &self.writer {
-            let s = w.stats();
-            for (name, help, value) in [
-                (
-                    "matthan_passages_written_total",
-                    "Passages written to the log",
-                    s.passages,
-                ),
-                (
-                    "matthan_passages_duplicate_total",
-                    "Passages already in the log",
-                    s.duplicates,
-                ),
-                (
-                    "matthan_clips_written_total",
-                    "Clip segments written to the log",
-                    s.clips,
-                ),
-                (
-                    "matthan_write_batches_total",
-                    "Batches committed",
-                    s.batches,
-                ),
-                (
-                    "matthan_write_errors_total",
-                    "Failed batch attempts (retried)",
-                    s.errors,
-                ),
-                (
-                    "matthan_spooled_records_total",
-                    "Records spooled to disk while the database was down",
-                    s.spooled,
-                ),
-                (
-                    "matthan_alerts_raised_total",
-                    "Watchlist alerts raised by passages this process wrote",
-                    s.alerts,
-                ),
-            ] {
-                let c = IntCounter::new(name, help)?;
-                c.inc_by(value);
-                families.extend(prometheus::core::Collector::collect(&c));
-            }
-            let pending = IntGauge::new("matthan_write_pending", "Records waiting to be written")?;
-            pending.set(w.pending.load(Ordering::Relaxed) as i64);
-            families.extend(prometheus::core::Collector::collect(&pending));
-            let in_spool = IntGauge::new(
-                "matthan_spool_records",
-                "Records in the on-disk spool, waiting for the database",
-            )?;
-            in_spool.set(s.in_spool as i64);
-            families.extend(prometheus::core::Collector::collect(&in_spool));
+            families.extend(writer_families(w)?);
         }
         if let Some(board) = self.cameras.get() {
-            let frames = IntCounterVec::new(
-                Opts::new(
-                    "matthan_camera_frames_total",
-                    "Frames per camera: decoded, analysed, gated (held back by the motion \
-                     gate: nothing moved) and dropped (analysis was behind)",
-                ),
-                &["camera", "kind"],
-            )?;
-            let packets = IntCounterVec::new(
-                Opts::new(
-                    "matthan_camera_packets_dropped_total",
-                    "Packets recorded but not decoded because the decoder was behind",
-                ),
-                &["camera"],
-            )?;
-            let reconnects = IntCounterVec::new(
-                Opts::new(
-                    "matthan_camera_reconnects_total",
-                    "Reconnects of a live camera",
-                ),
-                &["camera"],
-            )?;
-            for (camera, s) in board.snapshot() {
-                for (kind, v) in [
-                    ("decoded", s.frames_decoded),
-                    ("analysed", s.frames_analysed),
-                    ("gated", s.frames_gated),
-                    ("dropped", s.frames_dropped),
-                ] {
-                    frames.with_label_values(&[&camera, kind]).inc_by(v);
-                }
-                packets
-                    .with_label_values(&[&camera])
-                    .inc_by(s.packets_dropped);
-                reconnects
-                    .with_label_values(&[&camera])
-                    .inc_by(s.reconnects);
-            }
-            for c in [&frames, &packets, &reconnects] {
-                families.extend(prometheus::core::Collector::collect(c));
-            }
+            families.extend(camera_families(board)?);
         }
         let mut out = Vec::new();
         TextEncoder::new().encode(&families, &mut out)?;
         String::from_utf8(out).map_err(|e| prometheus::Error::Msg(e.to_string()))
     }
+}
+
+/// The database writer's counters and gauges, as metric families.
+fn writer_families(w: &WriterCounters) -> Result<Vec<MetricFamily>, prometheus::Error> {
+    let mut families = Vec::new();
+    let s = w.stats();
+    for (name, help, value) in [
+        (
+            "matthan_passages_written_total",
+            "Passages written to the log",
+            s.passages,
+        ),
+        (
+            "matthan_passages_duplicate_total",
+            "Passages already in the log",
+            s.duplicates,
+        ),
+        (
+            "matthan_clips_written_total",
+            "Clip segments written to the log",
+            s.clips,
+        ),
+        (
+            "matthan_write_batches_total",
+            "Batches committed",
+            s.batches,
+        ),
+        (
+            "matthan_write_errors_total",
+            "Failed batch attempts (retried)",
+            s.errors,
+        ),
+        (
+            "matthan_spooled_records_total",
+            "Records spooled to disk while the database was down",
+            s.spooled,
+        ),
+        (
+            "matthan_alerts_raised_total",
+            "Watchlist alerts raised by passages this process wrote",
+            s.alerts,
+        ),
+    ] {
+        let c = IntCounter::new(name, help)?;
+        c.inc_by(value);
+        families.extend(prometheus::core::Collector::collect(&c));
+    }
+    let pending = IntGauge::new("matthan_write_pending", "Records waiting to be written")?;
+    pending.set(w.pending.load(Ordering::Relaxed) as i64);
+    families.extend(prometheus::core::Collector::collect(&pending));
+    let in_spool = IntGauge::new(
+        "matthan_spool_records",
+        "Records in the on-disk spool, waiting for the database",
+    )?;
+    in_spool.set(s.in_spool as i64);
+    families.extend(prometheus::core::Collector::collect(&in_spool));
+    Ok(families)
+}
+
+/// Frames, dropped packets and reconnects of each camera, as metric families.
+fn camera_families(board: &CameraBoard) -> Result<Vec<MetricFamily>, prometheus::Error> {
+    let mut families = Vec::new();
+    let frames = IntCounterVec::new(
+        Opts::new(
+            "matthan_camera_frames_total",
+            "Frames per camera: decoded, analysed, gated (held back by the motion \
+                 gate: nothing moved) and dropped (analysis was behind)",
+        ),
+        &["camera", "kind"],
+    )?;
+    let packets = IntCounterVec::new(
+        Opts::new(
+            "matthan_camera_packets_dropped_total",
+            "Packets recorded but not decoded because the decoder was behind",
+        ),
+        &["camera"],
+    )?;
+    let reconnects = IntCounterVec::new(
+        Opts::new(
+            "matthan_camera_reconnects_total",
+            "Reconnects of a live camera",
+        ),
+        &["camera"],
+    )?;
+    for (camera, s) in board.snapshot() {
+        for (kind, v) in [
+            ("decoded", s.frames_decoded),
+            ("analysed", s.frames_analysed),
+            ("gated", s.frames_gated),
+            ("dropped", s.frames_dropped),
+        ] {
+            frames.with_label_values(&[&camera, kind]).inc_by(v);
+        }
+        packets
+            .with_label_values(&[&camera])
+            .inc_by(s.packets_dropped);
+        reconnects
+            .with_label_values(&[&camera])
+            .inc_by(s.reconnects);
+    }
+    for c in [&frames, &packets, &reconnects] {
+        families.extend(prometheus::core::Collector::collect(c));
+    }
+    Ok(families)
 }
 
 /// Middleware: counts each request by its route template (never the raw path, so ids and

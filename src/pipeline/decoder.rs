@@ -20,8 +20,7 @@ use super::CameraSettings;
 use crate::counters::StreamCounters;
 use crate::motion::{GateDecision, MotionGate, MotionSettings, Pass};
 use crate::video::decode::{FrameDecoder, SampledFrame};
-use crate::video::source::StreamClock;
-use crate::video::{AnalysisFrame, Packet, StreamInfo, VideoError};
+use crate::video::{AnalysisFrame, Packet, StreamClock, StreamInfo, VideoError};
 
 /// What the reader sends the decoder thread.
 pub(super) enum DecoderMsg {

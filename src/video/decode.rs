@@ -17,7 +17,7 @@ use ffmpeg_next::util::format::Pixel;
 use ffmpeg_next::util::frame::Video as VideoFrame;
 use image::RgbImage;
 
-use super::source::StreamClock;
+use super::clock::StreamClock;
 use super::stream::{Packet, StreamInfo};
 use super::{AnalysisFrame, VideoError};
 use crate::motion::GreyThumb;

@@ -7,9 +7,10 @@
 //! [`PacketStream`]) whose [`Packet`] and [`StreamInfo`] are opaque outside this module.
 //!
 //! Invariants: timestamps are converted to wall-clock time in one place
-//! ([`source::StreamClock`]); a segment always starts on a keyframe; every segment is a
+//! ([`clock::StreamClock`]); a segment always starts on a keyframe; every segment is a
 //! fragmented MP4, so a crash loses at most the fragment being written.
 
+pub mod clock;
 pub mod decode;
 pub mod export;
 pub mod recorder;
@@ -23,6 +24,7 @@ use std::sync::{Arc, Once};
 use chrono::{DateTime, Utc};
 use image::RgbImage;
 
+pub use clock::StreamClock;
 pub use recorder::{ClipSegment, SegmentRecorder};
 pub use source::{FfmpegOpener, SourceSpec};
 pub use stream::{Opener, Packet, PacketStream, StreamInfo};

@@ -15,7 +15,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use ffmpeg_next::{codec, encoder, format, Dictionary, Rational};
 use serde::Serialize;
 
-use super::source::{ticks_to_ms, StreamClock};
+use super::clock::{ticks_to_ms, StreamClock};
 use super::stream::{Packet, StreamInfo};
 use super::VideoError;
 

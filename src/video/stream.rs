@@ -4,7 +4,7 @@
 //! Owns: the [`Opener`] / [`PacketStream`] pair (as moonfire-nvr's stream `Opener` and
 //! `Stream`): an opener makes one connection to a source, the stream it returns says what it
 //! carries ([`StreamInfo`]: codec parameters, time base) and hands out [`Packet`]s until it
-//! ends or fails. The FFmpeg implementation is [`super::source::FfmpegOpener`]; tests replay
+//! ends or fails. The FFmpeg implementation is [`super::FfmpegOpener`]; tests replay
 //! packets from memory through the same traits.
 //!
 //! Invariant: [`Packet`] and [`StreamInfo`] wrap FFmpeg values that only `video` can look
@@ -14,7 +14,7 @@
 use chrono::{DateTime, Utc};
 use ffmpeg_next::{codec, Rational};
 
-use super::source::StreamClock;
+use super::clock::StreamClock;
 use super::VideoError;
 
 /// One encoded video packet, opaque outside `video`.

@@ -1,0 +1,434 @@
+//! Stages 3 to 5 of the cascade: from plate boxes to plate reads. Crops each plate, finds
+//! and straightens its text lines, reads them in one batch and decodes them with the plate
+//! grammar; when the detector finds nothing readable, looks for plate-shaped text in the
+//! whole frame (the text fallback).
+//!
+//! Owns: which plates are read in a frame (wanted vehicles, the [`PlateMemory`] of the
+//! previous frame, one read per key), which plate a vehicle holds, and the text fallback's
+//! thresholds.
+
+use std::time::Instant;
+
+use image::RgbImage;
+
+use super::detect::DetectorInput;
+use super::ocr::{self, LineRead, RotatedRect};
+use super::yolo::{self, RawDetection};
+use super::{
+    memory, ms_since, BoxXyxy, PlateMemory, PlateRead, PlateSearch, PreparedFrame, RecognizeError,
+    Recognizer, StageTimings, TextFallback, VehicleDetection,
+};
+use crate::plate::{self, DecodeOptions, PlateLayout};
+
+impl Recognizer {
+    /// The cascade's second step: plates of the vehicles with `wanted[i]` set (and plates
+    /// held by no vehicle), read unless `memory` holds a read of the very same crop from the
+    /// previous frame. Plates of unwanted vehicles (their track's plate is settled) are not
+    /// read at all. `prepared` is the frame's letterbox from [`Recognizer::find_vehicles`].
+    /// Stage times are added to `timings`.
+    pub fn read_plates(
+        &mut self,
+        frame: &RgbImage,
+        prepared: Option<&PreparedFrame>,
+        vehicles: &[VehicleDetection],
+        wanted: &[bool],
+        memory: &mut PlateMemory,
+        timings: &mut StageTimings,
+    ) -> Result<Vec<PlateRead>, RecognizeError> {
+        let is_wanted = |i: usize| wanted.get(i).copied().unwrap_or(true);
+        let t = Instant::now();
+        let plate_boxes = self.find_plate_boxes(frame, prepared, vehicles, is_wanted)?;
+        timings.plates_ms += ms_since(t);
+        let mut plates =
+            self.read_plate_boxes(frame, &plate_boxes, vehicles, is_wanted, memory, timings)?;
+        if plates.is_empty() && self.wants_text_fallback(vehicles, is_wanted) {
+            // The plate detector saw nothing readable on a frame with vehicles: look for
+            // plate-shaped text directly (close-ups of plates at gates fill the frame).
+            let t = Instant::now();
+            plates = self.plates_from_text(frame)?;
+            timings.lines_ms += ms_since(t);
+        }
+        for p in &mut plates {
+            p.vehicle = holder_of(&p.bbox, vehicles);
+        }
+        // One physical plate can be detected twice (e.g. each line of a 2-line plate): keep the
+        // better read of reads with the same key.
+        plates.sort_by(|a, b| b.confidence.total_cmp(&a.confidence));
+        let mut seen = std::collections::HashSet::new();
+        plates.retain(|p| seen.insert(p.key.clone()));
+        Ok(plates)
+    }
+
+    /// Plate boxes where `plate_search` says to look: inside each wanted vehicle, or in the
+    /// whole frame (its letterbox `prepared`, made here when absent).
+    fn find_plate_boxes(
+        &mut self,
+        frame: &RgbImage,
+        prepared: Option<&PreparedFrame>,
+        vehicles: &[VehicleDetection],
+        is_wanted: impl Fn(usize) -> bool,
+    ) -> Result<Vec<RawDetection>, RecognizeError> {
+        match self.settings.plate_search {
+            PlateSearch::Vehicles if !vehicles.is_empty() => {
+                let mut raw = Vec::new();
+                let boxes: Vec<BoxXyxy> = (0..vehicles.len())
+                    .filter(|&i| is_wanted(i))
+                    .map(|i| vehicles[i].bbox)
+                    .collect();
+                for b in &boxes {
+                    raw.extend(self.detect_plates_in_box(frame, b)?);
+                }
+                Ok(yolo::nms(
+                    raw,
+                    self.settings.nms_iou,
+                    self.settings.max_plates,
+                ))
+            }
+            _ => {
+                let owned;
+                let input = match prepared {
+                    Some(p) => &p.input,
+                    None => {
+                        owned = DetectorInput::new(frame);
+                        &owned
+                    }
+                };
+                self.detect_plates_in(input)
+            }
+        }
+    }
+
+    /// Reads each plate box not held by an unwanted vehicle, or recalls its read from
+    /// `memory` when the crop has not changed; `memory` then holds this frame's reads.
+    fn read_plate_boxes(
+        &mut self,
+        frame: &RgbImage,
+        plate_boxes: &[RawDetection],
+        vehicles: &[VehicleDetection],
+        is_wanted: impl Fn(usize) -> bool,
+        memory: &mut PlateMemory,
+        timings: &mut StageTimings,
+    ) -> Result<Vec<PlateRead>, RecognizeError> {
+        let mut plates = Vec::new();
+        let mut remembered = Vec::new();
+        for det in plate_boxes {
+            if holder_of(&det.bbox, vehicles).is_some_and(|i| !is_wanted(i)) {
+                continue;
+            }
+            let look = memory::CropLook::of(frame, &det.bbox);
+            if let Some(previous) = memory.recall(&det.bbox, &look) {
+                remembered.push((det.bbox, look, previous.clone()));
+                plates.extend(previous.map(|read| PlateRead {
+                    bbox: det.bbox,
+                    detector_score: det.score,
+                    ..read
+                }));
+                continue;
+            }
+            let read = self.read_plate(frame, det, timings)?;
+            remembered.push((det.bbox, look, read.clone()));
+            plates.extend(read);
+        }
+        memory.replace(remembered);
+        Ok(plates)
+    }
+
+    /// Whether `text_fallback` allows looking for plates in the frame's text.
+    fn wants_text_fallback(
+        &self,
+        vehicles: &[VehicleDetection],
+        is_wanted: impl Fn(usize) -> bool,
+    ) -> bool {
+        match self.settings.text_fallback {
+            TextFallback::Never => false,
+            TextFallback::WithVehicles => (0..vehicles.len()).any(is_wanted),
+            TextFallback::Always => true,
+        }
+    }
+
+    /// Stage 3: the straightened text lines of one plate box, top to bottom.
+    pub fn plate_lines(
+        &mut self,
+        frame: &RgbImage,
+        plate: &BoxXyxy,
+    ) -> Result<Vec<RgbImage>, RecognizeError> {
+        let crop_box = plate.expand(0.08, 0.15, frame.width(), frame.height());
+        let (x, y, w, h) = crop_box.crop_rect(frame.width(), frame.height());
+        let crop = image::imageops::crop_imm(frame, x, y, w, h).to_image();
+        let mut lines = self.lines.find_lines(&crop)?;
+        if lines.is_empty() {
+            lines = fallback_lines(&crop);
+        }
+        if lines.len() > 2 {
+            // Plates have at most two lines of text: keep the two largest, in reading order.
+            let mut by_size: Vec<(usize, u32)> = lines
+                .iter()
+                .enumerate()
+                .map(|(i, l)| (i, l.width() * l.height()))
+                .collect();
+            by_size.sort_by_key(|b| std::cmp::Reverse(b.1));
+            let mut keep: Vec<usize> = by_size.iter().take(2).map(|(i, _)| *i).collect();
+            keep.sort_unstable();
+            lines = keep.into_iter().map(|i| lines[i].clone()).collect();
+        }
+        Ok(lines)
+    }
+
+    /// Stage 4: reads straightened lines.
+    pub fn read_lines(&mut self, lines: &[RgbImage]) -> Result<Vec<LineRead>, RecognizeError> {
+        self.text.read(lines)
+    }
+
+    /// The fallback: text regions of the whole frame, alone or stacked in pairs, read and
+    /// kept only when they decode as a Vietnamese plate.
+    fn plates_from_text(&mut self, frame: &RgbImage) -> Result<Vec<PlateRead>, RecognizeError> {
+        let regions = self.plate_shaped_regions(frame)?;
+        if regions.is_empty() {
+            return Ok(Vec::new());
+        }
+        let images: Vec<RgbImage> = regions.iter().map(|r| ocr::straighten(frame, r)).collect();
+        let reads = self.read_lines(&images)?;
+        let strict = DecodeOptions {
+            strict: true,
+            ..self.settings.decode
+        };
+        let found: Vec<(Vec<usize>, PlateRead)> = line_groups(&regions)
+            .into_iter()
+            .filter_map(|lines| {
+                let read = read_line_group(frame, &regions, &reads, &lines, &strict)?;
+                Some((lines, read))
+            })
+            .collect();
+        Ok(best_disjoint_reads(found))
+    }
+
+    /// The frame's text regions that could be plate lines: wider than tall, the largest few.
+    fn plate_shaped_regions(
+        &mut self,
+        frame: &RgbImage,
+    ) -> Result<Vec<RotatedRect>, RecognizeError> {
+        let mut regions = self.lines.find_text_regions(frame, TEXT_FALLBACK_SIDE)?;
+        regions.retain(|r| r.width >= 1.2 * r.height && r.height >= 8.0);
+        regions.sort_by(|a, b| (b.width * b.height).total_cmp(&(a.width * a.height)));
+        regions.truncate(TEXT_FALLBACK_MAX_REGIONS);
+        Ok(regions)
+    }
+
+    /// Stages 3-5 for one plate box.
+    fn read_plate(
+        &mut self,
+        frame: &RgbImage,
+        det: &RawDetection,
+        timings: &mut StageTimings,
+    ) -> Result<Option<PlateRead>, RecognizeError> {
+        let t = Instant::now();
+        let lines = self.plate_lines(frame, &det.bbox)?;
+        timings.lines_ms += ms_since(t);
+        let t = Instant::now();
+        let reads = self.read_lines(&lines)?;
+        let layout = if lines.len() >= 2 {
+            PlateLayout::TwoLine
+        } else {
+            PlateLayout::OneLine
+        };
+        let positions: Vec<Vec<plate::CharCandidates>> =
+            reads.iter().map(|r| r.positions.clone()).collect();
+        let decoded = plate::decode(&positions, layout, &self.settings.decode);
+        timings.ocr_ms += ms_since(t);
+        let Some(d) = decoded else {
+            return Ok(None);
+        };
+        if d.confidence < self.settings.min_read_confidence {
+            return Ok(None);
+        }
+        Ok(Some(plate_read(
+            det.bbox,
+            det.score,
+            d,
+            reads.iter().map(LineRead::text).collect(),
+        )))
+    }
+}
+
+/// A plate read from a decoding.
+fn plate_read(
+    bbox: BoxXyxy,
+    detector_score: f32,
+    d: plate::PlateDecoding,
+    raw_lines: Vec<String>,
+) -> PlateRead {
+    PlateRead {
+        bbox,
+        detector_score,
+        province: d.key.province().map(|p| p.name.to_string()),
+        key: d.key,
+        display: d.display,
+        layout: d.layout,
+        confidence: d.confidence,
+        char_confidences: d.char_confidences,
+        candidates: d.candidates,
+        vehicle: None,
+        raw_lines,
+    }
+}
+
+/// The fallback's candidate plates, as indices into `regions`: each region alone, and each
+/// region with one just below it of similar size and position (the two lines of a square
+/// plate).
+fn line_groups(regions: &[RotatedRect]) -> Vec<Vec<usize>> {
+    let mut groups: Vec<Vec<usize>> = (0..regions.len()).map(|i| vec![i]).collect();
+    for (i, a) in regions.iter().enumerate() {
+        for (j, b) in regions.iter().enumerate() {
+            let dy = b.cy - a.cy;
+            let similar = b.height > 0.6 * a.height && b.height < 1.6 * a.height;
+            if i != j
+                && similar
+                && dy > 0.7 * a.height
+                && dy < 2.2 * a.height
+                && (b.cx - a.cx).abs() < 0.35 * a.width.max(b.width)
+            {
+                groups.push(vec![i, j]);
+            }
+        }
+    }
+    groups
+}
+
+/// Decodes one group of read lines with the strict grammar; `None` unless it is a plate
+/// read with at least the fallback's confidence.
+fn read_line_group(
+    frame: &RgbImage,
+    regions: &[RotatedRect],
+    reads: &[LineRead],
+    lines: &[usize],
+    strict: &DecodeOptions,
+) -> Option<PlateRead> {
+    let positions: Vec<Vec<plate::CharCandidates>> =
+        lines.iter().map(|&i| reads[i].positions.clone()).collect();
+    let layout = if lines.len() == 2 {
+        PlateLayout::TwoLine
+    } else {
+        PlateLayout::OneLine
+    };
+    let d = plate::decode(&positions, layout, strict)?;
+    if d.confidence < TEXT_FALLBACK_MIN_CONFIDENCE {
+        return None;
+    }
+    let corners: Vec<(f32, f32)> = lines.iter().flat_map(|&i| regions[i].corners()).collect();
+    let bbox = bounds_in_frame(&corners, frame.width(), frame.height());
+    let raw_lines = lines.iter().map(|&i| reads[i].text()).collect();
+    Some(plate_read(bbox, 0.0, d, raw_lines))
+}
+
+/// The axis-aligned box around `corners`, clipped to a `width`×`height` frame.
+fn bounds_in_frame(corners: &[(f32, f32)], width: u32, height: u32) -> BoxXyxy {
+    BoxXyxy {
+        x1: corners
+            .iter()
+            .map(|c| c.0)
+            .fold(f32::MAX, f32::min)
+            .max(0.0),
+        y1: corners
+            .iter()
+            .map(|c| c.1)
+            .fold(f32::MAX, f32::min)
+            .max(0.0),
+        x2: corners
+            .iter()
+            .map(|c| c.0)
+            .fold(f32::MIN, f32::max)
+            .min(width as f32),
+        y2: corners
+            .iter()
+            .map(|c| c.1)
+            .fold(f32::MIN, f32::max)
+            .min(height as f32),
+    }
+}
+
+/// Best read first; a region serves one plate.
+fn best_disjoint_reads(mut found: Vec<(Vec<usize>, PlateRead)>) -> Vec<PlateRead> {
+    found.sort_by(|a, b| b.1.confidence.total_cmp(&a.1.confidence));
+    let mut used = std::collections::HashSet::new();
+    let mut out = Vec::new();
+    for (lines, read) in found {
+        if lines.iter().all(|i| !used.contains(i)) {
+            used.extend(lines);
+            out.push(read);
+        }
+    }
+    out
+}
+
+/// Longer side of the frame for the text fallback's detector input.
+const TEXT_FALLBACK_SIDE: u32 = 960;
+/// Text regions read at most by the fallback.
+const TEXT_FALLBACK_MAX_REGIONS: usize = 12;
+/// Fallback reads below this confidence are dropped (no plate detector backs them).
+const TEXT_FALLBACK_MIN_CONFIDENCE: f32 = 0.5;
+
+/// When the line finder sees nothing, read the crop as it is: one line if wide, else two halves.
+fn fallback_lines(crop: &RgbImage) -> Vec<RgbImage> {
+    let (w, h) = crop.dimensions();
+    if h >= 2 && (w as f32) < 2.0 * h as f32 {
+        vec![
+            image::imageops::crop_imm(crop, 0, 0, w, h / 2).to_image(),
+            image::imageops::crop_imm(crop, 0, h / 2, w, h - h / 2).to_image(),
+        ]
+    } else {
+        vec![crop.clone()]
+    }
+}
+
+/// The vehicle whose box holds the plate's centre; the smallest such box wins (a motorbike in
+/// front of a truck).
+fn holder_of(plate: &BoxXyxy, vehicles: &[VehicleDetection]) -> Option<usize> {
+    let c = plate.center();
+    vehicles
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| v.bbox.contains(c))
+        .min_by(|a, b| a.1.bbox.area().total_cmp(&b.1.bbox.area()))
+        .map(|(i, _)| i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scene::VehicleClass;
+
+    #[test]
+    fn plate_goes_to_the_smallest_vehicle_holding_it() {
+        let v = |x1, y1, x2, y2| VehicleDetection {
+            class: VehicleClass::Car,
+            bbox: BoxXyxy { x1, y1, x2, y2 },
+            score: 0.9,
+        };
+        let vehicles = vec![
+            v(0., 0., 500., 500.),
+            v(100., 100., 200., 300.),
+            v(600., 0., 700., 100.),
+        ];
+        let plate = BoxXyxy {
+            x1: 120.,
+            y1: 250.,
+            x2: 180.,
+            y2: 280.,
+        };
+        assert_eq!(holder_of(&plate, &vehicles), Some(1));
+        let outside = BoxXyxy {
+            x1: 550.,
+            y1: 550.,
+            x2: 560.,
+            y2: 560.,
+        };
+        assert_eq!(holder_of(&outside, &vehicles), None);
+    }
+
+    #[test]
+    fn square_crops_fall_back_to_two_lines() {
+        assert_eq!(fallback_lines(&RgbImage::new(100, 80)).len(), 2);
+        assert_eq!(fallback_lines(&RgbImage::new(300, 60)).len(), 1);
+        assert_eq!(fallback_lines(&RgbImage::new(1, 1)).len(), 1);
+    }
+}
