@@ -40,12 +40,25 @@
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing.
 //!
-//! Arrows point one way: `api` → `store`, `video` (clip export), `counters`; `pipeline` →
-//! `video`, `infer`, `motion`, `track`, `counters`, `recognize` and `scene` (types), `store`
-//! (records); `infer` → `recognize`; `video` → `motion`; `store` → `plate` (keys, search
-//! keys), `scene` and `track` (class and direction types);
-//! `recognize` → `plate`, `scene`, `motion` (crop looks); `track` → `plate`, `scene`.
-//! `plate`, `scene`, `motion` and `track` do no I/O; `counters` imports nothing of the crate.
+//! Arrows point one way (every `crate::` import, checked by reading the tree; no cycles, also
+//! none between the files of one module):
+//! - `app` → `api`, `pipeline`, `infer`, `recognize` (settings), `store`, `alerts`,
+//!   `retention`, `config`, `video` (shutdown); nothing in the library imports `app`.
+//! - `api` → `store`, `video` (clip export), `counters`, `alerts`, `access`, `plate` (search
+//!   patterns), `scene` (class filter). Never `pipeline`, `infer` or `recognize`.
+//! - `pipeline` → `video`, `infer`, `motion`, `track`, `counters`, `cpu`, `store` (rows),
+//!   `config` (camera settings from the file), `recognize` and `scene` (types).
+//! - `store` → `plate` (keys, search keys), `scene` and `track` (class and direction types),
+//!   `access` (token hashes), `config` (junctions and cameras to sync).
+//! - `alerts` → `store`; `retention` → `store`, `config`; `infer` → `recognize`, `cpu`;
+//!   `eval` → `recognize`; `config` → `motion`, `recognize` (their settings).
+//! - `recognize` → `plate`, `scene`, `motion` (crop looks), `digest`; `video` → `motion`,
+//!   `digest`; `track` → `plate`, `scene`.
+//! - `plate`, `scene`, `motion`, `track` and `access` do no I/O; `counters`, `cpu` and `digest`
+//!   import nothing of the crate.
+//!
+//! The binary (`src/main.rs`) parses the command line and hands each command to its file in
+//! `src/cli/`; only the binary uses anyhow.
 
 pub mod access;
 pub mod alerts;

@@ -1,11 +1,11 @@
 //! One camera, wired: source → recorder + decoder → motion gate → cascade → tracker → events.
 //!
 //! Threads and back-pressure:
-//! - the caller's thread demuxes and records ([`reader`]: remux is cheap and must never wait);
-//! - a decoder thread ([`decoder`]) gets packets over a bounded channel, samples frames at the
+//! - the caller's thread demuxes and records (`reader`: remux is cheap and must never wait);
+//! - a decoder thread (`decoder`) gets packets over a bounded channel, samples frames at the
 //!   analysis rate and asks the motion gate ([`crate::motion`]) which of them are worth the
 //!   detectors;
-//! - an analysis thread ([`analysis`]) owns the tracker and gets frames over a small bounded
+//! - an analysis thread (`analysis`) owns the tracker and gets frames over a small bounded
 //!   channel. For a file every stage waits for the next (nothing is dropped); for a live
 //!   camera the decoder drops analysis frames when the queue is full and counts them, so the
 //!   recorder never blocks. Frames the gate holds back reach it as bare times, so tracks still
@@ -16,7 +16,7 @@
 //! or no vehicle was found; plate crops unchanged since the previous frame are not read
 //! again.
 //!
-//! Events (closed clip segments and passages, [`events`]) go out on a channel; the caller
+//! Events (closed clip segments and passages, `events`) go out on a channel; the caller
 //! decides where they are written (JSON lines, the database).
 //!
 //! This module owns the wiring: a camera's settings, starting its threads and joining them
