@@ -8,7 +8,6 @@ mod common;
 use matthan::plate::search::{fuzzy_cost, PlateQuery, SearchMode};
 use matthan::plate::CONFUSION_CLASSES;
 use matthan::store::query::{fuzzy_costs, CandidateRead};
-use matthan::store::scratch::ScratchDatabase;
 
 /// Queries: a Vietnamese car and motorbike plate, a short one, a foreign one.
 const QUERIES: &[&str] = &["29B125662", "59X312345", "30A1234", "AB12CD"];
@@ -104,9 +103,7 @@ fn candidates(query: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sql_ranking_equals_fuzzy_cost() {
-    let db = ScratchDatabase::create("fuzzy_rank", &common::test_pg_dir())
-        .await
-        .expect("a PostgreSQL server (DATABASE_URL, 127.0.0.1:5432, or initdb for a private one)");
+    let db = common::scratch("fuzzy_rank").await;
     let client = db.store.client().await.unwrap();
     let (mut cases, mut matched, mut unmatched) = (0, 0, 0);
     let mut mismatches = Vec::new();
@@ -161,9 +158,7 @@ async fn sql_ranking_equals_fuzzy_cost() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn examples_from_the_rule_hold_in_sql() {
-    let db = ScratchDatabase::create("fuzzy_examples", &common::test_pg_dir())
-        .await
-        .expect("a PostgreSQL server (DATABASE_URL, 127.0.0.1:5432, or initdb for a private one)");
+    let db = common::scratch("fuzzy_examples").await;
     let client = db.store.client().await.unwrap();
     let query = PlateQuery::parse("29B125662", None).unwrap();
     let read = |key: &str, rank: i16, confidence: f32| CandidateRead {
