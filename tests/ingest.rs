@@ -6,7 +6,7 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
@@ -86,10 +86,7 @@ fn as_in_video(photo: &Path) -> image::RgbImage {
 #[test]
 fn each_plate_is_logged_once_with_a_clip_that_shows_it() {
     let dir = common::temp_dir("ingest-vn-dev");
-    let photos: Vec<PathBuf> = IMAGES
-        .iter()
-        .map(|f| common::eval_dir().join("vn-dev").join(f))
-        .collect();
+    let photos = common::vn_dev_photos(&IMAGES);
     let video = dir.join("vn-dev.mp4");
     common::make_video(&video, &photos, &["--seconds", "3", "--size", "1280x960"]);
 
@@ -199,17 +196,14 @@ fn each_plate_is_logged_once_with_a_clip_that_shows_it() {
 #[test]
 fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
     let dir = common::temp_dir("ingest-kill");
-    let photos: Vec<PathBuf> = [
+    let photos = common::vn_dev_photos(&[
         "101.jpg",
         "119.jpg",
         "4.jpg",
         "bien_so.jpg",
         "101.jpg",
         "119.jpg",
-    ]
-    .iter()
-    .map(|f| common::eval_dir().join("vn-dev").join(f))
-    .collect();
+    ]);
     let video = dir.join("long.mp4");
     common::make_video(&video, &photos, &["--seconds", "4", "--size", "960x720"]);
     // Both runs log into one real database: the restart must add what the killed run did
@@ -370,10 +364,7 @@ fn corrupt_and_truncated_video_and_a_dead_camera_fail_clearly() {
     assert!(err.to_string().contains("no such file"), "{err}");
 
     // A truncated file: what could be read is recorded, the rest is reported, no panic.
-    let photos: Vec<PathBuf> = ["4.jpg", "bien_so.jpg"]
-        .iter()
-        .map(|f| common::eval_dir().join("vn-dev").join(f))
-        .collect();
+    let photos = common::vn_dev_photos(&["4.jpg", "bien_so.jpg"]);
     let video = dir.join("whole.ts");
     common::make_video(
         &dir.join("whole.mp4"),
@@ -431,10 +422,7 @@ fn corrupt_and_truncated_video_and_a_dead_camera_fail_clearly() {
 #[test]
 fn a_live_camera_that_drops_is_reconnected() {
     let dir = common::temp_dir("ingest-live");
-    let photos: Vec<PathBuf> = ["4.jpg", "bien_so.jpg"]
-        .iter()
-        .map(|f| common::eval_dir().join("vn-dev").join(f))
-        .collect();
+    let photos = common::vn_dev_photos(&["4.jpg", "bien_so.jpg"]);
     let video = dir.join("camera.mp4");
     common::make_video(&video, &photos, &["--seconds", "2", "--size", "640x480"]);
     let port = common::free_port();

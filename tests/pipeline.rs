@@ -30,10 +30,7 @@ fn t0() -> DateTime<Utc> {
 
 /// Two photos with readable plates, 3 s each, as an H.264 file.
 fn photo_video(dir: &Path) -> PathBuf {
-    let photos: Vec<PathBuf> = ["4.jpg", "bien_so.jpg"]
-        .iter()
-        .map(|f| common::eval_dir().join("vn-dev").join(f))
-        .collect();
+    let photos = common::vn_dev_photos(&["4.jpg", "bien_so.jpg"]);
     let video = dir.join("photos.mp4");
     common::make_video(&video, &photos, &["--seconds", "3", "--size", "960x720"]);
     video

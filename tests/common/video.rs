@@ -24,12 +24,17 @@ pub fn make_video(out: &Path, images: &[PathBuf], extra: &[&str]) {
     assert!(status.success());
 }
 
-/// The demo photos of `eval/vn-dev` (11 labelled plates), 3 s each at 1280x960, as a video.
-pub fn demo_video(out: &Path) {
-    let photos: Vec<PathBuf> = ["101.jpg", "119.jpg", "4.jpg", "bien_so.jpg"]
+/// The photos `names` of `eval/vn-dev`.
+pub fn vn_dev_photos(names: &[&str]) -> Vec<PathBuf> {
+    names
         .iter()
         .map(|f| eval_dir().join("vn-dev").join(f))
-        .collect();
+        .collect()
+}
+
+/// The demo photos of `eval/vn-dev` (11 labelled plates), 3 s each at 1280x960, as a video.
+pub fn demo_video(out: &Path) {
+    let photos = vn_dev_photos(&["101.jpg", "119.jpg", "4.jpg", "bien_so.jpg"]);
     make_video(out, &photos, &["--seconds", "3", "--size", "1280x960"]);
 }
 
