@@ -35,7 +35,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use cluster::PrivateCluster;
-pub use rows::{NewClip, NewPassage, NewPlateRead, WriteItem};
+pub use rows::{NewClip, NewPassage, NewPlateRead, PassageFacts, WriteItem};
 pub use writer::{Writer, WriterSettings, WriterStats};
 
 /// Everything that can go wrong with the log.
