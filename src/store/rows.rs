@@ -5,6 +5,10 @@
 //! with serde). Plain data: no I/O, no SQL. Both [`super::writer`] and [`super::spool`] import
 //! these; neither imports the other's rows.
 //!
+//! Also owns [`PassageFacts`], the fields a passage has on both sides of the database: the
+//! write row [`NewPassage`] holds it, and so does the read view
+//! [`crate::store::query::PassageView`], so they are written out once.
+//!
 //! The rows hold the domain types ([`VehicleClass`], [`Direction`], [`PlateKey`]); the writer
 //! turns them into the database's text at the SQL edge. In the spool they are encoded as
 //! their names (postcard strings), byte for byte as when these fields were strings, so
