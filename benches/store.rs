@@ -52,7 +52,9 @@ use matthan::plate::{PlateKey, PlateLayout};
 use matthan::store::query::{self, Bucket, PassageView, SearchFilter, SearchPage};
 use matthan::store::scratch::{self, ScratchDatabase};
 use matthan::store::writer::write_batch;
-use matthan::store::{NewPassage, NewPlateRead, Store, WriteItem, Writer, WriterSettings};
+use matthan::store::{
+    NewPassage, NewPlateRead, PassageFacts, Store, WriteItem, Writer, WriterSettings,
+};
 use matthan::track::Direction;
 use serde::Serialize;
 use tokio_postgres::NoTls;
@@ -413,19 +415,21 @@ impl DataSet {
         let passage = NewPassage {
             camera: camera.clone(),
             track_no: i as i64,
-            first_seen: best_at - TimeDelta::milliseconds(500 + rng.below(5000) as i64),
-            last_seen: best_at + TimeDelta::milliseconds(200 + rng.below(3000) as i64),
-            best_at,
-            vehicle_class: vehicle
-                .class
-                .parse()
-                .expect("the fleet's classes are names"),
-            plate_key: key.clone(),
-            plate_display: key.as_ref().map(|k| matthan::plate::display(k, layout)),
-            plate_confidence: voted.map(|r| r.confidence),
-            is_vietnamese: key.as_ref().map(|k| k.is_vietnamese()),
-            direction,
-            crossed_line,
+            facts: PassageFacts {
+                first_seen: best_at - TimeDelta::milliseconds(500 + rng.below(5000) as i64),
+                last_seen: best_at + TimeDelta::milliseconds(200 + rng.below(3000) as i64),
+                best_at,
+                vehicle_class: vehicle
+                    .class
+                    .parse()
+                    .expect("the fleet's classes are names"),
+                plate_key: key.clone(),
+                plate_display: key.as_ref().map(|k| matthan::plate::display(k, layout)),
+                plate_confidence: voted.map(|r| r.confidence),
+                is_vietnamese: key.as_ref().map(|k| k.is_vietnamese()),
+                direction,
+                crossed_line,
+            },
             clip_started_at,
             clip_offset_ms: clip_started_at.map(|c| (best_at - c).num_milliseconds()),
             snapshot_path: Some(format!(
@@ -1004,7 +1008,7 @@ fn fuzzy(typed: String, truth: String, planted: &NewPassage) -> Case {
         typed: typed.clone(),
         truth,
         camera: planted.camera.clone(),
-        best_at: planted.best_at,
+        best_at: planted.facts.best_at,
     };
     search(typed, SearchMode::Fuzzy, SearchFilter::default(), expect)
 }
@@ -1043,7 +1047,7 @@ fn case(mode: Mode, data: &DataSet, ids: &Ids, rng: &mut Rng) -> Case {
         Mode::FuzzyEdit => fuzzy(digit_change(&truth, rng), truth, p),
         Mode::CameraWeek => {
             let from =
-                p.best_at - TimeDelta::days(3) - TimeDelta::seconds(rng.below(86_400) as i64);
+                p.facts.best_at - TimeDelta::days(3) - TimeDelta::seconds(rng.below(86_400) as i64);
             let filter = SearchFilter {
                 from: Some(from),
                 to: Some(from + TimeDelta::days(7)),
@@ -1052,14 +1056,14 @@ fn case(mode: Mode, data: &DataSet, ids: &Ids, rng: &mut Rng) -> Case {
             };
             let expect = Expect::Passage {
                 camera: p.camera.clone(),
-                best_at: p.best_at,
+                best_at: p.facts.best_at,
             };
             search(truth, SearchMode::Exact, filter, expect)
         }
-        Mode::Counts => match (ids.junction_of.get(&p.camera), p.crossed_line) {
+        Mode::Counts => match (ids.junction_of.get(&p.camera), p.facts.crossed_line) {
             (Some(&junction_id), Some(true) | None) => Case::Counts {
                 junction_id,
-                from: local_day_start(p.best_at),
+                from: local_day_start(p.facts.best_at),
             },
             _ => case(mode, data, ids, rng),
         },
@@ -1109,17 +1113,16 @@ fn meets(page: &SearchPage, expect: &Expect) -> bool {
             let planted = page
                 .items
                 .iter()
-                .any(|p| &p.camera == camera && p.best_at == *best_at);
-            let plate = page
-                .items
-                .iter()
-                .any(|p| p.plate_key.as_ref().is_some_and(|k| k == truth) || &matched(p) == truth);
+                .any(|p| &p.camera == camera && p.facts.best_at == *best_at);
+            let plate = page.items.iter().any(|p| {
+                p.facts.plate_key.as_ref().is_some_and(|k| k == truth) || &matched(p) == truth
+            });
             planted || plate || outranked(page, typed, truth)
         }
         Expect::Passage { camera, best_at } => page
             .items
             .iter()
-            .any(|p| &p.camera == camera && p.best_at == *best_at),
+            .any(|p| &p.camera == camera && p.facts.best_at == *best_at),
     }
 }
 

@@ -31,7 +31,8 @@ fn keys(page: &SearchPage) -> Vec<String> {
     page.items
         .iter()
         .map(|p| {
-            p.plate_key
+            p.facts
+                .plate_key
                 .as_ref()
                 .map(|k| k.to_string())
                 .unwrap_or_default()
@@ -131,7 +132,7 @@ async fn search_modes_find_what_they_should() {
     let db = common::scratch("search").await;
     let at = t("2026-11-29T01:00:00Z");
     let mut motorbike = new_passage("cam-a", 4, at + TimeDelta::minutes(3), &[("30A33918", 0.9)]);
-    motorbike.vehicle_class = "motorbike".parse().unwrap();
+    motorbike.facts.vehicle_class = "motorbike".parse().unwrap();
     let ps = vec![
         new_passage("cam-a", 1, at, &[("29B125662", 0.95)]),
         new_passage(
@@ -163,7 +164,7 @@ async fn search_modes_find_what_they_should() {
     let page = search(&db, "29-B1 256.62", Some(SearchMode::Exact), &all).await;
     assert_eq!(keys(&page), ["29B125662", "29B125662"]);
     assert!(
-        page.items[0].best_at > page.items[1].best_at,
+        page.items[0].facts.best_at > page.items[1].facts.best_at,
         "newest first"
     );
 
@@ -380,9 +381,9 @@ async fn counts_per_bucket_class_and_direction() {
     let mut add =
         |camera: &str, at: DateTime<Utc>, class: &str, dir: &str, crossed: Option<bool>| {
             let mut p = new_passage(camera, ps.len() as i64, at, &[]);
-            p.vehicle_class = class.parse().unwrap();
-            p.direction = dir.parse().unwrap();
-            p.crossed_line = crossed;
+            p.facts.vehicle_class = class.parse().unwrap();
+            p.facts.direction = dir.parse().unwrap();
+            p.facts.crossed_line = crossed;
             ps.push(p);
         };
     add("lined", local(29, 6, 50), "car", "along", Some(true));

@@ -687,9 +687,9 @@ async fn a_watched_plate_raises_one_alert_per_passage_seen_over_sse_and_by_webho
             };
             p.camera = "gate".into();
             p.track_no = r.get(0);
-            p.first_seen = r.get(1);
-            p.last_seen = r.get(2);
-            p.best_at = r.get(3);
+            p.facts.first_seen = r.get(1);
+            p.facts.last_seen = r.get(2);
+            p.facts.best_at = r.get(3);
             WriteItem::Passage(p)
         })
         .collect();

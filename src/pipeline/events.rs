@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::IngestEvent;
 use crate::scene::BoxXyxy;
-use crate::store::{NewClip, NewPassage, NewPlateRead, WriteItem};
+use crate::store::{NewClip, NewPassage, NewPlateRead, PassageFacts, WriteItem};
 use crate::track::Passage;
 use crate::video::recorder::SegmentIndex;
 
@@ -139,16 +139,18 @@ fn passage_row(p: &PassageRecord, counting_line: bool) -> NewPassage {
     NewPassage {
         camera: p.camera.clone(),
         track_no: passage.track_id as i64,
-        first_seen: p.first_seen,
-        last_seen: p.last_seen,
-        best_at: p.best_at,
-        vehicle_class: passage.vehicle_class,
-        plate_key: plate.map(|v| v.key.clone()),
-        plate_display: plate.map(|v| v.display.clone()),
-        plate_confidence: plate.map(|v| v.confidence),
-        is_vietnamese: plate.map(|v| v.is_vietnamese()),
-        direction: passage.direction,
-        crossed_line: counting_line.then_some(passage.crossed_line),
+        facts: PassageFacts {
+            first_seen: p.first_seen,
+            last_seen: p.last_seen,
+            best_at: p.best_at,
+            vehicle_class: passage.vehicle_class,
+            plate_key: plate.map(|v| v.key.clone()),
+            plate_display: plate.map(|v| v.display.clone()),
+            plate_confidence: plate.map(|v| v.confidence),
+            is_vietnamese: plate.map(|v| v.is_vietnamese()),
+            direction: passage.direction,
+            crossed_line: counting_line.then_some(passage.crossed_line),
+        },
         clip_started_at: p
             .clip_offset_ms
             .map(|ms| p.best_at - TimeDelta::milliseconds(ms)),

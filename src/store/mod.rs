@@ -11,7 +11,8 @@
 //! - [`migrate`]: applies `sql/*.sql` in order, once each, tracked in `schema_migrations`.
 //! - [`cluster`]: `initdb` + `pg_ctl` under the state directory, Unix socket only.
 //! - [`rows`]: what the cameras log ([`WriteItem`]: passages with their reads, clip segments),
-//!   as the writer's queue and the spool carry it.
+//!   as the writer's queue and the spool carry it; and [`PassageFacts`], the passage fields
+//!   the write row and the query view share.
 //! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second.
 //! - [`query`]: plate search, counts, clips, cameras, junctions.
 //! - [`trust`]: users and tokens, the audit log, the watchlist and alerts, retention deletes.
@@ -35,7 +36,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use cluster::PrivateCluster;
-pub use rows::{NewClip, NewPassage, NewPlateRead, WriteItem};
+pub use rows::{NewClip, NewPassage, NewPlateRead, PassageFacts, WriteItem};
 pub use writer::{Writer, WriterSettings, WriterStats};
 
 /// Everything that can go wrong with the log.

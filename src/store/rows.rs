@@ -5,6 +5,10 @@
 //! with serde). Plain data: no I/O, no SQL. Both [`super::writer`] and [`super::spool`] import
 //! these; neither imports the other's rows.
 //!
+//! Also owns [`PassageFacts`], the fields a passage has on both sides of the database: the
+//! write row [`NewPassage`] holds it, and so does the read view
+//! [`crate::store::query::PassageView`], so they are written out once.
+//!
 //! The rows hold the domain types ([`VehicleClass`], [`Direction`], [`PlateKey`]); the writer
 //! turns them into the database's text at the SQL edge. In the spool they are encoded as
 //! their names (postcard strings), byte for byte as when these fields were strings, so
@@ -30,13 +34,15 @@ pub struct NewPlateRead {
     pub char_confidences: Vec<f32>,
 }
 
-/// A passage to log.
+/// What a passage is, as both its write row ([`NewPassage`]) and its read view
+/// ([`crate::store::query::PassageView`]) hold it: the times, the class, the voted plate, the
+/// direction and the line crossing.
+///
+/// In the spool (postcard) it is encoded as its fields in order, as when they were
+/// [`NewPassage`]'s own; in the API's JSON it is flattened into the view, so the field names and
+/// order are the view's as before.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct NewPassage {
-    /// Camera name (created in `cameras` if unknown).
-    pub camera: String,
-    /// Tracker's track number: with camera, first and best time, the passage's natural key.
-    pub track_no: i64,
+pub struct PassageFacts {
     /// First time seen.
     pub first_seen: DateTime<Utc>,
     /// Last time seen.
@@ -59,6 +65,17 @@ pub struct NewPassage {
     pub direction: Direction,
     /// Whether it crossed the counting line; `None` when the camera has none.
     pub crossed_line: Option<bool>,
+}
+
+/// A passage to log.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct NewPassage {
+    /// Camera name (created in `cameras` if unknown).
+    pub camera: String,
+    /// Tracker's track number: with camera, first and best time, the passage's natural key.
+    pub track_no: i64,
+    /// What was seen: times, class, voted plate, direction.
+    pub facts: PassageFacts,
     /// Start of the segment holding the best frame (the clip's natural key with the camera).
     pub clip_started_at: Option<DateTime<Utc>>,
     /// Offset of the best frame in that segment.
@@ -215,9 +232,9 @@ mod tests {
                 let WriteItem::Passage(p) = &new[0] else {
                     panic!("not a passage: {new:?}");
                 };
-                assert_eq!(p.vehicle_class.as_str(), class);
-                assert_eq!(p.direction.as_str(), direction);
-                assert_eq!(p.plate_key.as_ref().unwrap(), "29B125662");
+                assert_eq!(p.facts.vehicle_class.as_str(), class);
+                assert_eq!(p.facts.direction.as_str(), direction);
+                assert_eq!(p.facts.plate_key.as_ref().unwrap(), "29B125662");
                 assert_eq!(p.reads[1].key, "ABC123");
                 assert_eq!(postcard::to_stdvec(&new).unwrap(), bytes);
             }

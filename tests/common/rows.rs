@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeDelta, Utc};
 use matthan::plate::PlateKey;
 use matthan::scene::VehicleClass;
-use matthan::store::{NewPassage, NewPlateRead, WriteItem};
+use matthan::store::{NewPassage, NewPlateRead, PassageFacts, WriteItem};
 use matthan::track::Direction;
 
 /// A car passage of `camera`'s track `track`, best seen at `best_at` with the plate candidates
@@ -22,16 +22,18 @@ pub fn new_passage(
     NewPassage {
         camera: camera.into(),
         track_no: track,
-        first_seen: best_at - TimeDelta::seconds(2),
-        last_seen: best_at + TimeDelta::seconds(1),
-        best_at,
-        vehicle_class: VehicleClass::Car,
-        plate_key: reads.first().map(|r| key(r.0)),
-        plate_display: reads.first().map(|r| r.0.to_string()),
-        plate_confidence: reads.first().map(|r| r.1),
-        is_vietnamese: Some(true),
-        direction: Direction::Along,
-        crossed_line: None,
+        facts: PassageFacts {
+            first_seen: best_at - TimeDelta::seconds(2),
+            last_seen: best_at + TimeDelta::seconds(1),
+            best_at,
+            vehicle_class: VehicleClass::Car,
+            plate_key: reads.first().map(|r| key(r.0)),
+            plate_display: reads.first().map(|r| r.0.to_string()),
+            plate_confidence: reads.first().map(|r| r.1),
+            is_vietnamese: Some(true),
+            direction: Direction::Along,
+            crossed_line: None,
+        },
         clip_started_at: None,
         clip_offset_ms: None,
         snapshot_path: None,
@@ -62,13 +64,17 @@ pub fn key(text: &str) -> PlateKey {
 /// the voted plate `key` (or none) as its one candidate at confidence 0.9.
 pub fn passage(camera: &str, track: i64, at: DateTime<Utc>, key: Option<&str>) -> WriteItem {
     let reads: Vec<(&str, f32)> = key.map(|k| (k, 0.9)).into_iter().collect();
+    let base = new_passage(camera, track, at, &reads);
     WriteItem::Passage(Box::new(NewPassage {
-        first_seen: at,
-        last_seen: at,
-        is_vietnamese: key.map(|_| true),
+        facts: PassageFacts {
+            first_seen: at,
+            last_seen: at,
+            is_vietnamese: key.map(|_| true),
+            ..base.facts
+        },
         bbox: vec![],
         frames_seen: 3,
-        ..new_passage(camera, track, at, &reads)
+        ..base
     }))
 }
 

@@ -11,9 +11,7 @@ use serde::Serialize;
 use tokio_postgres::Row;
 
 use crate::plate::PlateKey;
-use crate::scene::VehicleClass;
-use crate::store::StoreError;
-use crate::track::Direction;
+use crate::store::{PassageFacts, StoreError};
 
 /// The clip segment holding a passage's best frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -61,26 +59,10 @@ pub struct PassageView {
     pub camera: String,
     /// Junction name, if the camera has one.
     pub junction: Option<String>,
-    /// First seen.
-    pub first_seen: DateTime<Utc>,
-    /// Last seen.
-    pub last_seen: DateTime<Utc>,
-    /// Snapshot time.
-    pub best_at: DateTime<Utc>,
-    /// Vehicle class.
-    pub vehicle_class: VehicleClass,
-    /// Voted plate key.
-    pub plate_key: Option<PlateKey>,
-    /// Voted plate, national display form.
-    pub plate_display: Option<String>,
-    /// Vote confidence.
-    pub plate_confidence: Option<f32>,
-    /// Whether the plate fits the Vietnamese grammar.
-    pub is_vietnamese: Option<bool>,
-    /// Which way it went.
-    pub direction: Direction,
-    /// Counting-line crossing; `None` when the camera has no line.
-    pub crossed_line: Option<bool>,
+    /// What was seen: times, class, voted plate, direction (flattened: its fields are the
+    /// view's, in this place).
+    #[serde(flatten)]
+    pub facts: PassageFacts,
     /// The segment with the best frame, if recorded.
     pub clip: Option<ClipLink>,
     /// Snapshot URL, if a snapshot was saved.
@@ -145,16 +127,18 @@ pub(super) fn passage_from_row(row: &Row) -> Result<PassageView, StoreError> {
         id,
         camera: row.get(1),
         junction: row.get(2),
-        first_seen: row.get(3),
-        last_seen: row.get(4),
-        best_at,
-        vehicle_class: parsed(row, 6, "vehicle_class")?,
-        plate_key: parsed_key(row, 7)?,
-        plate_display: row.get(8),
-        plate_confidence: row.get(9),
-        is_vietnamese: row.get(10),
-        direction: parsed(row, 11, "direction")?,
-        crossed_line: row.get(12),
+        facts: PassageFacts {
+            first_seen: row.get(3),
+            last_seen: row.get(4),
+            best_at,
+            vehicle_class: parsed(row, 6, "vehicle_class")?,
+            plate_key: parsed_key(row, 7)?,
+            plate_display: row.get(8),
+            plate_confidence: row.get(9),
+            is_vietnamese: row.get(10),
+            direction: parsed(row, 11, "direction")?,
+            crossed_line: row.get(12),
+        },
         clip,
         snapshot_url: snapshot_path
             .as_ref()
@@ -179,7 +163,7 @@ pub async fn passage(
         .query(
             "SELECT rank, plate_key, confidence FROM plate_reads
              WHERE passage_id = $1 AND best_at = $2 ORDER BY rank",
-            &[&p.id, &p.best_at],
+            &[&p.id, &p.facts.best_at],
         )
         .await?;
     p.candidates = Some(
@@ -208,4 +192,51 @@ pub async fn snapshot_path(
         .query_opt("SELECT snapshot_path FROM passages WHERE id = $1", &[&id])
         .await?
         .map(|r| r.get(0)))
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::scene::VehicleClass;
+    use crate::track::Direction;
+
+    /// The shared facts are flattened into the view: the JSON has the same field names in the
+    /// same order as when they were the view's own fields.
+    #[test]
+    fn the_view_serializes_its_facts_in_place() {
+        let at = Utc.timestamp_opt(1_700_000_000, 0).unwrap();
+        let view = PassageView {
+            id: 3,
+            camera: "cam".into(),
+            junction: None,
+            facts: PassageFacts {
+                first_seen: at,
+                last_seen: at,
+                best_at: at,
+                vehicle_class: VehicleClass::Car,
+                plate_key: Some("29B125662".parse().unwrap()),
+                plate_display: Some("29-B1 256.62".into()),
+                plate_confidence: Some(0.5),
+                is_vietnamese: Some(true),
+                direction: Direction::Along,
+                crossed_line: None,
+            },
+            clip: None,
+            snapshot_url: None,
+            snapshot_path: Some("x.jpg".into()),
+            matched: None,
+            candidates: Some(vec![]),
+        };
+        let t = "\"2023-11-14T22:13:20Z\"";
+        let expected = format!(
+            "{{\"id\":3,\"camera\":\"cam\",\"junction\":null,\"first_seen\":{t},\
+             \"last_seen\":{t},\"best_at\":{t},\"vehicle_class\":\"car\",\
+             \"plate_key\":\"29B125662\",\"plate_display\":\"29-B1 256.62\",\
+             \"plate_confidence\":0.5,\"is_vietnamese\":true,\"direction\":\"along\",\
+             \"crossed_line\":null,\"clip\":null,\"snapshot_url\":null,\"candidates\":[]}}"
+        );
+        assert_eq!(serde_json::to_string(&view).unwrap(), expected);
+    }
 }

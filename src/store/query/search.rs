@@ -203,7 +203,7 @@ async fn search_by_time(
         .then(|| items.last())
         .flatten()
         .map(|p| Cursor::Time {
-            best_at: p.best_at,
+            best_at: p.facts.best_at,
             id: p.id,
         })
         .map(|c| c.encode());
@@ -256,7 +256,7 @@ pub async fn recent_passages(
         .then(|| items.last())
         .flatten()
         .map(|p| Cursor::Time {
-            best_at: p.best_at,
+            best_at: p.facts.best_at,
             id: p.id,
         })
         .map(|c| c.encode());

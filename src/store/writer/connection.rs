@@ -121,7 +121,7 @@ impl WriterConnection {
         for item in batch {
             let name = match item {
                 WriteItem::Passage(p) => {
-                    best_times.push(p.best_at);
+                    best_times.push(p.facts.best_at);
                     &p.camera
                 }
                 WriteItem::Clip(c) => &c.camera,
@@ -150,29 +150,30 @@ async fn stage_passages(
         let WriteItem::Passage(p) = item else {
             continue;
         };
+        let f = &p.facts;
         // The same passage twice in one batch would insert its reads twice.
-        if !seen_keys.insert((*camera_id, p.best_at, p.first_seen, p.track_no)) {
+        if !seen_keys.insert((*camera_id, f.best_at, f.first_seen, p.track_no)) {
             continue;
         }
         let seq = seq as i32;
         // The database holds the types' names.
-        let vehicle_class = p.vehicle_class.as_str();
-        let plate_key = p.plate_key.as_ref().map(PlateKey::as_str);
-        let direction = p.direction.as_str();
+        let vehicle_class = f.vehicle_class.as_str();
+        let plate_key = f.plate_key.as_ref().map(PlateKey::as_str);
+        let direction = f.direction.as_str();
         let row: [&(dyn ToSql + Sync); 18] = [
             &seq,
             camera_id,
             &p.track_no,
-            &p.first_seen,
-            &p.last_seen,
-            &p.best_at,
+            &f.first_seen,
+            &f.last_seen,
+            &f.best_at,
             &vehicle_class,
             &plate_key,
-            &p.plate_display,
-            &p.plate_confidence,
-            &p.is_vietnamese,
+            &f.plate_display,
+            &f.plate_confidence,
+            &f.is_vietnamese,
             &direction,
-            &p.crossed_line,
+            &f.crossed_line,
             &p.clip_started_at,
             &p.clip_offset_ms,
             &p.snapshot_path,
