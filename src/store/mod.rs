@@ -27,7 +27,6 @@ pub mod scratch;
 pub mod spool;
 pub mod trust;
 pub mod writer;
-mod writer_config;
 
 use std::path::Path;
 use std::time::Duration;

@@ -17,6 +17,7 @@
 //! - `sql`: the staging tables, the statement that moves a batch into the log, the clip upsert.
 
 mod connection;
+mod from_config;
 mod sql;
 mod task;
 
