@@ -37,6 +37,15 @@ pub enum Cursor {
 }
 
 impl Cursor {
+    /// Where a newest-first page resumes: the time and id of the last row shown, or nothing
+    /// for the first page (or a cursor of another kind).
+    fn time_position(cursor: Option<Cursor>) -> (Option<DateTime<Utc>>, Option<i64>) {
+        match cursor {
+            Some(Cursor::Time { best_at, id }) => (Some(best_at), Some(id)),
+            _ => (None, None),
+        }
+    }
+
     /// Text form: `t.<µs>.<id>` or `f.<cost>.<µs>.<id>`.
     pub fn encode(&self) -> String {
         match self {
@@ -144,10 +153,7 @@ async fn search_by_time(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<SearchPage, StoreError> {
-    let (after_t, after_id) = match cursor {
-        Some(Cursor::Time { best_at, id }) => (Some(best_at), Some(id)),
-        _ => (None, None),
-    };
+    let (after_t, after_id) = Cursor::time_position(cursor);
     // The page is cut from the hits alone (index-only on plate_reads), newest first; only
     // those passages are then joined. One passage may match with several candidates (a
     // wildcard): it counts once, with its best-ranked match.
@@ -217,10 +223,7 @@ pub async fn recent_passages(
     limit: usize,
     cursor: Option<Cursor>,
 ) -> Result<SearchPage, StoreError> {
-    let (after_t, after_id) = match cursor {
-        Some(Cursor::Time { best_at, id }) => (Some(best_at), Some(id)),
-        _ => (None, None),
-    };
+    let (after_t, after_id) = Cursor::time_position(cursor);
     let sql = format!(
         "SELECT {PASSAGE_COLUMNS} FROM passages p {PASSAGE_JOINS}
          WHERE ($1::timestamptz IS NULL OR p.best_at >= $1)
