@@ -39,6 +39,8 @@
 //! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing.
+//! - [`traffic`]: traffic video evaluation: the truth file of what passed, and scoring of
+//!   passages against it.
 //!
 //! Arrows point one way (every `crate::` import, checked by reading the tree; no cycles, also
 //! none between the files of one module):
@@ -53,7 +55,7 @@
 //! - `alerts` → `store`; `retention` → `store`, `config`; `infer` → `recognize`, `cpu`;
 //!   `eval` → `recognize`; `config` → `motion`, `recognize` (their settings).
 //! - `recognize` → `plate`, `scene`, `motion` (crop looks), `digest`; `video` → `motion`,
-//!   `digest`; `track` → `plate`, `scene`.
+//!   `digest`; `track` → `plate`, `scene`; `traffic` → `plate`, `scene`, `track` (types).
 //! - `plate`, `scene`, `motion`, `track` and `access` do no I/O; `counters`, `cpu` and `digest`
 //!   import nothing of the crate.
 //!
@@ -78,4 +80,5 @@ pub mod retention;
 pub mod scene;
 pub mod store;
 pub mod track;
+pub mod traffic;
 pub mod video;
