@@ -35,6 +35,7 @@ fn busy_frame(i: u64) -> FrameObservations {
             class: VehicleClass::Car,
             score: 0.8,
             plate_searched: true,
+            look: None,
         });
         let key = PlateKey::parse(&format!("29A{:05}", 10_000 + v)).unwrap();
         plates.push(PlateObservation {

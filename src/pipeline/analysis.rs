@@ -26,7 +26,10 @@ use crate::recognize::{
     PlateMemory, PlateRead, PreparedFrame, Recognition, StageTimings, VehicleDetection,
 };
 use crate::scene::BoxXyxy;
-use crate::track::{FrameObservations, Passage, PlateObservation, Tracker, VehicleObservation};
+use crate::track::{
+    FrameObservations, Passage, PlateObservation, Rejoined, Tracker, VehicleLook,
+    VehicleObservation,
+};
 use crate::video::recorder::{safe_name, SegmentIndex};
 use crate::video::AnalysisFrame;
 
@@ -223,13 +226,14 @@ impl Analysis {
 
     /// Feeds one recognition to the tracker; keeps best crops, emits ended passages.
     fn track(&mut self, frame: &ArcFrame, recognition: &Recognition, searched: &[bool]) {
-        let update = self.tracker.update(&observations_at(
-            frame.at,
-            frame.frame_index,
-            recognition,
-            searched,
-        ));
+        let mut observations = observations_at(frame.at, frame.frame_index, recognition, searched);
+        let size = frame.image.dimensions();
+        for v in &mut observations.vehicles {
+            v.look = VehicleLook::of(&v.bbox, size, |x, y| frame.image.get_pixel(x, y).0);
+        }
+        let update = self.tracker.update(&observations);
         self.open_tracks.set(self.tracker.open_tracks());
+        self.rejoined(&update.rejoined);
         for b in &update.new_best {
             self.best.insert(
                 b.track_id,
@@ -238,6 +242,17 @@ impl Analysis {
         }
         for p in update.ended {
             self.emit(p);
+        }
+    }
+
+    /// Crops of tracks that a later track continued move to it, or go.
+    fn rejoined(&mut self, rejoined: &[Rejoined]) {
+        for r in rejoined {
+            if let Some(crop) = self.best.remove(&r.from) {
+                if r.best_from_earlier {
+                    self.best.insert(r.into, crop);
+                }
+            }
         }
     }
 
@@ -257,7 +272,9 @@ impl Analysis {
 
     /// Ends every open track at the end of the video.
     fn finish(mut self) -> AnalysisOutcome {
-        for p in self.tracker.finish() {
+        let (passages, rejoined) = self.tracker.finish_rejoined();
+        self.rejoined(&rejoined);
+        for p in passages {
             self.emit(p);
         }
         self.open_tracks.set(0);
@@ -467,6 +484,7 @@ pub fn observations_at(
                 class: v.class,
                 score: v.score,
                 plate_searched: searched.get(i).copied().unwrap_or(true),
+                look: None,
             })
             .collect(),
         plates: r

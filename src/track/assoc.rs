@@ -11,6 +11,7 @@
 //! (NaN counts as 0); an affinity is finite and in 0..1; a track or object is in at most one
 //! match.
 
+use super::VehicleLook;
 use super::{FrameObservations, PlateObservation};
 use crate::scene::{BoxXyxy, VehicleClass};
 
@@ -43,6 +44,8 @@ pub(super) struct FrameObject<'a> {
     pub plate_anchored: bool,
     /// Whether the plate step looked for this object's plate in this frame.
     pub plate_searched: bool,
+    /// What the vehicle looks like (none for a plate-anchored object).
+    pub look: Option<VehicleLook>,
 }
 
 /// Whether every coordinate of the box is finite.
@@ -115,6 +118,7 @@ pub(super) fn frame_objects(frame: &FrameObservations) -> Vec<FrameObject<'_>> {
             plate,
             plate_anchored: false,
             plate_searched: v.plate_searched,
+            look: v.look,
         });
     }
     for p in plates {
@@ -134,6 +138,7 @@ pub(super) fn frame_objects(frame: &FrameObservations) -> Vec<FrameObject<'_>> {
             plate: Some(p),
             plate_anchored: true,
             plate_searched: true,
+            look: None,
         });
     }
     objects

@@ -10,16 +10,25 @@
 //! - [`Tracker::finish`] ends every open track.
 //! - Plates are voted when a track ends (see `vote`); direction and line crossing come from
 //!   the box centres (see `geometry`).
+//! - A settled track stops asking for plate searches ([`Tracker::quiet_boxes`]) until the
+//!   vehicle in its box may have changed: its look (see `look`) or box size jumped since its
+//!   plate was read, or a periodic re-check is due. A read of another plate there ends it.
+//! - An ended track with a full plate waits a few seconds for a later track with the same
+//!   plate to continue it (see `rejoin`): one vehicle, one passage, its gap stated.
 //!
 //! Invariants:
-//! - A track ends exactly once: after a gap longer than `max_gap_ms`, when a frame's time goes
-//!   backwards (a gap that ends everything open), or on `finish`.
+//! - A track ends exactly once: after a gap longer than `max_gap_ms`, when another vehicle
+//!   showing another plate takes its place, when a frame's time goes backwards (a gap that
+//!   ends everything open), or on `finish`; it is then logged, or held and logged (or
+//!   continued) within `rejoin_ms` of when it was last seen.
 //! - Ended tracks seen fewer than `min_hits` times without any plate read are dropped as noise;
 //!   the passages of one call come in order of `first_seen_ms`, then track id.
 //! - No input panics: non-finite boxes are skipped, non-finite scores count as 0.
 
 mod assoc;
 mod geometry;
+mod look;
+mod rejoin;
 mod vote;
 
 #[cfg(test)]
@@ -33,6 +42,7 @@ use assoc::{FrameObject, Motion};
 use vote::{unit, PlateRead};
 
 pub use geometry::{CameraGeometry, Direction, UnknownDirection, DIRECTION_THRESHOLD};
+pub use look::VehicleLook;
 pub use vote::VotedPlate;
 
 /// Most plate reads a track keeps for voting; past it, a new read replaces the least
@@ -53,6 +63,16 @@ const READ_MISSES_BEFORE_REST: u32 = 4;
 const REST_FRAMES: u32 = 4;
 /// Reads below this confidence never veto a match.
 const CONFLICT_MIN_CONFIDENCE: f32 = 0.3;
+/// A settled track whose vehicle looks this different (mean colour difference of
+/// [`VehicleLook`]s, grey levels) from when its plate was last read has perhaps another
+/// vehicle in its box: its plate is searched again.
+const CHANGED_LOOK: f32 = 28.0;
+/// A settled track whose box grows or shrinks by more than this factor between two
+/// observations has perhaps another vehicle in its box: its plate is searched again.
+const CHANGED_AREA: f32 = 1.6;
+/// A settled track's plate is searched again at least this often anyway (a car of the same
+/// colour following in the same lane looks alike), ms.
+const RECHECK_MS: i64 = 2000;
 
 /// A vehicle the detector found in a frame.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -67,6 +87,9 @@ pub struct VehicleObservation {
     /// skips vehicles too far away, settled or resting); a search that finds nothing counts
     /// as a miss.
     pub plate_searched: bool,
+    /// What the vehicle looks like, to notice another vehicle in a settled track's box.
+    #[serde(default)]
+    pub look: Option<VehicleLook>,
 }
 
 /// A plate found and read in a frame.
@@ -124,6 +147,10 @@ pub struct TrackerSettings {
     pub min_hits: u32,
     /// Most candidate keys a voted plate lists (default 5).
     pub max_candidates: usize,
+    /// An ended track with a plate waits this long after it was last seen for a track with
+    /// the same plate to continue it (a track that broke while the vehicle moved, or a
+    /// detector that flickered); 0 never rejoins (default 5000 ms).
+    pub rejoin_ms: i64,
 }
 
 impl Default for TrackerSettings {
@@ -135,6 +162,7 @@ impl Default for TrackerSettings {
             max_gap_ms: 2000,
             min_hits: 2,
             max_candidates: 5,
+            rejoin_ms: 5000,
         }
     }
 }
@@ -166,6 +194,9 @@ pub struct Passage {
     pub best_plate_bbox: Option<BoxXyxy>,
     /// Number of frames the track was observed in.
     pub frames_seen: u32,
+    /// Spans (first, last ms) in which the vehicle went unseen inside the passage: its track
+    /// broke and a later track with the same plate continued it. Empty for most passages.
+    pub gaps_ms: Vec<[i64; 2]>,
 }
 
 /// A frame that became the best picture of a track: the caller keeps a crop of this frame.
@@ -186,6 +217,19 @@ pub struct TrackUpdate {
     pub ended: Vec<Passage>,
     /// Tracks whose best picture is this frame, by track id.
     pub new_best: Vec<BestFrame>,
+    /// Ended tracks that a later track continued (their crops move to it or go).
+    pub rejoined: Vec<Rejoined>,
+}
+
+/// An ended track continued by a later one with the same plate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Rejoined {
+    /// The ended track, now gone.
+    pub from: u64,
+    /// The track that continues it.
+    pub into: u64,
+    /// Whether the ended track's best picture is now the continuing track's.
+    pub best_from_earlier: bool,
 }
 
 /// How good a frame is as a track's picture: any frame with a plate read beats any without;
@@ -261,6 +305,15 @@ struct Track {
     read_misses: u32,
     /// Frames observed since the last plate search for this track.
     since_search: u32,
+    /// When the plate was last searched for (or the track started), ms.
+    last_search_ms: i64,
+    /// The vehicle's look in the last frame its plate was read.
+    read_look: Option<VehicleLook>,
+    /// The vehicle in the box may have changed since the last read (its look or size jumped):
+    /// the track is not quiet until its plate is read again.
+    changed: bool,
+    /// Spans in which the vehicle went unseen, from tracks this one continued.
+    gaps_ms: Vec<[i64; 2]>,
 }
 
 impl Track {
@@ -288,6 +341,10 @@ impl Track {
             frames_seen: 0,
             read_misses: 0,
             since_search: 0,
+            last_search_ms: frame.at_ms,
+            read_look: None,
+            changed: false,
+            gaps_ms: Vec::new(),
         }
     }
 
@@ -306,6 +363,7 @@ impl Track {
                 self.motion.velocity = Some(v);
             }
         }
+        self.note_change(object);
         self.plate_anchored = object.plate_anchored;
         self.motion.last_box = object.bbox;
         self.motion.last_ms = at_ms;
@@ -329,9 +387,15 @@ impl Track {
         }
         if object.plate.is_some() {
             (self.read_misses, self.since_search) = (0, 0);
+            self.last_search_ms = at_ms;
+            self.changed = false;
+            if object.look.is_some() {
+                self.read_look = object.look;
+            }
         } else if object.plate_searched {
             self.read_misses = self.read_misses.saturating_add(1);
             self.since_search = 0;
+            self.last_search_ms = at_ms;
         } else {
             self.since_search = self.since_search.saturating_add(1);
         }
@@ -371,6 +435,38 @@ impl Track {
         }
         self.best = picture;
         Some(picture.boxes)
+    }
+
+    /// Notes whether the vehicle in the box may have changed since the plate was last read:
+    /// its look differs clearly from the look at that read, or its box size jumped.
+    fn note_change(&mut self, object: &FrameObject) {
+        if self.frames_seen == 0 || object.plate.is_some() || object.plate_anchored {
+            return;
+        }
+        let looks_else = match (self.read_look, object.look) {
+            (Some(then), Some(now)) => then.distance(&now) > CHANGED_LOOK,
+            _ => false,
+        };
+        let (before, after) = (self.motion.last_box.area(), object.bbox.area());
+        let jumped = !self.plate_anchored
+            && before > 0.0
+            && after > 0.0
+            && (after / before).max(before / after) > CHANGED_AREA;
+        if looks_else || jumped {
+            self.changed = true;
+        }
+    }
+
+    /// Whether the track may skip plate searches now: settled or resting, unless the vehicle
+    /// in its box may have changed, or a settled plate is due its periodic re-check.
+    fn quiet(&self, at_ms: i64) -> bool {
+        if self.plate_anchored {
+            return false;
+        }
+        if self.resting() {
+            return true;
+        }
+        !self.changed && self.settled() && at_ms.saturating_sub(self.last_search_ms) < RECHECK_MS
     }
 
     /// The folded key this track's reads agree on, once they carry enough weight to trust.
@@ -430,6 +526,7 @@ impl Track {
             best_vehicle_bbox: self.best.boxes.vehicle_bbox,
             best_plate_bbox: self.best.boxes.plate_bbox,
             frames_seen: self.frames_seen,
+            gaps_ms: self.gaps_ms,
         })
     }
 }
@@ -443,6 +540,8 @@ pub struct Tracker {
     geometry: CameraGeometry,
     /// Tracks not ended yet, in order of creation.
     open: Vec<Track>,
+    /// Ended tracks with a plate, waiting `rejoin_ms` for a later track to continue them.
+    held: Vec<Track>,
     /// Id of the next track.
     next_id: u64,
     /// Time of the latest frame, to notice time going backwards.
@@ -456,6 +555,7 @@ impl Tracker {
             settings,
             geometry,
             open: Vec::new(),
+            held: Vec::new(),
             next_id: 1,
             last_frame_ms: None,
         }
@@ -468,15 +568,20 @@ impl Tracker {
 
     /// Where the open tracks that need no plate search now are expected at `at_ms`: their
     /// plate is settled (the cascade's "confident tracks stop paying"), or it was searched
-    /// for in vain several frames in a row and is resting. A vehicle detected there gets no
-    /// plate search in this frame. The flag says whether the plate is settled (rather than
-    /// resting).
+    /// for in vain several frames in a row and is resting. A settled track is not quiet when
+    /// the vehicle in its box may have changed since its plate was read (its look or box size
+    /// jumped), nor once every [`RECHECK_MS`] (a look-alike may have taken its place). A
+    /// vehicle detected there gets no plate search in this frame. The flag says whether the
+    /// plate is settled (rather than resting).
     pub fn quiet_boxes(&self, at_ms: i64) -> Vec<(BoxXyxy, bool)> {
         let cap = self.settings.max_gap_ms.max(0);
         self.open
             .iter()
-            .filter(|t| !t.plate_anchored && (t.settled() || t.resting()))
-            .map(|t| (t.motion.predict(at_ms, cap, false).bbox, t.settled()))
+            .filter(|t| t.quiet(at_ms))
+            .map(|t| {
+                let settled = t.settled() && !t.changed;
+                (t.motion.predict(at_ms, cap, false).bbox, settled)
+            })
             .collect()
     }
 
@@ -497,18 +602,31 @@ impl Tracker {
     }
 
     /// Takes in one frame: ends tracks not seen for longer than `max_gap_ms` before `at_ms`
-    /// (all of them when time went backwards), then associates the frame's objects.
+    /// (all of them when time went backwards), then associates the frame's objects. A track
+    /// whose box now holds a vehicle showing a clearly different plate ends at once. Ended
+    /// tracks with a full plate wait `rejoin_ms` for a later track to continue them (see
+    /// `rejoin`).
     pub fn update(&mut self, frame: &FrameObservations) -> TrackUpdate {
         let at_ms = frame.at_ms;
         let max_gap_ms = self.settings.max_gap_ms.max(0);
         let went_back = self.last_frame_ms.is_some_and(|prev| at_ms < prev);
         self.last_frame_ms = Some(at_ms);
+        let mut ended = Vec::new();
+        if went_back {
+            // A new timeline: nothing held can be continued.
+            let held = std::mem::take(&mut self.held);
+            ended.extend(held);
+        }
         let oldest_alive = at_ms.saturating_sub(max_gap_ms);
         let (gone, open): (Vec<Track>, Vec<Track>) = std::mem::take(&mut self.open)
             .into_iter()
             .partition(|t| went_back || t.motion.last_ms < oldest_alive);
         self.open = open;
-        let ended = self.passages(gone);
+        if went_back {
+            ended.extend(gone);
+        } else {
+            self.hold(gone, &mut ended);
+        }
 
         let objects = assoc::frame_objects(frame);
         let is_high = |o: &FrameObject| o.always_high || o.score >= self.settings.high_score;
@@ -524,18 +642,21 @@ impl Tracker {
             .map(|t| t.motion.predict(at_ms, max_gap_ms, t.plate_anchored))
             .collect();
         let established: Vec<Option<&str>> = self.open.iter().map(Track::established_key).collect();
-        let fit = |t: usize, o: usize| {
-            // A clearly different plate is a different vehicle, however well the boxes overlap
-            // (the next car stopping where the last one stood).
-            if let (Some(key), Some(plate)) = (established[t], objects[o].plate) {
-                if plate.confidence >= CONFLICT_MIN_CONFIDENCE
+        // A clearly different plate is a different vehicle, however well the boxes overlap
+        // (the next car stopping where the last one stood).
+        let conflicts = |t: usize, o: usize| match (established[t], objects[o].plate) {
+            (Some(key), Some(plate)) => {
+                plate.confidence >= CONFLICT_MIN_CONFIDENCE
                     && vote::plates_conflict(
                         key,
                         &crate::plate::fold_confusions(plate.key.as_str()),
                     )
-                {
-                    return 0.0;
-                }
+            }
+            _ => false,
+        };
+        let fit = |t: usize, o: usize| {
+            if conflicts(t, o) {
+                return 0.0;
             }
             assoc::affinity(&predictions[t], &objects[o])
         };
@@ -551,6 +672,18 @@ impl Tracker {
             self.settings.match_iou,
             fit,
         ));
+        // Unmatched tracks whose best-fitting object shows another plate: that vehicle has
+        // taken the track's place, so the track's own vehicle is gone from it.
+        let displaced: Vec<usize> = (0..self.open.len())
+            .filter(|&t| !matches.iter().any(|m| m.0 == t))
+            .filter(|&t| {
+                (0..objects.len())
+                    .map(|o| (assoc::affinity(&predictions[t], &objects[o]), o))
+                    .filter(|(a, _)| *a >= self.settings.match_iou)
+                    .max_by(|a, b| a.0.total_cmp(&b.0))
+                    .is_some_and(|(_, o)| conflicts(t, o))
+            })
+            .collect();
 
         let mut new_best = Vec::new();
         for &(t, o) in &matches {
@@ -562,13 +695,83 @@ impl Tracker {
             new_best.extend(track.observe(&objects[o], frame, &self.geometry));
             self.open.push(track);
         }
+        if !displaced.is_empty() {
+            let mut index = 0;
+            let (gone, open): (Vec<Track>, Vec<Track>) =
+                std::mem::take(&mut self.open).into_iter().partition(|_| {
+                    index += 1;
+                    displaced.contains(&(index - 1))
+                });
+            self.open = open;
+            self.hold(gone, &mut ended);
+        }
+        let rejoined = self.rejoin();
+        for r in &rejoined {
+            new_best
+                .retain(|b| b.track_id != r.from && !(r.best_from_earlier && b.track_id == r.into));
+        }
+        let (due, held): (Vec<Track>, Vec<Track>) = std::mem::take(&mut self.held)
+            .into_iter()
+            .partition(|t| at_ms.saturating_sub(t.motion.last_ms) > self.settings.rejoin_ms);
+        self.held = held;
+        ended.extend(due);
         new_best.sort_by_key(|b| b.track_id);
-        TrackUpdate { ended, new_best }
+        TrackUpdate {
+            ended: self.passages(ended),
+            new_best,
+            rejoined,
+        }
     }
 
-    /// Ends every open track (end of file, shutdown) and returns their passages.
+    /// Ended tracks: those with a plate to rejoin by wait in `held`, the rest go to `ended`.
+    fn hold(&mut self, tracks: Vec<Track>, ended: &mut Vec<Track>) {
+        for t in tracks {
+            if self.settings.rejoin_ms > 0 && t.rejoin_key().is_some() {
+                self.held.push(t);
+            } else {
+                ended.push(t);
+            }
+        }
+    }
+
+    /// Open tracks continue the held tracks they are the continuation of.
+    fn rejoin(&mut self) -> Vec<Rejoined> {
+        let mut rejoined = Vec::new();
+        let mut i = 0;
+        while i < self.held.len() {
+            let window = self.settings.rejoin_ms;
+            let Some(t) = self
+                .open
+                .iter()
+                .position(|t| t.continues(&self.held[i], window))
+            else {
+                i += 1;
+                continue;
+            };
+            let earlier = self.held.remove(i);
+            let from = earlier.id;
+            let into = &mut self.open[t];
+            let best_from_earlier = into.absorb(earlier, &self.geometry);
+            rejoined.push(Rejoined {
+                from,
+                into: into.id,
+                best_from_earlier,
+            });
+        }
+        rejoined
+    }
+
+    /// Ends every open track (end of file, shutdown) and returns their passages, and those
+    /// of the tracks held for rejoining (after a last chance to be continued).
     pub fn finish(&mut self) -> Vec<Passage> {
-        let open = std::mem::take(&mut self.open);
-        self.passages(open)
+        self.finish_rejoined().0
+    }
+
+    /// [`Tracker::finish`], also telling which held tracks were continued at the end.
+    pub fn finish_rejoined(&mut self) -> (Vec<Passage>, Vec<Rejoined>) {
+        let rejoined = self.rejoin();
+        let mut all = std::mem::take(&mut self.open);
+        all.append(&mut self.held);
+        (self.passages(all), rejoined)
     }
 }

@@ -281,9 +281,12 @@ fn parse_row(line: usize, row: &str) -> Result<TruthVehicle, TruthError> {
                 )
             })
     };
-    let id = cells[0]
-        .parse::<u32>()
-        .map_err(|_| TruthError::at(line, format!("id must be a whole number, got {:?}", cells[0])))?;
+    let id = cells[0].parse::<u32>().map_err(|_| {
+        TruthError::at(
+            line,
+            format!("id must be a whole number, got {:?}", cells[0]),
+        )
+    })?;
     let class = VehicleClass::from_str(cells[1]).map_err(|_| {
         TruthError::at(
             line,
@@ -297,8 +300,7 @@ fn parse_row(line: usize, row: &str) -> Result<TruthVehicle, TruthError> {
     let plate = match cells[2] {
         "" => None,
         p => Some(
-            PlateKey::parse(p)
-                .map_err(|e| TruthError::at(line, format!("plate {p:?}: {e}")))?,
+            PlateKey::parse(p).map_err(|e| TruthError::at(line, format!("plate {p:?}: {e}")))?,
         ),
     };
     let direction = Direction::from_str(cells[3]).map_err(|_| {
@@ -327,10 +329,11 @@ fn parse_row(line: usize, row: &str) -> Result<TruthVehicle, TruthError> {
         None
     } else {
         let mut xy = [0f32; 4];
-        for (o, (name, c)) in xy
-            .iter_mut()
-            .zip(["first_x", "first_y", "last_x", "last_y"].iter().zip(&cells[7..11]))
-        {
+        for (o, (name, c)) in xy.iter_mut().zip(
+            ["first_x", "first_y", "last_x", "last_y"]
+                .iter()
+                .zip(&cells[7..11]),
+        ) {
             *o = c
                 .parse::<f32>()
                 .ok()
@@ -402,8 +405,14 @@ mod tests {
         let again = Truth::parse(&t.to_csv("again")).unwrap();
         assert_eq!(again.vehicles.len(), 2);
         for (a, b) in t.vehicles.iter().zip(&again.vehicles) {
-            assert_eq!((a.id, a.class, &a.plate, a.direction), (b.id, b.class, &b.plate, b.direction));
-            assert_eq!((a.line_s, a.first_s, a.last_s, a.path), (b.line_s, b.first_s, b.last_s, b.path));
+            assert_eq!(
+                (a.id, a.class, &a.plate, a.direction),
+                (b.id, b.class, &b.plate, b.direction)
+            );
+            assert_eq!(
+                (a.line_s, a.first_s, a.last_s, a.path),
+                (b.line_s, b.first_s, b.last_s, b.path)
+            );
         }
         assert_eq!(again.counting_line, t.counting_line);
     }
@@ -413,7 +422,11 @@ mod tests {
         let bad_class = GOOD.replace("2,motorbike", "2,tank");
         let e = Truth::parse(&bad_class).unwrap_err();
         assert_eq!(e.line, 8);
-        assert!(e.to_string().starts_with("truth file line 8: unknown class \"tank\""), "{e}");
+        assert!(
+            e.to_string()
+                .starts_with("truth file line 8: unknown class \"tank\""),
+            "{e}"
+        );
 
         let e = Truth::parse(&GOOD.replace("0,8.4", "9,8.4")).unwrap_err();
         assert_eq!(e.line, 7, "{e}");

@@ -21,6 +21,7 @@ fn vehicle(bbox: BoxXyxy, class: VehicleClass) -> VehicleObservation {
         class,
         score: 0.9,
         plate_searched: true,
+        look: None,
     }
 }
 
@@ -465,3 +466,5 @@ fn a_settled_plate_and_a_hidden_one_stop_asking_for_searches() {
     assert_eq!(quiet.len(), 1, "{quiet:?}");
     assert!(quiet[0].1 && quiet[0].0.iou(&car) > 0.9);
 }
+
+mod followers;
