@@ -10,7 +10,8 @@
 //! - [`video`]: FFmpeg edge: open a file or RTSP camera behind the packet-source seam
 //!   (`Opener` → `PacketStream` of opaque `Packet`s), record MP4 segments (remux, never
 //!   re-encode), decode and sample frames with wall-clock times (grey thumbnails and RGB on
-//!   demand), export a time window as one MP4. No other module sees an FFmpeg type.
+//!   demand), export a time window as one MP4, probe a file's length and frame size. No other
+//!   module sees an FFmpeg type.
 //! - [`motion`]: PURE. The motion gate: grey thumbnails of the luma plane, frame differencing
 //!   with a mask, and which sampled frames are worth the detectors.
 //! - [`infer`]: the inference service shared by all cameras: worker threads owning the model

@@ -1,9 +1,9 @@
 //! The `matthan` command line: parses the flags and calls the command asked for.
 //!
 //! Each command lives in its own file under `cli/` (its flags and its body): `read`, `eval`,
-//! `models`, `bench`, `ingest`, `migrate`, `serve`, `user`, `demo`; `cli/common.rs` holds
-//! the global flags and what several commands share. Everything `serve` runs is the
-//! library's `app`. Errors are printed here, once, with their causes.
+//! `eval-video`, `models`, `bench`, `ingest`, `migrate`, `serve`, `user`, `demo`;
+//! `cli/common.rs` holds the global flags and what several commands share. Everything `serve`
+//! runs is the library's `app`. Errors are printed here, once, with their causes.
 
 mod cli;
 
@@ -32,6 +32,10 @@ enum Command {
     Read(cli::read::ReadArgs),
     /// Score the recognizer on a folder with labels.csv.
     Eval(cli::eval::EvalArgs),
+    /// Run the pipeline on a video and score its passages against the video's truth file
+    /// (recall, merges, duplicates, plates, classes, counts, speed); prints a table, or
+    /// JSON with --json.
+    EvalVideo(cli::eval_video::EvalVideoArgs),
     /// Check the model files against models/MODELS.lock.
     Models,
     /// Measure throughput on real video.
@@ -74,6 +78,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match &cli.command {
         Command::Read(args) => cli::read::run(g, args),
         Command::Eval(args) => cli::eval::run(g, args),
+        Command::EvalVideo(args) => cli::eval_video::run(g, args),
         Command::Models => cli::models::run(g),
         Command::Bench(args) => cli::bench::run(g, args),
         Command::Ingest(args) => cli::ingest::run(g, args),

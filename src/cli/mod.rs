@@ -10,6 +10,7 @@ pub mod bench;
 pub mod common;
 pub mod demo;
 pub mod eval;
+pub mod eval_video;
 pub mod ingest;
 pub mod migrate;
 pub mod models;

@@ -3,8 +3,9 @@
 //!
 //! Owns: everything that touches libav*. The rest of the crate sees plain types:
 //! [`ClipSegment`] (a closed segment on disk), [`AnalysisFrame`] (an RGB frame with its
-//! wall-clock time), [`SourceSpec`], and the packet-source seam ([`Opener`],
-//! [`PacketStream`]) whose [`Packet`] and [`StreamInfo`] are opaque outside this module.
+//! wall-clock time), [`VideoProbe`] (a file's length and frame size), [`SourceSpec`], and
+//! the packet-source seam ([`Opener`], [`PacketStream`]) whose [`Packet`] and [`StreamInfo`]
+//! are opaque outside this module.
 //!
 //! Invariants: timestamps are converted to wall-clock time in one place
 //! ([`clock::StreamClock`]); a segment always starts on a keyframe; every segment is a
@@ -13,6 +14,7 @@
 pub mod clock;
 pub mod decode;
 pub mod export;
+pub mod probe;
 pub mod recorder;
 pub mod source;
 pub mod stream;
@@ -25,6 +27,7 @@ use chrono::{DateTime, Utc};
 use image::RgbImage;
 
 pub use clock::StreamClock;
+pub use probe::{probe_file, VideoProbe};
 pub use recorder::{ClipSegment, SegmentRecorder};
 pub use source::{FfmpegOpener, SourceSpec};
 pub use stream::{Opener, Packet, PacketStream, StreamInfo};

@@ -12,6 +12,16 @@ pub fn matthan(database_url: &str) -> Command {
     cmd
 }
 
+/// The `matthan` binary with the project's models and no database, for the commands that do
+/// not log (`read`, `eval`, `eval-video`); add the command and its arguments.
+pub fn matthan_offline() -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_matthan"));
+    cmd.env_remove("DATABASE_URL")
+        .arg("--models")
+        .arg(super::model_dir());
+    cmd
+}
+
 /// Asserts that a finished command succeeded, showing its stderr when it did not.
 pub fn assert_success(out: &Output) {
     assert!(

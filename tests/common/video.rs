@@ -38,6 +38,16 @@ pub fn demo_video(out: &Path) {
     make_video(out, &photos, &["--seconds", "3", "--size", "1280x960"]);
 }
 
+/// The real toll-booth clip (1280x720, 18.74 s, two shots, three vehicles through the lane).
+pub fn toll_video() -> PathBuf {
+    eval_dir().join("../media/vn_toll_station_cars.mp4")
+}
+
+/// The truth file of [`toll_video`].
+pub fn toll_truth() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vn_toll_station_cars.truth.csv")
+}
+
 /// A file's duration by ffprobe, and what ffprobe printed on stderr.
 pub fn ffprobe_duration(path: &Path) -> (f64, String) {
     let out = Command::new("ffprobe")
