@@ -33,7 +33,7 @@ use assoc::{FrameObject, Motion};
 use vote::{unit, PlateRead};
 
 pub use geometry::{CameraGeometry, Direction, UnknownDirection, DIRECTION_THRESHOLD};
-pub use vote::VotedPlate;
+pub use vote::{PartialPlate, VotedPlate};
 
 /// Most plate reads a track keeps for voting; past it, a new read replaces the least
 /// confident kept one (a vehicle parked in view would otherwise grow without bound).
@@ -154,8 +154,11 @@ pub struct Passage {
     pub best_frame_index: u64,
     /// Majority class, weighted by detector score; `Other` if only plates were seen.
     pub vehicle_class: VehicleClass,
-    /// The plate voted over all reads, if any read had a key.
+    /// The plate voted over the reads that were whole plates, if any was.
     pub plate: Option<VotedPlate>,
+    /// When every read was only a piece of a plate (`5919`): the fragment voted over them,
+    /// kept apart from plate keys. At most one of `plate` and `partial_plate` is set.
+    pub partial_plate: Option<PartialPlate>,
     /// Which way the vehicle moved along the road.
     pub direction: Direction,
     /// Whether the path of the box centre crossed the counting line.
@@ -413,6 +416,7 @@ impl Track {
                 (vehicle_class, class_weight) = (class, weight);
             }
         }
+        let voted = vote::vote_track(&self.reads, self.read_count, settings.max_candidates);
         Some(Passage {
             track_id: self.id,
             first_seen_ms: self.first_seen_ms,
@@ -420,7 +424,8 @@ impl Track {
             best_at_ms: self.best.at_ms,
             best_frame_index: self.best.frame_index,
             vehicle_class,
-            plate: vote::vote(&self.reads, self.read_count, settings.max_candidates),
+            plate: voted.plate,
+            partial_plate: voted.partial,
             direction: geometry::direction(
                 self.first_centre,
                 self.last_centre,
