@@ -403,7 +403,10 @@ async fn a_partial_plate_read_is_logged_and_shown_but_never_searched_or_watched(
             .iter()
             .map(|p| p["id"].as_i64().unwrap())
             .collect();
-        assert!(!ids.contains(&partial_id), "{uri} found the fragment: {body}");
+        assert!(
+            !ids.contains(&partial_id),
+            "{uri} found the fragment: {body}"
+        );
     }
     let (_, body) = get_json(&s, "/api/passages?plate=*5919").await;
     assert_eq!(body["items"][0]["plate_key"], "30A35919");
