@@ -429,6 +429,8 @@ impl DataSet {
                 is_vietnamese: key.as_ref().map(|k| k.is_vietnamese()),
                 direction,
                 crossed_line,
+                partial_plate: None,
+                partial_confidence: None,
             },
             clip_started_at,
             clip_offset_ms: clip_started_at.map(|c| (best_at - c).num_milliseconds()),

@@ -4,7 +4,8 @@
 //!
 //! - [`scene`]: PURE. Boxes in frame pixels and vehicle classes, shared by recognizer and tracker.
 //! - [`plate`]: PURE. Vietnamese plate grammar: canonical key, display form, province table,
-//!   position-wise decoding of OCR candidates, confusion-folded keys for fuzzy search.
+//!   position-wise decoding of OCR candidates, confusion-folded keys for fuzzy search, whole
+//!   plates versus fragments (pieces of a plate, kept apart as partial reads).
 //! - [`recognize`]: ONNX Runtime sessions and their pre/post-processing: vehicle detection,
 //!   plate detection, line splitting and OCR. `fn(&RgbImage) -> Recognition`.
 //! - [`video`]: FFmpeg edge: open a file or RTSP camera behind the packet-source seam

@@ -1,6 +1,7 @@
 //! The HTTP API on a real PostgreSQL, called in-process through the axum router: parameter
 //! validation (400 with a JSON body, never a 500), unknown ids (404), files that must never be
-//! served, the database being down (503), search over HTTP with its cursor, and a clip export
+//! served, the database being down (503), search over HTTP with its cursor, a partial plate
+//! read kept apart from plates (logged and shown, never searched or watched), and a clip export
 //! of recorded video whose length is the window's within one GOP.
 
 mod common;
@@ -328,6 +329,107 @@ async fn search_over_http_pages_with_its_cursor() {
     db.drop_database().await.unwrap();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partial_plate_read_is_logged_and_shown_but_never_searched_or_watched() {
+    let db = common::scratch("api_partial").await;
+    let dir = common::temp_dir("api-partial");
+    let s = state(db.store.clone(), &dir).await;
+    // Watches that would match the fragment if it were a plate: its key (fuzzy, exact) and a
+    // pattern that also matches a whole plate ending in it.
+    {
+        let mut client = db.store.client().await.unwrap();
+        for (pattern, mode) in [("5919", None), ("5919", Some("exact")), ("*5919", None)] {
+            let mode = mode.map(|m| matthan::plate::search::SearchMode::parse(m).unwrap());
+            let q = matthan::plate::search::PlateQuery::parse(pattern, mode).unwrap();
+            matthan::store::trust::add_watch(&mut client, &q, "partial test", "admin")
+                .await
+                .unwrap();
+        }
+    }
+    let at = t("2026-11-29T01:00:00Z");
+    let stats = write_batch(
+        &db.store,
+        &[
+            common::partial_passage("cam-a", 1, at, "5919"),
+            common::passage("cam-a", 2, at + TimeDelta::seconds(5), Some("30A35919")),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stats.passages, 2);
+
+    // Stored with its partial read, no plate and no plate reads.
+    let client = db.store.client().await.unwrap();
+    let row = client
+        .query_one(
+            "SELECT p.id, p.plate_key, p.is_vietnamese, p.partial_plate, p.partial_confidence,
+                 (SELECT count(*) FROM plate_reads r WHERE r.passage_id = p.id)
+             FROM passages p WHERE p.track_no = 1",
+            &[],
+        )
+        .await
+        .unwrap();
+    let partial_id: i64 = row.get(0);
+    assert_eq!(row.get::<_, Option<String>>(1), None);
+    assert_eq!(row.get::<_, Option<bool>>(2), None);
+    assert_eq!(row.get::<_, Option<String>>(3).as_deref(), Some("5919"));
+    assert_eq!(row.get::<_, Option<f32>>(4), Some(0.6));
+    assert_eq!(row.get::<_, i64>(5), 0);
+    // The watches alerted on the whole plate only.
+    let alerted: Vec<(i64, String)> = client
+        .query("SELECT passage_id, plate_key FROM alerts", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(alerted.len(), 1, "{alerted:?}");
+    assert_ne!(alerted[0].0, partial_id);
+    assert_eq!(alerted[0].1, "30A35919");
+    drop(client);
+
+    // No plate search finds it.
+    for uri in [
+        "/api/passages?plate=5919",
+        "/api/passages?plate=5919&mode=exact",
+        "/api/passages?plate=*5919",
+        "/api/passages?plate=591%3F",
+    ] {
+        let (status, body) = get_json(&s, uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+        let ids: Vec<i64> = body["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["id"].as_i64().unwrap())
+            .collect();
+        assert!(
+            !ids.contains(&partial_id),
+            "{uri} found the fragment: {body}"
+        );
+    }
+    let (_, body) = get_json(&s, "/api/passages?plate=*5919").await;
+    assert_eq!(body["items"][0]["plate_key"], "30A35919");
+
+    // The list and the detail show it as the partial read, with no plate.
+    let (_, body) = get_json(&s, "/api/passages?camera=cam-a").await;
+    let listed = &body["items"][1];
+    assert_eq!(listed["id"], partial_id, "{body}");
+    assert_eq!(listed["plate_key"], Value::Null);
+    assert_eq!(listed["partial_plate"], "5919");
+    assert_eq!(body["items"][0]["partial_plate"], Value::Null);
+    let (status, detail) = get_json(&s, &format!("/api/passages/{partial_id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        (&detail["plate_key"], &detail["partial_plate"]),
+        (&Value::Null, &Value::from("5919"))
+    );
+    assert!((detail["partial_confidence"].as_f64().unwrap() - 0.6).abs() < 1e-6);
+    assert_eq!(detail["candidates"], serde_json::json!([]));
+    db.drop_database().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn the_openapi_document_lists_every_route() {
     let doc: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
@@ -585,6 +687,7 @@ async fn answers_match_the_openapi_document() {
                 common::passage("cam-a", 1, at, Some("29B125662")),
                 &snapshot,
             ),
+            common::partial_passage("cam-a", 2, at + TimeDelta::seconds(1), "5919"),
             WriteItem::Clip(NewClip {
                 camera: "cam-a".into(),
                 started_at: at - TimeDelta::seconds(10),

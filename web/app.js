@@ -121,6 +121,8 @@ function fillSelect(select, items, keepFirst) {
 
 const pct = (c) => (c === null || c === undefined ? '—' : Math.round(c * 100) + '%');
 const plateText = (p) => p.plate_display || p.plate_key || null;
+// A passage whose reads were all pieces of a plate has no plate, only this partial read.
+const partialText = (p) => (p.partial_plate ? `partial / một phần: ${p.partial_plate}` : null);
 
 // ---------- plate search ----------
 const search = { params: null, cursor: null, count: 0, seq: 0 };
@@ -189,7 +191,7 @@ function updateUrl(p) {
 
 function thumbCell(p) {
   if (!p.snapshot_url) return el('td', { text: '—' });
-  const img = el('img', { class: 'thumb', loading: 'lazy', alt: plateText(p) || 'snapshot' });
+  const img = el('img', { class: 'thumb', loading: 'lazy', alt: plateText(p) || partialText(p) || 'snapshot' });
   img.addEventListener('load', () => { img.dataset.loaded = '1'; });
   img.addEventListener('error', () => { img.dataset.loaded = '0'; img.classList.add('broken'); });
   img.src = p.snapshot_url;
@@ -198,7 +200,11 @@ function thumbCell(p) {
 
 function plateCell(p) {
   const text = plateText(p);
-  const td = el('td', null, el('span', { class: text ? 'plate' : 'plate none', text: text || 'no plate / không đọc được' }));
+  const partial = text ? null : partialText(p);
+  const td = el('td', null, text
+    ? el('span', { class: 'plate', text })
+    : el('span', { class: partial ? 'plate partial' : 'plate none', text: partial || 'no plate / không đọc được',
+      title: partial ? 'only a piece of the plate was read; not a plate key / chỉ đọc được một phần biển số' : null }));
   if (text && p.is_vietnamese === false) td.append(el('span', { class: 'flag', text: 'non-VN' }));
   const m = p.match;
   if (m && m.plate_key && (m.rank !== 1 || m.plate_key !== p.plate_key)) {
@@ -253,7 +259,7 @@ async function openDetail(id, match, row) {
 function renderDetail(p, match) {
   $('#detail').hidden = false;
   $('#main').classList.add('with-detail');
-  $('#detail-title').textContent = plateText(p) || `Passage #${p.id}`;
+  $('#detail-title').textContent = plateText(p) || partialText(p) || `Passage #${p.id}`;
 
   const snap = $('#detail-snap');
   snap.replaceChildren(p.snapshot_url
@@ -263,6 +269,7 @@ function renderDetail(p, match) {
   const crossed = p.crossed_line === true ? 'yes' : p.crossed_line === false ? 'no' : '—';
   const fields = [
     ['ID', p.id], ['Plate key', p.plate_key || '—'], ['Plate conf.', pct(p.plate_confidence)],
+    ...(p.partial_plate ? [['Partial read / Đọc một phần', `${p.partial_plate} (${pct(p.partial_confidence)})`]] : []),
     ['Vietnamese', p.is_vietnamese === true ? 'yes' : p.is_vietnamese === false ? 'no' : '—'],
     ['Camera', p.camera || '—'], ['Junction', p.junction || '—'], ['Class', p.vehicle_class || '—'],
     ['Direction', DIRECTIONS[p.direction] || p.direction || '—'], ['Crossed line', crossed],

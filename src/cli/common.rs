@@ -74,6 +74,14 @@ pub fn describe(event: &IngestEvent) -> String {
                 .plate
                 .as_ref()
                 .map(|v| format!("{:<14} ({:.2}, {} reads)", v.display, v.confidence, v.reads))
+                .or_else(|| {
+                    let f = p.passage.partial_plate.as_ref()?;
+                    let text = format!("partial {}", f.text);
+                    Some(format!(
+                        "{text:<14} ({:.2}, {} reads)",
+                        f.confidence, f.reads
+                    ))
+                })
                 .unwrap_or_else(|| "no plate read".into());
             format!(
                 "passage  {}  {:<9}  {}  {:?}{}  clip {} +{} ms  snapshot {}",

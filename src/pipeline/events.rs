@@ -150,6 +150,8 @@ fn passage_row(p: &PassageRecord, counting_line: bool) -> NewPassage {
             is_vietnamese: plate.map(|v| v.is_vietnamese()),
             direction: passage.direction,
             crossed_line: counting_line.then_some(passage.crossed_line),
+            partial_plate: passage.partial_plate.as_ref().map(|p| p.text.clone()),
+            partial_confidence: passage.partial_plate.as_ref().map(|p| p.confidence),
         },
         clip_started_at: p
             .clip_offset_ms

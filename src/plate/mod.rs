@@ -6,6 +6,8 @@
 //! - [`PlateKey`]: canonical `A-Z0-9` key (Đ written `D`), e.g. `29B125662`.
 //! - [`display`]: national punctuation for a layout, e.g. `29-B1 256.62` or `30A-339.18`.
 //! - [`fold_confusions`]: a key folded by look-alike classes, for fuzzy search.
+//! - [`PlateKey::is_fragment`]: whether a read is only a piece of a plate (`5919`, `29B1`);
+//!   [`PlateFragment`]: such a read's text, kept apart from plate keys.
 //! - [`decode`]: per-position OCR alternatives to the most likely key.
 //! - [`search`]: plate queries (exact, wildcard, fuzzy) and the fuzzy ranking.
 //!
@@ -13,6 +15,7 @@
 //! misreads) stay valid keys flagged not-Vietnamese.
 
 mod decode;
+mod fragment;
 mod grammar;
 pub mod search;
 
@@ -24,6 +27,7 @@ use thiserror::Error;
 pub use decode::{
     decode, CharCandidates, DecodeOptions, PlateDecoding, CONFUSION_FACTOR, MAX_GRAMMAR_GAP,
 };
+pub use fragment::{PlateFragment, MIN_FOREIGN_PLATE_LEN};
 
 /// Shortest canonical key.
 pub const MIN_KEY_LEN: usize = 2;

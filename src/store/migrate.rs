@@ -25,6 +25,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         include_str!("../../sql/0004_fuzzy_rank.sql"),
     ),
     ("0005_trust.sql", include_str!("../../sql/0005_trust.sql")),
+    (
+        "0006_partial_plates.sql",
+        include_str!("../../sql/0006_partial_plates.sql"),
+    ),
 ];
 
 /// Advisory lock key held while migrating.

@@ -9,15 +9,21 @@
 //! write row [`NewPassage`] holds it, and so does the read view
 //! [`crate::store::query::PassageView`], so they are written out once.
 //!
-//! The rows hold the domain types ([`VehicleClass`], [`Direction`], [`PlateKey`]); the writer
-//! turns them into the database's text at the SQL edge. In the spool they are encoded as
-//! their names (postcard strings), byte for byte as when these fields were strings, so
-//! batches spooled by an older build still replay; a name this build does not know makes the
-//! batch fail to decode (the spool sets it aside), never a panic.
+//! The rows hold the domain types ([`VehicleClass`], [`Direction`], [`PlateKey`],
+//! [`PlateFragment`]); the writer turns them into the database's text at the SQL edge. In the
+//! spool they are encoded as their names (postcard strings), byte for byte as when these
+//! fields were strings, so batches spooled by an older build still replay; a name this build
+//! does not know makes the batch fail to decode (the spool sets it aside), never a panic.
+//!
+//! Spool format versions: postcard writes a [`WriteItem`] as its variant's index and then its
+//! fields in order, without names, so a passage row with a new field is a new variant index:
+//! index 0 is a passage as spooled before passages had a partial plate read (decoded with
+//! none), 1 a clip, 2 a passage as now. A later change to the passage row adds an index
+//! again and keeps decoding the older ones.
 
 use chrono::{DateTime, Utc};
 
-use crate::plate::PlateKey;
+use crate::plate::{PlateFragment, PlateKey};
 use crate::scene::VehicleClass;
 use crate::track::Direction;
 
@@ -35,8 +41,9 @@ pub struct NewPlateRead {
 }
 
 /// What a passage is, as both its write row ([`NewPassage`]) and its read view
-/// ([`crate::store::query::PassageView`]) hold it: the times, the class, the voted plate, the
-/// direction and the line crossing.
+/// ([`crate::store::query::PassageView`]) hold it: the times, the class, the voted plate (or,
+/// when only pieces of the plate were read, the partial read), the direction and the line
+/// crossing.
 ///
 /// In the spool (postcard) it is encoded as its fields in order, as when they were
 /// [`NewPassage`]'s own; in the API's JSON it is flattened into the view, so the field names and
@@ -65,6 +72,11 @@ pub struct PassageFacts {
     pub direction: Direction,
     /// Whether it crossed the counting line; `None` when the camera has none.
     pub crossed_line: Option<bool>,
+    /// When no read was a whole plate: the fragment read (`5919`), never a plate key (not
+    /// searched, watched or given plate reads). `None` when `plate_key` is set.
+    pub partial_plate: Option<PlateFragment>,
+    /// Vote confidence 0..1 of `partial_plate`.
+    pub partial_confidence: Option<f32>,
 }
 
 /// A passage to log.
@@ -86,7 +98,7 @@ pub struct NewPassage {
     pub bbox: Vec<f32>,
     /// Frames the track was seen in.
     pub frames_seen: i32,
-    /// Plate candidates, rank 1 first.
+    /// Plate candidates, rank 1 first; whole plates only (none when the plate is partial).
     pub reads: Vec<NewPlateRead>,
 }
 
@@ -107,13 +119,108 @@ pub struct NewClip {
     pub sha256: String,
 }
 
-/// What goes into the writer (and, when the database is down, into the spool).
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+/// What goes into the writer (and, when the database is down, into the spool, in the format
+/// the module docs describe).
+#[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+#[serde(from = "SpooledItem")]
 pub enum WriteItem {
     /// A passage.
     Passage(Box<NewPassage>),
     /// A segment.
     Clip(NewClip),
+}
+
+impl serde::Serialize for WriteItem {
+    /// As [`SpooledItem`]'s current variants.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            WriteItem::Passage(p) => s.serialize_newtype_variant("SpooledItem", 2, "Passage", p),
+            WriteItem::Clip(c) => s.serialize_newtype_variant("SpooledItem", 1, "Clip", c),
+        }
+    }
+}
+
+/// Every [`WriteItem`] layout the spool may hold, by variant index (see the module docs).
+#[derive(serde::Deserialize)]
+enum SpooledItem {
+    /// 0: a passage without a partial plate read.
+    PassageV1(Box<PassageV1>),
+    /// 1: a clip.
+    Clip(NewClip),
+    /// 2: a passage as now.
+    Passage(Box<NewPassage>),
+}
+
+impl From<SpooledItem> for WriteItem {
+    fn from(item: SpooledItem) -> WriteItem {
+        match item {
+            SpooledItem::PassageV1(p) => WriteItem::Passage(Box::new(p.upgrade())),
+            SpooledItem::Clip(c) => WriteItem::Clip(c),
+            SpooledItem::Passage(p) => WriteItem::Passage(p),
+        }
+    }
+}
+
+/// [`NewPassage`] as spooled before passages had a partial plate read.
+#[derive(serde::Deserialize)]
+struct PassageV1 {
+    camera: String,
+    track_no: i64,
+    facts: FactsV1,
+    clip_started_at: Option<DateTime<Utc>>,
+    clip_offset_ms: Option<i64>,
+    snapshot_path: Option<String>,
+    bbox: Vec<f32>,
+    frames_seen: i32,
+    reads: Vec<NewPlateRead>,
+}
+
+/// [`PassageFacts`] as spooled before passages had a partial plate read.
+#[derive(serde::Deserialize)]
+struct FactsV1 {
+    first_seen: DateTime<Utc>,
+    last_seen: DateTime<Utc>,
+    best_at: DateTime<Utc>,
+    #[serde(with = "by_name")]
+    vehicle_class: VehicleClass,
+    plate_key: Option<PlateKey>,
+    plate_display: Option<String>,
+    plate_confidence: Option<f32>,
+    is_vietnamese: Option<bool>,
+    #[serde(with = "by_name")]
+    direction: Direction,
+    crossed_line: Option<bool>,
+}
+
+impl PassageV1 {
+    /// The passage as now, without a partial read.
+    fn upgrade(self) -> NewPassage {
+        let f = self.facts;
+        NewPassage {
+            camera: self.camera,
+            track_no: self.track_no,
+            facts: PassageFacts {
+                first_seen: f.first_seen,
+                last_seen: f.last_seen,
+                best_at: f.best_at,
+                vehicle_class: f.vehicle_class,
+                plate_key: f.plate_key,
+                plate_display: f.plate_display,
+                plate_confidence: f.plate_confidence,
+                is_vietnamese: f.is_vietnamese,
+                direction: f.direction,
+                crossed_line: f.crossed_line,
+                partial_plate: None,
+                partial_confidence: None,
+            },
+            clip_started_at: self.clip_started_at,
+            clip_offset_ms: self.clip_offset_ms,
+            snapshot_path: self.snapshot_path,
+            bbox: self.bbox,
+            frames_seen: self.frames_seen,
+            reads: self.reads,
+        }
+    }
 }
 
 /// Serde through a type's name: `Display` out, `FromStr` in, as a plain string. What keeps the
@@ -223,10 +330,18 @@ mod tests {
     }
 
     #[test]
-    fn rows_spooled_with_string_fields_decode_and_encode_to_the_same_bytes() {
+    fn rows_spooled_by_older_builds_decode_without_a_partial_read() {
+        let clip = OldWriteItem::Clip(NewClip {
+            camera: "cam".into(),
+            started_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
+            ended_at: Utc.timestamp_opt(1_700_000_004, 0).unwrap(),
+            path: "a.mp4".into(),
+            bytes: 3,
+            sha256: "00".into(),
+        });
         for class in VehicleClass::names() {
             for direction in Direction::names() {
-                let old = vec![old_passage(class, direction)];
+                let old = vec![old_passage(class, direction), clip.clone()];
                 let bytes = postcard::to_stdvec(&old).unwrap();
                 let new: Vec<WriteItem> = postcard::from_bytes(&bytes).unwrap();
                 let WriteItem::Passage(p) = &new[0] else {
@@ -235,10 +350,40 @@ mod tests {
                 assert_eq!(p.facts.vehicle_class.as_str(), class);
                 assert_eq!(p.facts.direction.as_str(), direction);
                 assert_eq!(p.facts.plate_key.as_ref().unwrap(), "29B125662");
+                assert_eq!(
+                    (p.facts.partial_plate.as_ref(), p.facts.partial_confidence),
+                    (None, None)
+                );
                 assert_eq!(p.reads[1].key, "ABC123");
-                assert_eq!(postcard::to_stdvec(&new).unwrap(), bytes);
+                assert!(matches!(&new[1], WriteItem::Clip(c) if c.path == "a.mp4"));
+                // Written again in the current format, which reads back the same.
+                let again = postcard::to_stdvec(&new).unwrap();
+                assert_ne!(again, bytes);
+                assert_eq!(postcard::from_bytes::<Vec<WriteItem>>(&again).unwrap(), new);
             }
         }
+        // A clip's encoding did not change.
+        let bytes = postcard::to_stdvec(&vec![clip]).unwrap();
+        let new: Vec<WriteItem> = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(postcard::to_stdvec(&new).unwrap(), bytes);
+    }
+
+    #[test]
+    fn a_partial_read_survives_the_spool() {
+        let old = postcard::to_stdvec(&vec![old_passage("car", "along")]).unwrap();
+        let mut items: Vec<WriteItem> = postcard::from_bytes(&old).unwrap();
+        let WriteItem::Passage(p) = &mut items[0] else {
+            panic!("not a passage");
+        };
+        p.facts.plate_key = None;
+        p.reads.clear();
+        p.facts.partial_plate = Some("5919".parse().unwrap());
+        p.facts.partial_confidence = Some(0.5);
+        let bytes = postcard::to_stdvec(&items).unwrap();
+        assert_eq!(
+            postcard::from_bytes::<Vec<WriteItem>>(&bytes).unwrap(),
+            items
+        );
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The on-disk spool: batches the database could not take, kept until it can.
 //!
 //! Owns the spool folder. When a batch fails to commit (the database is down or unreachable),
-//! the writer appends it here as one file (`<sequence>.batch`, JSON), written to a temporary
+//! the writer appends it here as one file (`<sequence>.batch`, postcard; its versions are
+//! described in [`super::rows`]), written to a temporary
 //! name, fsync'd, renamed into place and the folder fsync'd, so a batch is either wholly in the
 //! spool or not at all, even across a power cut. Files are only ever added, then removed once
 //! their batch is committed; the log's natural keys make a replay of an already-written batch
@@ -375,6 +376,8 @@ mod tests {
                 is_vietnamese: None,
                 direction: crate::track::Direction::Along,
                 crossed_line: Some(false),
+                partial_plate: Some("N8100".parse().unwrap()),
+                partial_confidence: Some(f32::NAN),
             },
             clip_started_at: None,
             clip_offset_ms: Some(-1),

@@ -43,7 +43,7 @@ use vote::{unit, PlateRead};
 
 pub use geometry::{CameraGeometry, Direction, UnknownDirection, DIRECTION_THRESHOLD};
 pub use look::VehicleLook;
-pub use vote::VotedPlate;
+pub use vote::{PartialPlate, VotedPlate};
 
 /// Most plate reads a track keeps for voting; past it, a new read replaces the least
 /// confident kept one (a vehicle parked in view would otherwise grow without bound).
@@ -182,8 +182,11 @@ pub struct Passage {
     pub best_frame_index: u64,
     /// Majority class, weighted by detector score; `Other` if only plates were seen.
     pub vehicle_class: VehicleClass,
-    /// The plate voted over all reads, if any read had a key.
+    /// The plate voted over the reads that were whole plates, if any was.
     pub plate: Option<VotedPlate>,
+    /// When every read was only a piece of a plate (`5919`): the fragment voted over them,
+    /// kept apart from plate keys. At most one of `plate` and `partial_plate` is set.
+    pub partial_plate: Option<PartialPlate>,
     /// Which way the vehicle moved along the road.
     pub direction: Direction,
     /// Whether the path of the box centre crossed the counting line.
@@ -402,6 +405,9 @@ impl Track {
         if let Some(plate) = object.plate {
             self.motion.last_plate = Some((plate.bbox, at_ms));
             self.read_count = self.read_count.saturating_add(1);
+            // Only whole plates count toward what the track's plate is: a fragment must
+            // neither settle the track (it would stop reading before the whole plate shows)
+            // nor establish a key.
             let folded = crate::plate::fold_confusions(plate.key.as_str());
             let weight = if plate.confidence.is_finite() {
                 plate.confidence.clamp(0.0, 1.0)
@@ -410,6 +416,7 @@ impl Track {
             };
             let room = self.key_votes.len() < MAX_KEPT_READS;
             match self.key_votes.iter_mut().find(|k| k.0 == folded) {
+                _ if !plate.key.is_whole() => {}
                 Some(k) => k.1 += weight,
                 None if room => self.key_votes.push((folded, weight)),
                 None => {}
@@ -509,6 +516,7 @@ impl Track {
                 (vehicle_class, class_weight) = (class, weight);
             }
         }
+        let voted = vote::vote_track(&self.reads, self.read_count, settings.max_candidates);
         Some(Passage {
             track_id: self.id,
             first_seen_ms: self.first_seen_ms,
@@ -516,7 +524,8 @@ impl Track {
             best_at_ms: self.best.at_ms,
             best_frame_index: self.best.frame_index,
             vehicle_class,
-            plate: vote::vote(&self.reads, self.read_count, settings.max_candidates),
+            plate: voted.plate,
+            partial_plate: voted.partial,
             direction: geometry::direction(
                 self.first_centre,
                 self.last_centre,
@@ -647,6 +656,7 @@ impl Tracker {
         let conflicts = |t: usize, o: usize| match (established[t], objects[o].plate) {
             (Some(key), Some(plate)) => {
                 plate.confidence >= CONFLICT_MIN_CONFIDENCE
+                    && plate.key.is_whole()
                     && vote::plates_conflict(
                         key,
                         &crate::plate::fold_confusions(plate.key.as_str()),

@@ -1,4 +1,13 @@
-//! Plate voting: the many reads of one track's plate folded into one [`VotedPlate`].
+//! Plate voting: the many reads of one track's plate folded into one [`VotedPlate`], or into
+//! a [`PartialPlate`] when the track read only pieces of its plate.
+//!
+//! Whole plates first ([`PlateKey::is_whole`]): when any read of the track is a whole plate,
+//! only the whole reads vote and fragment reads (`5919`, one line of a two-line plate) are
+//! left out, however many there are; the voted plate's candidates are whole plates too. A
+//! track whose reads are all fragments gets no plate: its fragments are voted the same way
+//! into a [`PartialPlate`], which the log keeps apart from plate keys. Should the
+//! per-position vote mix reads into a key of the other kind (rare: reads of one length that
+//! disagree in letters and digits), the most confident read's key is taken instead.
 //!
 //! Reads are grouped by (key length, layout); the group with the largest summed read
 //! confidence wins, and its reads vote per character position, each character weighted by its
@@ -16,14 +25,16 @@
 //!   further agreeing read raises it, and one read alone gives its own confidence.
 //!
 //! Invariants: all scores are finite and in 0..1; `char_confidences` has one entry per
-//! character of `key`; `candidates` starts with `key` and holds distinct keys. Keys arrive as
-//! [`PlateKey`]s and leave as one: nothing here parses reader text.
+//! character of `key`; `candidates` starts with `key` and holds distinct keys; a voted plate's
+//! key and candidates are whole plates and a partial plate's text is a fragment; a track gets
+//! at most one of the two. Keys arrive as [`PlateKey`]s and leave as one: nothing here parses
+//! reader text.
 
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
 use super::PlateObservation;
-use crate::plate::{self, PlateKey, PlateLayout};
+use crate::plate::{self, PlateFragment, PlateKey, PlateLayout};
 
 /// The track's plate, voted over all its reads.
 ///
@@ -67,6 +78,27 @@ impl Serialize for VotedPlate {
         s.serialize_field("is_vietnamese", &self.is_vietnamese())?;
         s.end()
     }
+}
+
+/// What a track read of its plate when no read was a whole plate: the fragment its reads
+/// agree on, e.g. `5919`. Never a plate key: the log keeps it apart, unsearched.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PartialPlate {
+    /// The voted fragment.
+    pub text: PlateFragment,
+    /// Vote confidence 0..1, by the same formula as a plate's.
+    pub confidence: f32,
+    /// Number of plate reads in the track.
+    pub reads: u32,
+}
+
+/// A track's plate as voted: a whole plate, or else a fragment, or nothing (no read).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(super) struct TrackVote {
+    /// The plate, when some read was a whole plate.
+    pub plate: Option<VotedPlate>,
+    /// The fragment, when reads were fragments only.
+    pub partial: Option<PartialPlate>,
 }
 
 /// One plate read kept by a track, with sanitised numbers.
@@ -179,9 +211,9 @@ struct Group<'a> {
 
 /// Groups reads by (length, layout), in order of first appearance; the heaviest group wins,
 /// ties going to the first. `reads` must not be empty.
-fn winning_group(reads: &[PlateRead]) -> Group<'_> {
-    let mut groups: Vec<Group<'_>> = Vec::new();
-    for read in reads {
+fn winning_group<'a>(reads: &[&'a PlateRead]) -> Group<'a> {
+    let mut groups: Vec<Group<'a>> = Vec::new();
+    for &read in reads {
         let len = read.len();
         match groups
             .iter_mut()
@@ -225,13 +257,14 @@ fn vote_chars(group: &Group<'_>) -> (String, Vec<f32>) {
     (key, shares)
 }
 
-/// Every key other than `key` that any read saw (its own key or a candidate), scored by its
-/// mean per-read score, best first (ties by key).
-fn other_keys(reads: &[PlateRead], key: &PlateKey) -> Vec<(PlateKey, f32)> {
+/// Every key other than `key`, of its kind (whole plate or fragment), that any read saw (its
+/// own key or a candidate), scored by its mean per-read score, best first (ties by key).
+fn other_keys(reads: &[&PlateRead], key: &PlateKey) -> Vec<(PlateKey, f32)> {
     let mut others: Vec<(PlateKey, f32)> = Vec::new();
+    let whole = key.is_whole();
     for read in reads {
         for k in std::iter::once(&read.key).chain(read.candidates.iter().map(|(k, _)| k)) {
-            if k != key && !others.iter().any(|(o, _)| o == k) {
+            if k != key && k.is_whole() == whole && !others.iter().any(|(o, _)| o == k) {
                 others.push((k.clone(), 0.0));
             }
         }
@@ -243,13 +276,70 @@ fn other_keys(reads: &[PlateRead], key: &PlateKey) -> Vec<(PlateKey, f32)> {
     others
 }
 
-/// Votes the plate of a track from its kept reads; `total_reads` counts every read the track
-/// had. `None` when no read was kept.
-pub(super) fn vote(
+/// Votes the plate of a track from its kept reads, whole plates first (see the module docs);
+/// `total_reads` counts every read the track had.
+pub(super) fn vote_track(
     reads: &[PlateRead],
     total_reads: u32,
     max_candidates: usize,
+) -> TrackVote {
+    let whole: Vec<&PlateRead> = reads.iter().filter(|r| r.key.is_whole()).collect();
+    if !whole.is_empty() {
+        return TrackVote {
+            plate: vote_kind(&whole, true, total_reads, max_candidates),
+            partial: None,
+        };
+    }
+    let pieces: Vec<&PlateRead> = reads.iter().collect();
+    let partial = vote_kind(&pieces, false, total_reads, 1).and_then(|v| {
+        Some(PartialPlate {
+            text: PlateFragment::of(v.key).ok()?,
+            confidence: v.confidence,
+            reads: v.reads,
+        })
+    });
+    TrackVote {
+        plate: None,
+        partial,
+    }
+}
+
+/// [`vote`] over reads that are all whole plates (`whole`) or all fragments, so that the voted
+/// key is of the same kind: when the per-position vote crossed over, the reads of the most
+/// confident read's key are voted instead, at their share of the confidence.
+fn vote_kind(
+    reads: &[&PlateRead],
+    whole: bool,
+    total_reads: u32,
+    max_candidates: usize,
 ) -> Option<VotedPlate> {
+    let voted = vote(reads, total_reads, max_candidates)?;
+    if voted.key.is_whole() == whole {
+        return Some(voted);
+    }
+    let best = reads
+        .iter()
+        .max_by(|a, b| a.confidence.total_cmp(&b.confidence))?;
+    let same: Vec<&PlateRead> = reads
+        .iter()
+        .filter(|r| r.key == best.key)
+        .copied()
+        .collect();
+    let mut voted = vote(&same, total_reads, 1)?;
+    let weight = |rs: &[&PlateRead]| rs.iter().map(|r| r.confidence).sum::<f32>();
+    let (same_weight, all_weight) = (weight(&same), weight(reads));
+    if all_weight > 0.0 {
+        voted.confidence = unit(voted.confidence * same_weight / all_weight);
+    }
+    voted.candidates = vec![(voted.key.clone(), voted.confidence)];
+    voted.candidates.extend(other_keys(reads, &voted.key));
+    voted.candidates.truncate(max_candidates);
+    Some(voted)
+}
+
+/// Votes one key from reads; `total_reads` counts every read the track had. `None` when
+/// there is no read.
+fn vote(reads: &[&PlateRead], total_reads: u32, max_candidates: usize) -> Option<VotedPlate> {
     if reads.is_empty() {
         return None;
     }
@@ -304,55 +394,7 @@ pub(super) fn vote(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn read(key: &str, confidence: f32, char_confidences: Vec<f32>) -> PlateRead {
-        let key = PlateKey::parse(key).unwrap();
-        PlateRead {
-            key: key.clone(),
-            layout: PlateLayout::TwoLine,
-            confidence,
-            char_confidences,
-            candidates: vec![(key, confidence)],
-            display: String::new(),
-        }
-    }
-
-    #[test]
-    fn one_read_keeps_its_confidence() {
-        let voted = vote(&[read("30A33918", 0.8, vec![])], 1, 5).unwrap();
-        assert_eq!(voted.key, "30A33918");
-        assert!((voted.confidence - 0.8).abs() < 1e-5);
-        assert_eq!(voted.candidates.len(), 1);
-    }
-
-    #[test]
-    fn more_agreeing_reads_raise_confidence() {
-        let one = vote(&[read("30A33918", 0.7, vec![])], 1, 5).unwrap();
-        let reads = vec![read("30A33918", 0.7, vec![]); 3];
-        let three = vote(&reads, 3, 5).unwrap();
-        assert!(three.confidence > one.confidence);
-        assert!(three.confidence <= 1.0);
-    }
-
-    #[test]
-    fn heavier_group_wins_and_no_or_zero_reads_do_not_panic() {
-        // An empty read cannot reach the vote any more: an empty key is no `PlateKey`.
-        assert_eq!(PlateKey::parse(""), Err(plate::PlateError::Empty));
-        let reads = vec![
-            read("30A33918", 0.9, vec![]),
-            read("30A339189", 0.3, vec![]),
-        ];
-        let voted = vote(&reads, 3, 5).unwrap();
-        assert_eq!(voted.key, "30A33918");
-        assert!(voted.confidence < 0.9);
-        assert!(vote(&[], 1, 5).is_none());
-        let zero = vote(&[read("AB", 0.0, vec![0.0, 0.0])], 1, 5).unwrap();
-        assert_eq!(zero.key, "AB");
-        assert_eq!(zero.confidence, 0.0);
-    }
-}
+mod tests;
 
 /// Whether two confusion-folded keys are clearly different plates: more than two edits apart
 /// (an OCR slip changes one or two characters; another vehicle changes most of them).

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use matthan::plate::PlateKey;
+use matthan::plate::{PlateFragment, PlateKey};
 use matthan::scene::VehicleClass;
 use matthan::store::{NewPassage, NewPlateRead, PassageFacts, WriteItem};
 use matthan::track::Direction;
@@ -33,6 +33,8 @@ pub fn new_passage(
             is_vietnamese: Some(true),
             direction: Direction::Along,
             crossed_line: None,
+            partial_plate: None,
+            partial_confidence: None,
         },
         clip_started_at: None,
         clip_offset_ms: None,
@@ -76,6 +78,19 @@ pub fn passage(camera: &str, track: i64, at: DateTime<Utc>, key: Option<&str>) -
         frames_seen: 3,
         ..base
     }))
+}
+
+/// A passage like [`passage`]'s without a plate whose reads were all pieces of a plate: no
+/// plate key, no plate reads, the partial read `fragment` at confidence 0.6.
+pub fn partial_passage(camera: &str, track: i64, at: DateTime<Utc>, fragment: &str) -> WriteItem {
+    let mut item = passage(camera, track, at, None);
+    if let WriteItem::Passage(p) = &mut item {
+        let text: PlateFragment = fragment.parse().unwrap();
+        assert_eq!(text.as_str(), fragment, "not a canonical fragment");
+        p.facts.partial_plate = Some(text);
+        p.facts.partial_confidence = Some(0.6);
+    }
+    item
 }
 
 /// `item`, a passage, with its snapshot JPEG at `path` (which need not exist).

@@ -81,7 +81,11 @@ pub struct PassageView {
 pub(super) const PASSAGE_COLUMNS: &str = "
     p.id, c.name, j.name, p.first_seen, p.last_seen, p.best_at, p.vehicle_class,
     p.plate_key, p.plate_display, p.plate_confidence, p.is_vietnamese, p.direction,
-    p.crossed_line, cl.id, cl.started_at, cl.sha256, p.snapshot_path";
+    p.crossed_line, cl.id, cl.started_at, cl.sha256, p.snapshot_path, p.partial_plate,
+    p.partial_confidence";
+
+/// How many columns `PASSAGE_COLUMNS` selects: a query's own columns after them start here.
+pub(super) const PASSAGE_COLUMN_COUNT: usize = 19;
 
 pub(super) const PASSAGE_JOINS: &str = "
     JOIN cameras c ON c.id = p.camera_id
@@ -138,6 +142,11 @@ pub(super) fn passage_from_row(row: &Row) -> Result<PassageView, StoreError> {
             is_vietnamese: row.get(10),
             direction: parsed(row, 11, "direction")?,
             crossed_line: row.get(12),
+            partial_plate: row
+                .get::<_, Option<&str>>(17)
+                .map(|k| StoreError::parse_column("partial_plate", k))
+                .transpose()?,
+            partial_confidence: row.get(18),
         },
         clip,
         snapshot_url: snapshot_path
@@ -222,6 +231,8 @@ mod tests {
                 is_vietnamese: Some(true),
                 direction: Direction::Along,
                 crossed_line: None,
+                partial_plate: None,
+                partial_confidence: None,
             },
             clip: None,
             snapshot_url: None,
@@ -235,7 +246,8 @@ mod tests {
              \"last_seen\":{t},\"best_at\":{t},\"vehicle_class\":\"car\",\
              \"plate_key\":\"29B125662\",\"plate_display\":\"29-B1 256.62\",\
              \"plate_confidence\":0.5,\"is_vietnamese\":true,\"direction\":\"along\",\
-             \"crossed_line\":null,\"clip\":null,\"snapshot_url\":null,\"candidates\":[]}}"
+             \"crossed_line\":null,\"partial_plate\":null,\"partial_confidence\":null,\
+             \"clip\":null,\"snapshot_url\":null,\"candidates\":[]}}"
         );
         assert_eq!(serde_json::to_string(&view).unwrap(), expected);
     }

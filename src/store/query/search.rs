@@ -9,7 +9,8 @@ use serde::Serialize;
 
 use super::fuzzy::search_fuzzy;
 use super::passage::{
-    parsed, passage_from_row, MatchInfo, PassageView, PASSAGE_COLUMNS, PASSAGE_JOINS,
+    parsed, passage_from_row, MatchInfo, PassageView, PASSAGE_COLUMNS, PASSAGE_COLUMN_COUNT,
+    PASSAGE_JOINS,
 };
 use crate::plate::search::PlateQuery;
 use crate::scene::VehicleClass;
@@ -196,8 +197,8 @@ async fn search_by_time(
         .map(|row| {
             let mut p = passage_from_row(row)?;
             p.matched = Some(MatchInfo {
-                rank: row.get(17),
-                plate_key: parsed(row, 18, "plate_key")?,
+                rank: row.get(PASSAGE_COLUMN_COUNT),
+                plate_key: parsed(row, PASSAGE_COLUMN_COUNT + 1, "plate_key")?,
                 distance: 0,
             });
             Ok(p)

@@ -16,7 +16,7 @@ use super::sql::{
     ALERT_CHANNEL, CREATE_STAGING, MOVE_STAGED, STAGE_PASSAGE_TYPES, STAGE_READ_TYPES, UPSERT_CLIP,
 };
 use super::{WriteItem, WriterStats, Written};
-use crate::plate::{fold_confusions, PlateKey};
+use crate::plate::{fold_confusions, PlateFragment, PlateKey};
 use crate::store::{Store, StoreError};
 
 /// The writer's connection and what it has learnt about the database.
@@ -159,8 +159,9 @@ async fn stage_passages(
         // The database holds the types' names.
         let vehicle_class = f.vehicle_class.as_str();
         let plate_key = f.plate_key.as_ref().map(PlateKey::as_str);
+        let partial_plate = f.partial_plate.as_ref().map(PlateFragment::as_str);
         let direction = f.direction.as_str();
-        let row: [&(dyn ToSql + Sync); 18] = [
+        let row: [&(dyn ToSql + Sync); 20] = [
             &seq,
             camera_id,
             &p.track_no,
@@ -179,6 +180,8 @@ async fn stage_passages(
             &p.snapshot_path,
             &p.bbox,
             &p.frames_seen,
+            &partial_plate,
+            &f.partial_confidence,
         ];
         writer.as_mut().write(&row).await?;
     }

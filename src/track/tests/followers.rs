@@ -183,3 +183,37 @@ fn a_held_passage_comes_out_once_its_wait_is_over() {
     assert_eq!(tracker.open_tracks(), 0);
     assert!(tracker.finish().is_empty());
 }
+
+#[test]
+fn fragment_reads_neither_settle_a_track_nor_split_it() {
+    let mut tracker = Tracker::new(TrackerSettings::default(), CameraGeometry::default());
+    let bike = bbox(700.0, 400.0, 200.0, 300.0);
+    let at = |i: u64| T0 + i as i64 * 200;
+    // The top line is hidden: six confident reads of the bottom line only.
+    for i in 0..6u64 {
+        let f = frame(
+            i,
+            vec![vehicle(bike, Motorbike)],
+            vec![held_by(read(plate_in(bike), "39619", 0.95, OneLine), 0)],
+        );
+        tracker.update(&f);
+        assert!(
+            searched(&tracker, at(i + 1), &bike),
+            "frame {i}: still needs a whole read"
+        );
+    }
+    // Then the whole plate shows, and a fragment read again after it does not split the track.
+    for i in 6..12u64 {
+        let key = if i == 10 { "39619" } else { "59U139619" };
+        let f = frame(
+            i,
+            vec![vehicle(bike, Motorbike)],
+            vec![held_by(read(plate_in(bike), key, 0.9, TwoLine), 0)],
+        );
+        tracker.update(&f);
+    }
+    let passages = tracker.finish();
+    assert_eq!(passages.len(), 1, "{passages:#?}");
+    assert_eq!(plate_key(&passages[0]), "59U139619");
+    assert!(passages[0].partial_plate.is_none());
+}

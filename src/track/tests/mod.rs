@@ -467,4 +467,48 @@ fn a_settled_plate_and_a_hidden_one_stop_asking_for_searches() {
     assert!(quiet[0].1 && quiet[0].0.iou(&car) > 0.9);
 }
 
+#[test]
+fn a_whole_plate_read_beats_more_fragment_reads_of_the_same_track() {
+    // A motorbike whose two-line plate is mostly read one line at a time: six confident
+    // reads of its bottom line, two faint reads of the whole plate (faint enough that they
+    // never veto a match).
+    let keys = [
+        ("25662", 0.9),
+        ("25662", 0.9),
+        ("29B125662", 0.25),
+        ("25662", 0.9),
+        ("25662", 0.9),
+        ("29B125662", 0.25),
+        ("25662", 0.9),
+        ("25662", 0.9),
+    ];
+    let bike = |i: usize| bbox(800.0, 300.0 + 20.0 * i as f32, 150.0, 250.0);
+    let frames: Vec<_> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &(key, confidence))| {
+            let p = held_by(read(plate_in(bike(i)), key, confidence, TwoLine), 0);
+            frame(i as u64, vec![vehicle(bike(i), Motorbike)], vec![p])
+        })
+        .collect();
+    let passages = run(CameraGeometry::default(), &frames);
+    assert_eq!(passages.len(), 1);
+    let plate = passages[0].plate.as_ref().unwrap();
+    assert_eq!((plate.key.as_str(), plate.reads), ("29B125662", 8));
+    assert!(plate.candidates.iter().all(|c| c.0.is_whole()));
+    assert_eq!(passages[0].partial_plate, None);
+
+    // The same motorbike without the whole reads: no plate, the fragment kept apart.
+    let pieces: Vec<_> = frames
+        .into_iter()
+        .filter(|f| f.plates[0].key.is_fragment())
+        .collect();
+    let passages = run(CameraGeometry::default(), &pieces);
+    assert_eq!(passages.len(), 1);
+    assert!(passages[0].plate.is_none());
+    let partial = passages[0].partial_plate.as_ref().unwrap();
+    assert_eq!((partial.text.as_str(), partial.reads), ("25662", 6));
+    assert!(partial.confidence > 0.9);
+}
+
 mod followers;
