@@ -231,6 +231,10 @@ fn start_live_cameras(
             cfg.analysis.workers.unwrap_or(0).min(live),
             RecognizerSettings {
                 plate_search: cfg.analysis.plates_in,
+                vehicle_model: cfg
+                    .analysis
+                    .vehicle_model
+                    .unwrap_or(recognizer.vehicle_model),
                 ..recognizer.clone()
             },
         );

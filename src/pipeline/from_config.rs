@@ -43,6 +43,10 @@ impl CameraSettings {
             tracker: TrackerSettings::default(),
             recognizer: RecognizerSettings {
                 plate_search: cfg.analysis.plates_in,
+                vehicle_model: cfg
+                    .analysis
+                    .vehicle_model
+                    .unwrap_or(recognizer.vehicle_model),
                 ..recognizer
             },
             reconnect: ReconnectPolicy::default(),

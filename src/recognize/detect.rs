@@ -1,5 +1,6 @@
 //! Stages 1 and 2 of the cascade: the two YOLO detectors (vehicles, plates) on a frame
-//! letterboxed once to 640×640, and plate boxes searched inside one vehicle's crop.
+//! letterboxed once to 640×640 (again to the vehicle model's own side when it takes
+//! another), and plate boxes searched inside one vehicle's crop.
 //!
 //! Owns: [`PreparedFrame`] (the letterbox shared by both detectors) and the decoding of the
 //! detectors' outputs back into frame pixels. Boxes only: reading plates is in
@@ -23,13 +24,16 @@ pub struct PreparedFrame {
     pub(super) input: DetectorInput,
 }
 
-/// Square input side of both YOLO detectors.
+/// Square input side of the plate detector and of the default vehicle model.
 const DETECTOR_SIDE: u32 = 640;
 
-/// A frame letterboxed for the 640×640 detectors, shared by both.
+/// A frame letterboxed for a square detector (640×640 for the plates, shared by the vehicle
+/// model when it takes the same side).
 pub(super) struct DetectorInput {
-    /// Planar RGB in 0..1, `[3, 640, 640]`.
+    /// Planar RGB in 0..1, `[3, side, side]`.
     data: Vec<f32>,
+    /// Side of the square.
+    side: u32,
     /// How the frame sits in the square.
     placement: yolo::Letterbox,
     /// Frame size, to clip boxes.
@@ -38,12 +42,25 @@ pub(super) struct DetectorInput {
 
 impl DetectorInput {
     pub(super) fn new(frame: &RgbImage) -> DetectorInput {
-        let (data, placement) = yolo::letterbox(frame, DETECTOR_SIDE);
+        DetectorInput::with_side(frame, DETECTOR_SIDE)
+    }
+
+    /// The frame letterboxed to `side`×`side`.
+    fn with_side(frame: &RgbImage, side: u32) -> DetectorInput {
+        let (data, placement) = yolo::letterbox(frame, side);
         DetectorInput {
             data,
+            side,
             placement,
             frame_size: frame.dimensions(),
         }
+    }
+
+    /// The input as a `[1, 3, side, side]` tensor.
+    fn tensor(&self) -> Result<Tensor<f32>, RecognizeError> {
+        let side = self.side as usize;
+        Tensor::from_array(([1usize, 3, side, side], self.data.clone()))
+            .map_err(RecognizeError::inference)
     }
 
     /// Decodes a detector's output back into this frame's pixels.
@@ -74,7 +91,7 @@ impl Recognizer {
         let letterbox_ms = ms_since(t);
         let vehicles = if self.settings.find_vehicles {
             let t = Instant::now();
-            let v = self.detect_vehicles_in(&prepared.input)?;
+            let v = self.detect_vehicles_in(frame, &prepared.input)?;
             timings.vehicles_ms = ms_since(t) + letterbox_ms;
             v
         } else {
@@ -114,39 +131,49 @@ impl Recognizer {
         frame: &RgbImage,
     ) -> Result<Vec<VehicleDetection>, RecognizeError> {
         let input = DetectorInput::new(frame);
-        self.detect_vehicles_in(&input)
+        self.detect_vehicles_in(frame, &input)
     }
 
-    /// Stage 1 on an already letterboxed frame.
+    /// Stage 1, reusing the frame's 640×640 letterbox when the vehicle model takes that side.
     pub(super) fn detect_vehicles_in(
         &mut self,
+        frame: &RgbImage,
         prepared: &DetectorInput,
     ) -> Result<Vec<VehicleDetection>, RecognizeError> {
-        let side = DETECTOR_SIDE as usize;
-        let input = Tensor::from_array(([1usize, 3, side, side], prepared.data.clone()))
-            .map_err(RecognizeError::inference)?;
+        let side = self.settings.vehicle_model.input_side();
+        let own;
+        let prepared = if prepared.side == side {
+            prepared
+        } else {
+            own = DetectorInput::with_side(frame, side);
+            &own
+        };
         let outputs = self
             .vehicles
-            .run(ort::inputs![input])
+            .run(ort::inputs![prepared.tensor()?])
             .map_err(RecognizeError::inference)?;
         let (shape, out) = outputs[0]
             .try_extract_tensor::<f32>()
             .map_err(RecognizeError::inference)?;
-        let anchors = anchors_of(shape.as_ref(), 4 + self.vehicle_classes.len())?;
-        let raw = prepared.decode(
+        let anchors = anchors_of(shape.as_ref(), 4 + self.vehicle_class_count)?;
+        let rows: Vec<usize> = self.vehicle_rows.iter().map(|(i, _)| *i).collect();
+        let (w, h) = prepared.frame_size;
+        let raw = yolo::decode_classes(
             out,
             anchors,
-            self.vehicle_classes.len(),
+            &rows,
             self.settings.vehicle_min_score,
+            &prepared.placement,
+            w,
+            h,
         );
         Ok(yolo::nms(raw, self.settings.nms_iou, 100)
             .into_iter()
             .map(|d| VehicleDetection {
                 class: self
-                    .vehicle_classes
+                    .vehicle_rows
                     .get(d.class)
-                    .copied()
-                    .unwrap_or(VehicleClass::Other),
+                    .map_or(VehicleClass::Other, |(_, c)| *c),
                 bbox: d.bbox,
                 score: d.score,
             })
@@ -164,7 +191,7 @@ impl Recognizer {
         &mut self,
         prepared: &DetectorInput,
     ) -> Result<Vec<RawDetection>, RecognizeError> {
-        let side = DETECTOR_SIDE as usize;
+        let side = prepared.side as usize;
         let data: Vec<f16> = prepared.data.iter().map(|v| f16::from_f32(*v)).collect();
         let input = Tensor::from_array(([1usize, 3, side, side], data))
             .map_err(RecognizeError::inference)?;

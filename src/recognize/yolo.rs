@@ -81,8 +81,28 @@ pub fn decode(
     frame_w: u32,
     frame_h: u32,
 ) -> Vec<RawDetection> {
+    let rows: Vec<usize> = (0..classes).collect();
+    decode_classes(
+        output, anchors, &rows, min_score, placement, frame_w, frame_h,
+    )
+}
+
+/// Like [`decode`], but only the classes listed in `classes` (indices into the model's
+/// classes) compete for each anchor; a detection's `class` is its position in that list.
+/// A model that knows people and dogs as well as cars thus keeps the car an anchor also
+/// calls a person.
+pub fn decode_classes(
+    output: &[f32],
+    anchors: usize,
+    classes: &[usize],
+    min_score: f32,
+    placement: &Letterbox,
+    frame_w: u32,
+    frame_h: u32,
+) -> Vec<RawDetection> {
     let mut out = Vec::new();
-    if anchors == 0 || output.len() < (4 + classes) * anchors {
+    let rows_needed = 4 + classes.iter().map(|c| c + 1).max().unwrap_or(0);
+    if anchors == 0 || classes.is_empty() || output.len() < rows_needed * anchors {
         return out;
     }
     let row = |r: usize| &output[r * anchors..(r + 1) * anchors];
@@ -90,11 +110,11 @@ pub fn decode(
     for a in 0..anchors {
         let mut best = 0;
         let mut score = f32::MIN;
-        for c in 0..classes {
+        for (i, c) in classes.iter().enumerate() {
             let s = output[(4 + c) * anchors + a];
             if s > score {
                 score = s;
-                best = c;
+                best = i;
             }
         }
         if score.is_nan() || score < min_score {
@@ -197,6 +217,26 @@ mod tests {
         assert_eq!(dets.len(), 1);
         assert_eq!(dets[0].class, 1);
         assert_eq!(dets[0].bbox, b(48.0, 24.0, 80.0, 40.0));
+    }
+
+    #[test]
+    fn decode_classes_lets_only_the_listed_classes_compete() {
+        // One anchor, three classes: person 0.9, car 0.6, dog 0.1.
+        let output = vec![10.0, 10.0, 4.0, 4.0, 0.9, 0.6, 0.1];
+        let lb = Letterbox {
+            scale: 1.0,
+            pad_x: 0.0,
+            pad_y: 0.0,
+        };
+        let all = decode(&output, 1, 3, 0.25, &lb, 100, 100);
+        assert_eq!(all[0].class, 0);
+        let cars = decode_classes(&output, 1, &[1], 0.25, &lb, 100, 100);
+        assert_eq!(cars.len(), 1);
+        assert_eq!((cars[0].class, cars[0].score), (0, 0.6));
+        assert!(decode_classes(&output, 1, &[2], 0.25, &lb, 100, 100).is_empty());
+        // A listed class past the end of the output decodes nothing.
+        assert!(decode_classes(&output, 1, &[3], 0.0, &lb, 100, 100).is_empty());
+        assert!(decode_classes(&output, 1, &[], 0.0, &lb, 100, 100).is_empty());
     }
 
     #[test]

@@ -1,6 +1,8 @@
 //! `matthan bench …`: throughput on real video. `ingest` times one camera with and without
-//! analysis; `streams` (in [`streams`]) runs N cameras at once sharing one inference service.
+//! analysis; `streams` (in [`streams`]) runs N cameras at once sharing one inference service;
+//! `classes` (in [`classes`]) compares vehicle detectors on photos of known class.
 
+mod classes;
 mod streams;
 
 use std::path::PathBuf;
@@ -8,10 +10,11 @@ use std::process::ExitCode;
 
 use clap::Subcommand;
 use matthan::pipeline::{run_camera, CameraSettings};
-use matthan::recognize::RecognizerSettings;
+use matthan::recognize::{RecognizerSettings, VehicleClass, VehicleModel};
 use matthan::video::{Shutdown, SourceSpec};
 
 use super::common::{parse_plates_in, Globals};
+use classes::ClassesBench;
 use streams::{GatingChoice, StreamsBench};
 
 /// Flags of `matthan bench`.
@@ -61,6 +64,17 @@ enum BenchCommand {
         #[arg(required = true)]
         videos: Vec<PathBuf>,
     },
+    /// Vehicle detectors side by side on folders of photos of one known class each: photos
+    /// with no vehicle, class of the largest vehicle, ms per photo. A table goes to stderr,
+    /// JSON to stdout.
+    Classes {
+        /// Vehicle models to compare.
+        #[arg(long, value_delimiter = ',', default_values_t = VehicleModel::ALL)]
+        compare: Vec<VehicleModel>,
+        /// `CLASS=DIR`: every photo in DIR shows a vehicle of CLASS, e.g. `car=eval/vn-car`.
+        #[arg(required = true, value_parser = classes::parse_folder)]
+        folders: Vec<(VehicleClass, PathBuf)>,
+    },
 }
 
 /// Runs the bench asked for.
@@ -98,6 +112,11 @@ pub fn run(globals: &Globals, args: &BenchArgs) -> anyhow::Result<ExitCode> {
                 all: *all,
             })?;
         }
+        BenchCommand::Classes { compare, folders } => classes::run(&ClassesBench {
+            models: compare.clone(),
+            folders: folders.clone(),
+            recognizer: globals.recognizer(),
+        })?,
     }
     Ok(ExitCode::SUCCESS)
 }
