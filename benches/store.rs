@@ -431,6 +431,7 @@ impl DataSet {
                 crossed_line,
                 partial_plate: None,
                 partial_confidence: None,
+                gaps: Vec::new(),
             },
             clip_started_at,
             clip_offset_ms: clip_started_at.map(|c| (best_at - c).num_milliseconds()),

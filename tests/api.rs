@@ -1,8 +1,9 @@
 //! The HTTP API on a real PostgreSQL, called in-process through the axum router: parameter
 //! validation (400 with a JSON body, never a 500), unknown ids (404), files that must never be
 //! served, the database being down (503), search over HTTP with its cursor, a partial plate
-//! read kept apart from plates (logged and shown, never searched or watched), and a clip export
-//! of recorded video whose length is the window's within one GOP.
+//! read kept apart from plates (logged and shown, never searched or watched), a rejoined
+//! passage's unseen spans (logged and shown), and a clip export of recorded video whose length
+//! is the window's within one GOP.
 
 mod common;
 
@@ -430,6 +431,96 @@ async fn a_partial_plate_read_is_logged_and_shown_but_never_searched_or_watched(
     std::fs::remove_dir_all(&dir).ok();
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejoined_passage_is_logged_and_shown_with_the_spans_it_went_unseen() {
+    let db = common::scratch("api_gaps").await;
+    let dir = common::temp_dir("api-gaps");
+    let s = state(db.store.clone(), &dir).await;
+    let at = t("2026-11-29T01:00:00Z");
+    let ms = TimeDelta::milliseconds;
+    // Seen from 2 s before `at` to 1 s after, unseen for 1.25 s and then 0.8 s in between.
+    let gaps = [(at - ms(1_900), at - ms(650)), (at + ms(100), at + ms(900))];
+    let rejoined = common::new_passage("cam-a", 1, at, &[("29B125662", 0.9)]);
+    let stats = write_batch(
+        &db.store,
+        &[
+            common::with_gaps(WriteItem::Passage(Box::new(rejoined)), &gaps),
+            common::passage("cam-a", 2, at + TimeDelta::seconds(5), Some("30A35919")),
+        ],
+    )
+    .await
+    .unwrap();
+    assert_eq!(stats.passages, 2);
+
+    // Stored: each span with both ends included, in order, and their total; NULL for a
+    // passage without a gap.
+    let client = db.store.client().await.unwrap();
+    let rows = client
+        .query(
+            "SELECT track_no, cardinality(gaps), unseen_ms,
+                 ARRAY(SELECT lower(g) FROM unnest(gaps) WITH ORDINALITY u(g, n) ORDER BY n),
+                 ARRAY(SELECT upper(g) FROM unnest(gaps) WITH ORDINALITY u(g, n) ORDER BY n),
+                 (SELECT bool_and(lower_inc(g) AND upper_inc(g)) FROM unnest(gaps) g),
+                 gaps IS NULL
+             FROM passages ORDER BY track_no",
+            &[],
+        )
+        .await
+        .unwrap();
+    let r = &rows[0];
+    assert_eq!(r.get::<_, i64>(0), 1);
+    assert_eq!(r.get::<_, Option<i32>>(1), Some(2));
+    assert_eq!(r.get::<_, Option<i32>>(2), Some(2_050));
+    let lower: Vec<DateTime<chrono::Utc>> = r.get(3);
+    let upper: Vec<DateTime<chrono::Utc>> = r.get(4);
+    assert_eq!(lower, gaps.map(|g| g.0));
+    assert_eq!(upper, gaps.map(|g| g.1));
+    assert_eq!(r.get::<_, Option<bool>>(5), Some(true));
+    let r = &rows[1];
+    assert_eq!(r.get::<_, i64>(0), 2);
+    assert_eq!(
+        (r.get::<_, Option<i32>>(1), r.get::<_, Option<i32>>(2)),
+        (None, None)
+    );
+    assert!(r.get::<_, bool>(6));
+    // The total is a plain filter.
+    let long: Vec<i64> = client
+        .query("SELECT track_no FROM passages WHERE unseen_ms > 2000", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(long, [1]);
+    drop(client);
+
+    // The detail, the list and a plate search show the spans; `[]` for the other passage.
+    let spans = |v: &Value| -> Vec<(DateTime<chrono::Utc>, DateTime<chrono::Utc>)> {
+        v["gaps"]
+            .as_array()
+            .unwrap_or_else(|| panic!("no gaps: {v}"))
+            .iter()
+            .map(|g| (t(g["from"].as_str().unwrap()), t(g["to"].as_str().unwrap())))
+            .collect()
+    };
+    let (_, list) = get_json(&s, "/api/passages?camera=cam-a").await;
+    let items = list["items"].as_array().unwrap();
+    assert_eq!(items.len(), 2, "{list}");
+    let (with, without): (Vec<&Value>, Vec<&Value>) =
+        items.iter().partition(|p| p["plate_key"] == "29B125662");
+    assert_eq!(spans(with[0]), gaps);
+    assert_eq!(spans(without[0]), []);
+    let id = with[0]["id"].as_i64().unwrap();
+    let (status, detail) = get_json(&s, &format!("/api/passages/{id}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(spans(&detail), gaps);
+    assert_eq!(detail["gaps"][0]["to"], "2026-11-29T00:59:59.350Z");
+    let (_, found) = get_json(&s, "/api/passages?plate=29B125662").await;
+    assert_eq!(spans(&found["items"][0]), gaps, "{found}");
+    db.drop_database().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 #[test]
 fn the_openapi_document_lists_every_route() {
     let doc: Value = serde_json::from_str(OPENAPI_JSON).unwrap();
@@ -683,9 +774,12 @@ async fn answers_match_the_openapi_document() {
     write_batch(
         &db.store,
         &[
-            common::with_snapshot(
-                common::passage("cam-a", 1, at, Some("29B125662")),
-                &snapshot,
+            common::with_gaps(
+                common::with_snapshot(
+                    common::passage("cam-a", 1, at, Some("29B125662")),
+                    &snapshot,
+                ),
+                &[(at - TimeDelta::seconds(3), at - TimeDelta::seconds(1))],
             ),
             common::partial_passage("cam-a", 2, at + TimeDelta::seconds(1), "5919"),
             WriteItem::Clip(NewClip {

@@ -1,8 +1,9 @@
 //! Video ingest end to end on real video made by ffmpeg from real photos: every plate the
 //! recognizer reads on a still is logged exactly once, inside that photo's time window, with a
 //! clip segment and offset whose frame shows the plate; segments play and add up; a killed
-//! ingest leaves a playable segment and a restarted one completes, logging every passage once; corrupt video and a dead
-//! RTSP address fail clearly.
+//! ingest leaves a playable segment and a restarted one completes, logging every passage once;
+//! a vehicle lost and found again by its plate is logged once with its gap; corrupt video and
+//! a dead RTSP address fail clearly.
 
 mod common;
 
@@ -326,6 +327,73 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
     assert_eq!(distinct, logged);
     assert_eq!(clip_sha, clips[0]["sha256"].as_str().unwrap());
     assert_eq!(clip_sha, matthan::digest::sha256_file(&segment).unwrap().1);
+    rt.block_on(db.drop_database()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A motorbike seen for 3 s, hidden for 3 s (another photo takes the frame), then seen again:
+/// its track breaks and is continued by its plate. The log holds it once, with the span it
+/// went unseen, as the ingest's JSON line gave it.
+#[test]
+fn a_vehicle_lost_and_found_by_its_plate_is_logged_once_with_its_gap() {
+    const KEY: &str = "29B125662";
+    let dir = common::temp_dir("ingest-gap");
+    let photos = common::vn_dev_photos(&["101.jpg", "119.jpg", "101.jpg"]);
+    let video = dir.join("gap.mp4");
+    common::make_video(&video, &photos, &["--seconds", "3", "--size", "1280x960"]);
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let db = rt.block_on(common::scratch("ingest_gap"));
+    let out = common::matthan(&db.connection_string())
+        .args([
+            "ingest",
+            "--camera",
+            "gap",
+            "--start",
+            "2026-11-29T01:00:00Z",
+        ])
+        .arg("--clips")
+        .arg(dir.join("clips"))
+        .arg("--snapshots")
+        .arg(dir.join("snapshots"))
+        .arg(&video)
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+    let printed: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["type"] == "passage" && v["passage"]["plate"]["key"] == KEY)
+        .collect();
+    assert_eq!(printed.len(), 1, "{printed:?}");
+    let printed_gaps = printed[0]["passage"]["gaps_ms"].clone();
+
+    let rows = rt.block_on(async {
+        let client = db.store.client().await.unwrap();
+        client
+            .query(
+                "SELECT (extract(epoch FROM lower(g)) * 1000)::bigint,
+                     (extract(epoch FROM upper(g)) * 1000)::bigint, unseen_ms
+                 FROM passages LEFT JOIN LATERAL unnest(gaps) g ON true
+                 WHERE plate_key = $1",
+                &[&KEY],
+            )
+            .await
+            .unwrap()
+    });
+    assert_eq!(rows.len(), 1, "{KEY} logged once with one gap");
+    let (from, to): (Option<i64>, Option<i64>) = (rows[0].get(0), rows[0].get(1));
+    let (from, to) = (from.expect("a gap"), to.expect("a gap"));
+    assert_eq!(printed_gaps, serde_json::json!([[from, to]]));
+    assert_eq!(rows[0].get::<_, Option<i32>>(2), Some((to - from) as i32));
+    // The gap covers the other photo's 3 s (give or take a sampled frame), within the tracker's
+    // rejoin window of 5 s.
+    let start = t0().timestamp_millis();
+    assert!(
+        from <= start + 3_200 && to >= start + 5_800 && to - from <= 5_000,
+        "gap {} ms .. {} ms after the start",
+        from - start,
+        to - start
+    );
     rt.block_on(db.drop_database()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

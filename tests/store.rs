@@ -1,5 +1,5 @@
-//! The log against a real PostgreSQL: migrations, the batched writer (idempotent), plate
-//! search in its three modes with filters and keyset pagination, and counts per bucket.
+//! The log against a real PostgreSQL: migrations, the batched writer (idempotent, with
+//! rejoined passages' unseen spans), plate search in its three modes with filters and keyset pagination, and counts per bucket.
 //! Each test makes its own scratch database.
 
 mod common;
@@ -12,7 +12,7 @@ use matthan::plate::search::{PlateQuery, SearchMode};
 use matthan::store::query::{self, Bucket, Cursor, SearchFilter, SearchPage};
 use matthan::store::scratch::ScratchDatabase;
 use matthan::store::writer::write_batch;
-use matthan::store::{NewPassage, Writer, WriterSettings};
+use matthan::store::{NewPassage, UnseenSpan, Writer, WriterSettings};
 
 async fn search(
     db: &ScratchDatabase,
@@ -68,17 +68,27 @@ async fn migrations_apply_once_and_refuse_a_changed_schema() {
 async fn writer_batches_and_is_idempotent() {
     let db = common::scratch("writer").await;
     let base = t("2026-10-31T23:00:00Z"); // batches cross a month boundary
+                                          // Every 100th passage was rejoined after its vehicle went unseen for (i / 100 + 1) × 10 ms.
     let batch: Vec<NewPassage> = (0..3000)
         .map(|i| {
-            new_passage(
+            let best_at = base + TimeDelta::seconds(i * 3);
+            let mut p = new_passage(
                 "cam-a",
                 i,
-                base + TimeDelta::seconds(i * 3),
+                best_at,
                 &[
                     (&format!("29A{:05}", i), 0.9),
                     (&format!("29A{:05}", i + 1), 0.4),
                 ],
-            )
+            );
+            if i % 100 == 0 {
+                let from = best_at - TimeDelta::seconds(1);
+                p.facts.gaps = vec![UnseenSpan {
+                    from,
+                    to: from + TimeDelta::milliseconds((i / 100 + 1) * 10),
+                }];
+            }
+            p
         })
         .collect();
     let writer = Writer::start(
@@ -118,6 +128,28 @@ async fn writer_batches_and_is_idempotent() {
     };
     assert_eq!(count("SELECT count(*) FROM passages").await, 3001);
     assert_eq!(count("SELECT count(*) FROM plate_reads").await, 6001);
+    // The rejoined passages' gaps and totals, written through the binary COPY: 30 of them,
+    // unseen 10 + 20 + … + 300 ms; none for the others.
+    assert_eq!(
+        count("SELECT count(*) FROM passages WHERE cardinality(gaps) = 1").await,
+        30
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM passages WHERE (gaps IS NULL) <> (unseen_ms IS NULL)").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT sum(unseen_ms)::bigint FROM passages").await,
+        (1..=30).map(|k| k * 10).sum::<i64>()
+    );
+    assert_eq!(
+        count(
+            "SELECT count(*) FROM passages, unnest(gaps) g
+             WHERE (extract(epoch FROM upper(g) - lower(g)) * 1000)::int <> unseen_ms"
+        )
+        .await,
+        0
+    );
     // Both months got a partition.
     assert_eq!(
         count("SELECT count(*) FROM pg_inherits WHERE inhparent = 'passages'::regclass").await,
@@ -463,7 +495,7 @@ async fn counts_per_bucket_class_and_direction() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_bad_class_or_direction_in_the_database_is_an_error_not_a_panic() {
+async fn a_bad_class_direction_or_gap_in_the_database_is_an_error_not_a_panic() {
     let db = common::scratch("bad_value").await;
     let at = t("2026-11-29T01:00:00Z");
     let ps = vec![new_passage("cam-a", 1, at, &[("29B125662", 0.9)])];
@@ -488,6 +520,12 @@ async fn a_bad_class_or_direction_in_the_database_is_an_error_not_a_panic() {
             "direction = 'along', vehicle_class = 'tank'",
             "vehicle_class",
         ),
+        // A gap must be a span with two ends.
+        (
+            "vehicle_class = 'car', gaps = ARRAY['empty'::tstzrange]",
+            "gaps",
+        ),
+        ("gaps = ARRAY[tstzrange(best_at, NULL)]", "gaps"),
     ] {
         client
             .batch_execute(&format!("UPDATE passages SET {set}"))

@@ -1,7 +1,8 @@
 //! The web page in headless Chromium (Debian's chromium + chromedriver, driven over
 //! WebDriver): a video made from the demo photos is ingested into a real database, the server
 //! runs, and the test types a demo plate into the search box, clicks Search, and sees the
-//! passage's row with its snapshot loaded; opening the row plays the clip at the passage.
+//! passage's row with its snapshot loaded; opening the row plays the clip at the passage and
+//! shows how long the car went unseen.
 
 mod common;
 
@@ -92,6 +93,20 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
             .unwrap();
     }
     tokio::task::block_in_place(|| ingest_demo(&dir, &db));
+    // The demo car as if its track had broken and been rejoined by its plate: unseen 2.4 s.
+    {
+        let client = db.store.client().await.unwrap();
+        let rejoined = client
+            .execute(
+                "UPDATE passages SET unseen_ms = 2400,
+                     gaps = ARRAY[tstzrange(first_seen, first_seen + interval '2.4 s', '[]')]
+                 WHERE plate_key = $1",
+                &[&PLATE],
+            )
+            .await
+            .unwrap();
+        assert!(rejoined >= 1);
+    }
 
     let state = AppState::new(
         db.store.clone(),
@@ -232,6 +247,18 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
             "player at {} s",
             position.0
         );
+        // The detail says how long the car went unseen, in both languages.
+        let fields = browser
+            .find(Locator::Css("#detail-fields"))
+            .await?
+            .text()
+            .await?;
+        for said in [
+            "2.4 s inside this passage (track rejoined by its plate)",
+            "2,4 giây trong lượt này (nối lại theo biển số)",
+        ] {
+            assert!(fields.contains(said), "{said:?} not in {fields:?}");
+        }
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;

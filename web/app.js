@@ -123,6 +123,19 @@ const pct = (c) => (c === null || c === undefined ? '—' : Math.round(c * 100) 
 const plateText = (p) => p.plate_display || p.plate_key || null;
 // A passage whose reads were all pieces of a plate has no plate, only this partial read.
 const partialText = (p) => (p.partial_plate ? `partial / một phần: ${p.partial_plate}` : null);
+// A passage whose track broke and was continued by its plate went unseen in its gaps.
+const gapsOf = (p) => (Array.isArray(p.gaps) ? p.gaps : []);
+function unseenText(p) {
+  const gaps = gapsOf(p);
+  if (!gaps.length) return null;
+  const ms = gaps.reduce((t, g) => t + Math.max(0, Date.parse(g.to) - Date.parse(g.from) || 0), 0);
+  const s = (ms / 1000).toFixed(1);
+  const vi = s.replace('.', ',');
+  const [en, vn] = gaps.length > 1
+    ? [`${s} s in ${gaps.length} gaps`, `${vi} giây qua ${gaps.length} lần`]
+    : [`${s} s`, `${vi} giây`];
+  return `${en} inside this passage (track rejoined by its plate) / ${vn} trong lượt này (nối lại theo biển số)`;
+}
 
 // ---------- plate search ----------
 const search = { params: null, cursor: null, count: 0, seq: 0 };
@@ -275,6 +288,8 @@ function renderDetail(p, match) {
     ['Direction', DIRECTIONS[p.direction] || p.direction || '—'], ['Crossed line', crossed],
     ['Best frame', fmt(fmtDateTime, p.best_at)], ['First seen', fmt(fmtDateTime, p.first_seen)],
     ['Last seen', fmt(fmtDateTime, p.last_seen)],
+    ...(gapsOf(p).length ? [['Unseen / Khuất', unseenText(p)],
+      ['Unseen at / Lúc khuất', gapsOf(p).map((g) => `${fmt(fmtTime, g.from)}–${fmt(fmtTime, g.to)}`).join(', ')]] : []),
   ];
   $('#detail-fields').replaceChildren(...fields.flatMap(([k, v]) => [el('dt', { text: k }), el('dd', { text: String(v) })]));
 

@@ -91,7 +91,7 @@ pub fn describe(event: &IngestEvent) -> String {
                 })
                 .unwrap_or_else(|| "no plate read".into());
             format!(
-                "passage  {}  {:<9}  {}  {:?}{}  clip {} +{} ms  snapshot {}",
+                "passage  {}  {:<9}  {}  {:?}{}{}  clip {} +{} ms  snapshot {}",
                 p.best_at
                     .with_timezone(&local)
                     .format("%Y-%m-%d %H:%M:%S%.3f"),
@@ -103,6 +103,7 @@ pub fn describe(event: &IngestEvent) -> String {
                 } else {
                     ""
                 },
+                unseen(&p.passage.gaps_ms),
                 p.clip_path
                     .as_ref()
                     .map_or("-".into(), |c| c.display().to_string()),
@@ -112,5 +113,37 @@ pub fn describe(event: &IngestEvent) -> String {
                     .map_or("-".into(), |c| c.display().to_string()),
             )
         }
+    }
+}
+
+/// `, unseen 2.4 s (rejoined)` for a passage whose track was continued by its plate after
+/// the vehicle went unseen (`, unseen 4.1 s in 2 gaps (rejoined)` for more than one gap);
+/// empty for a passage without a gap.
+fn unseen(gaps_ms: &[[i64; 2]]) -> String {
+    let total: i64 = gaps_ms
+        .iter()
+        .fold(0, |t, [a, b]| t.saturating_add(b.saturating_sub(*a).max(0)));
+    match gaps_ms.len() {
+        0 => String::new(),
+        1 => format!(", unseen {:.1} s (rejoined)", total as f64 / 1000.0),
+        n => format!(
+            ", unseen {:.1} s in {n} gaps (rejoined)",
+            total as f64 / 1000.0
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::unseen;
+
+    #[test]
+    fn the_unseen_time_is_shown_only_for_a_passage_with_gaps() {
+        assert_eq!(unseen(&[]), "");
+        assert_eq!(unseen(&[[1_000, 3_400]]), ", unseen 2.4 s (rejoined)");
+        assert_eq!(
+            unseen(&[[1_000, 3_400], [5_000, 6_700]]),
+            ", unseen 4.1 s in 2 gaps (rejoined)"
+        );
     }
 }

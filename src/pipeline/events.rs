@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::IngestEvent;
 use crate::scene::BoxXyxy;
-use crate::store::{NewClip, NewPassage, NewPlateRead, PassageFacts, WriteItem};
+use crate::store::{NewClip, NewPassage, NewPlateRead, PassageFacts, UnseenSpan, WriteItem};
 use crate::track::Passage;
 use crate::video::recorder::SegmentIndex;
 
@@ -152,6 +152,12 @@ fn passage_row(p: &PassageRecord, counting_line: bool) -> NewPassage {
             crossed_line: counting_line.then_some(passage.crossed_line),
             partial_plate: passage.partial_plate.as_ref().map(|p| p.text.clone()),
             partial_confidence: passage.partial_plate.as_ref().map(|p| p.confidence),
+            gaps: passage
+                .gaps_ms
+                .iter()
+                .copied()
+                .map(UnseenSpan::from_ms)
+                .collect(),
         },
         clip_started_at: p
             .clip_offset_ms

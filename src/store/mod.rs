@@ -13,6 +13,8 @@
 //! - [`rows`]: what the cameras log ([`WriteItem`]: passages with their reads, clip segments),
 //!   as the writer's queue and the spool carry it; and [`PassageFacts`], the passage fields
 //!   the write row and the query view share.
+//! - `range`: PostgreSQL's binary `tstzrange`, how a passage's unseen spans are written and
+//!   read (`passages.gaps`).
 //! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second.
 //! - [`query`]: plate search, counts, clips, cameras, junctions.
 //! - [`trust`]: users and tokens, the audit log, the watchlist and alerts, retention deletes.
@@ -22,6 +24,7 @@
 pub mod cluster;
 pub mod migrate;
 pub mod query;
+mod range;
 pub mod rows;
 pub mod scratch;
 pub mod spool;
@@ -35,7 +38,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use cluster::PrivateCluster;
-pub use rows::{NewClip, NewPassage, NewPlateRead, PassageFacts, WriteItem};
+pub use rows::{NewClip, NewPassage, NewPlateRead, PassageFacts, UnseenSpan, WriteItem};
 pub use writer::{Writer, WriterSettings, WriterStats};
 
 /// Everything that can go wrong with the log.

@@ -17,9 +17,9 @@
 //!
 //! Spool format versions: postcard writes a [`WriteItem`] as its variant's index and then its
 //! fields in order, without names, so a passage row with a new field is a new variant index:
-//! index 0 is a passage as spooled before passages had a partial plate read (decoded with
-//! none), 1 a clip, 2 a passage as now. A later change to the passage row adds an index
-//! again and keeps decoding the older ones.
+//! index 0 is a passage as spooled before passages had a partial plate read and unseen spans
+//! (decoded with neither), 1 a clip, 2 a passage as now. A later change to the passage row
+//! adds an index again and keeps decoding the older ones.
 
 use chrono::{DateTime, Utc};
 
@@ -42,8 +42,8 @@ pub struct NewPlateRead {
 
 /// What a passage is, as both its write row ([`NewPassage`]) and its read view
 /// ([`crate::store::query::PassageView`]) hold it: the times, the class, the voted plate (or,
-/// when only pieces of the plate were read, the partial read), the direction and the line
-/// crossing.
+/// when only pieces of the plate were read, the partial read), the direction, the line
+/// crossing and the spans in which the vehicle went unseen.
 ///
 /// In the spool (postcard) it is encoded as its fields in order, as when they were
 /// [`NewPassage`]'s own; in the API's JSON it is flattened into the view, so the field names and
@@ -77,6 +77,54 @@ pub struct PassageFacts {
     pub partial_plate: Option<PlateFragment>,
     /// Vote confidence 0..1 of `partial_plate`.
     pub partial_confidence: Option<f32>,
+    /// The spans in which the vehicle went unseen inside the passage (its track broke and a
+    /// later track with the same plate continued it), in time order; empty for most passages.
+    pub gaps: Vec<UnseenSpan>,
+}
+
+impl PassageFacts {
+    /// Milliseconds the vehicle went unseen inside the passage, over all its gaps (at most
+    /// `i32::MAX`); `None` when it has none.
+    pub fn unseen_ms(&self) -> Option<i32> {
+        if self.gaps.is_empty() {
+            return None;
+        }
+        let total = self.gaps.iter().fold(0i64, |t, g| t.saturating_add(g.ms()));
+        Some(total.clamp(0, i32::MAX as i64) as i32)
+    }
+}
+
+/// A span in which a passage's vehicle went unseen: from the last sighting before the gap to
+/// the first after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct UnseenSpan {
+    /// Last seen before the gap.
+    pub from: DateTime<Utc>,
+    /// First seen again.
+    pub to: DateTime<Utc>,
+}
+
+impl UnseenSpan {
+    /// The span from milliseconds since the Unix epoch (the tracker's `[first, last]`); a time
+    /// beyond what a date can hold is held at the first or last date there is.
+    pub fn from_ms([from, to]: [i64; 2]) -> UnseenSpan {
+        let at = |ms: i64| {
+            DateTime::from_timestamp_millis(ms).unwrap_or(if ms < 0 {
+                DateTime::<Utc>::MIN_UTC
+            } else {
+                DateTime::<Utc>::MAX_UTC
+            })
+        };
+        UnseenSpan {
+            from: at(from),
+            to: at(to),
+        }
+    }
+
+    /// Its length in milliseconds (0 for a span whose ends are out of order).
+    pub fn ms(&self) -> i64 {
+        (self.to - self.from).num_milliseconds().max(0)
+    }
 }
 
 /// A passage to log.
@@ -143,7 +191,7 @@ impl serde::Serialize for WriteItem {
 /// Every [`WriteItem`] layout the spool may hold, by variant index (see the module docs).
 #[derive(serde::Deserialize)]
 enum SpooledItem {
-    /// 0: a passage without a partial plate read.
+    /// 0: a passage without a partial plate read or unseen spans.
     PassageV1(Box<PassageV1>),
     /// 1: a clip.
     Clip(NewClip),
@@ -161,7 +209,7 @@ impl From<SpooledItem> for WriteItem {
     }
 }
 
-/// [`NewPassage`] as spooled before passages had a partial plate read.
+/// [`NewPassage`] as spooled before passages had a partial plate read and unseen spans.
 #[derive(serde::Deserialize)]
 struct PassageV1 {
     camera: String,
@@ -175,7 +223,7 @@ struct PassageV1 {
     reads: Vec<NewPlateRead>,
 }
 
-/// [`PassageFacts`] as spooled before passages had a partial plate read.
+/// [`PassageFacts`] as spooled before passages had a partial plate read and unseen spans.
 #[derive(serde::Deserialize)]
 struct FactsV1 {
     first_seen: DateTime<Utc>,
@@ -193,7 +241,7 @@ struct FactsV1 {
 }
 
 impl PassageV1 {
-    /// The passage as now, without a partial read.
+    /// The passage as now, without a partial read or unseen spans.
     fn upgrade(self) -> NewPassage {
         let f = self.facts;
         NewPassage {
@@ -212,6 +260,7 @@ impl PassageV1 {
                 crossed_line: f.crossed_line,
                 partial_plate: None,
                 partial_confidence: None,
+                gaps: Vec::new(),
             },
             clip_started_at: self.clip_started_at,
             clip_offset_ms: self.clip_offset_ms,
@@ -330,7 +379,7 @@ mod tests {
     }
 
     #[test]
-    fn rows_spooled_by_older_builds_decode_without_a_partial_read() {
+    fn rows_spooled_by_older_builds_decode_without_a_partial_read_or_gaps() {
         let clip = OldWriteItem::Clip(NewClip {
             camera: "cam".into(),
             started_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
@@ -354,6 +403,7 @@ mod tests {
                     (p.facts.partial_plate.as_ref(), p.facts.partial_confidence),
                     (None, None)
                 );
+                assert_eq!((&p.facts.gaps[..], p.facts.unseen_ms()), (&[][..], None));
                 assert_eq!(p.reads[1].key, "ABC123");
                 assert!(matches!(&new[1], WriteItem::Clip(c) if c.path == "a.mp4"));
                 // Written again in the current format, which reads back the same.
@@ -366,6 +416,61 @@ mod tests {
         let bytes = postcard::to_stdvec(&vec![clip]).unwrap();
         let new: Vec<WriteItem> = postcard::from_bytes(&bytes).unwrap();
         assert_eq!(postcard::to_stdvec(&new).unwrap(), bytes);
+    }
+
+    #[test]
+    fn gaps_survive_the_spool() {
+        let old = postcard::to_stdvec(&vec![old_passage("car", "along")]).unwrap();
+        let mut items: Vec<WriteItem> = postcard::from_bytes(&old).unwrap();
+        let WriteItem::Passage(p) = &mut items[0] else {
+            panic!("not a passage");
+        };
+        let t0 = 1_700_000_000_000;
+        p.facts.gaps = vec![
+            UnseenSpan::from_ms([t0, t0 + 2_400]),
+            UnseenSpan::from_ms([t0 + 3_000, t0 + 3_500]),
+        ];
+        let bytes = postcard::to_stdvec(&items).unwrap();
+        let back = postcard::from_bytes::<Vec<WriteItem>>(&bytes).unwrap();
+        assert_eq!(back, items);
+        let WriteItem::Passage(p) = &back[0] else {
+            panic!("not a passage");
+        };
+        assert_eq!(p.facts.gaps[1].to.timestamp_millis(), t0 + 3_500);
+        assert_eq!(p.facts.unseen_ms(), Some(2_900));
+    }
+
+    #[test]
+    fn unseen_ms_adds_the_gaps_and_stays_in_range() {
+        let mut f = match postcard::from_bytes::<Vec<WriteItem>>(
+            &postcard::to_stdvec(&vec![old_passage("car", "along")]).unwrap(),
+        )
+        .unwrap()
+        .remove(0)
+        {
+            WriteItem::Passage(p) => p.facts,
+            WriteItem::Clip(_) => panic!("not a passage"),
+        };
+        assert_eq!(f.unseen_ms(), None);
+        f.gaps = vec![UnseenSpan::from_ms([1_000, 1_000])];
+        assert_eq!(f.unseen_ms(), Some(0));
+        // Ends out of order count as nothing, never as a negative time.
+        f.gaps = vec![
+            UnseenSpan::from_ms([5_000, 4_000]),
+            UnseenSpan::from_ms([6_000, 8_500]),
+        ];
+        assert_eq!(f.unseen_ms(), Some(2_500));
+        // Longer than an int column holds: held at its largest.
+        f.gaps = vec![UnseenSpan::from_ms([0, 30 * 86_400_000])];
+        assert_eq!(f.unseen_ms(), Some(i32::MAX));
+        // Times beyond a date's range are held at the ends, not a panic.
+        let far = UnseenSpan::from_ms([i64::MIN, i64::MAX]);
+        assert_eq!(
+            (far.from, far.to),
+            (DateTime::<Utc>::MIN_UTC, DateTime::<Utc>::MAX_UTC)
+        );
+        f.gaps = vec![far, far];
+        assert_eq!(f.unseen_ms(), Some(i32::MAX));
     }
 
     #[test]

@@ -378,6 +378,10 @@ mod tests {
                 crossed_line: Some(false),
                 partial_plate: Some("N8100".parse().unwrap()),
                 partial_confidence: Some(f32::NAN),
+                gaps: vec![crate::store::UnseenSpan {
+                    from: at,
+                    to: at + chrono::TimeDelta::nanoseconds(1),
+                }],
             },
             clip_started_at: None,
             clip_offset_ms: Some(-1),

@@ -6,7 +6,7 @@ use std::path::Path;
 use chrono::{DateTime, TimeDelta, Utc};
 use matthan::plate::{PlateFragment, PlateKey};
 use matthan::scene::VehicleClass;
-use matthan::store::{NewPassage, NewPlateRead, PassageFacts, WriteItem};
+use matthan::store::{NewPassage, NewPlateRead, PassageFacts, UnseenSpan, WriteItem};
 use matthan::track::Direction;
 
 /// A car passage of `camera`'s track `track`, best seen at `best_at` with the plate candidates
@@ -35,6 +35,7 @@ pub fn new_passage(
             crossed_line: None,
             partial_plate: None,
             partial_confidence: None,
+            gaps: Vec::new(),
         },
         clip_started_at: None,
         clip_offset_ms: None,
@@ -89,6 +90,18 @@ pub fn partial_passage(camera: &str, track: i64, at: DateTime<Utc>, fragment: &s
         assert_eq!(text.as_str(), fragment, "not a canonical fragment");
         p.facts.partial_plate = Some(text);
         p.facts.partial_confidence = Some(0.6);
+    }
+    item
+}
+
+/// `item`, a passage, whose vehicle went unseen in `gaps` (each from the last sighting
+/// before it to the first after it).
+pub fn with_gaps(mut item: WriteItem, gaps: &[(DateTime<Utc>, DateTime<Utc>)]) -> WriteItem {
+    if let WriteItem::Passage(p) = &mut item {
+        p.facts.gaps = gaps
+            .iter()
+            .map(|&(from, to)| UnseenSpan { from, to })
+            .collect();
     }
     item
 }

@@ -2,16 +2,19 @@
 //! [`ClipLink`], [`MatchInfo`] and [`Candidate`]s), the columns and joins every passage query
 //! selects, and the look-ups of one passage and of its snapshot file.
 //!
-//! The class, direction and plate keys are parsed from the row here, once; a value this build
-//! does not know is a [`StoreError::BadValue`]. They serialize as the names the database holds,
+//! The class, direction, plate keys and unseen spans are parsed from the row here, once; a
+//! value this build does not know (or a gap that is not a span with two ends) is a
+//! [`StoreError::BadValue`]. They serialize as the names the database holds,
 //! so the JSON is the same as when they were strings.
+
+use std::error::Error as _;
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use tokio_postgres::Row;
 
 use crate::plate::PlateKey;
-use crate::store::{PassageFacts, StoreError};
+use crate::store::{PassageFacts, StoreError, UnseenSpan};
 
 /// The clip segment holding a passage's best frame.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -82,10 +85,10 @@ pub(super) const PASSAGE_COLUMNS: &str = "
     p.id, c.name, j.name, p.first_seen, p.last_seen, p.best_at, p.vehicle_class,
     p.plate_key, p.plate_display, p.plate_confidence, p.is_vietnamese, p.direction,
     p.crossed_line, cl.id, cl.started_at, cl.sha256, p.snapshot_path, p.partial_plate,
-    p.partial_confidence";
+    p.partial_confidence, p.gaps";
 
 /// How many columns `PASSAGE_COLUMNS` selects: a query's own columns after them start here.
-pub(super) const PASSAGE_COLUMN_COUNT: usize = 19;
+pub(super) const PASSAGE_COLUMN_COUNT: usize = 20;
 
 pub(super) const PASSAGE_JOINS: &str = "
     JOIN cameras c ON c.id = p.camera_id
@@ -147,6 +150,13 @@ pub(super) fn passage_from_row(row: &Row) -> Result<PassageView, StoreError> {
                 .map(|k| StoreError::parse_column("partial_plate", k))
                 .transpose()?,
             partial_confidence: row.get(18),
+            gaps: row
+                .try_get::<_, Option<Vec<UnseenSpan>>>(19)
+                .map_err(|e| StoreError::BadValue {
+                    column: "gaps",
+                    reason: e.source().map_or_else(|| e.to_string(), |s| s.to_string()),
+                })?
+                .unwrap_or_default(),
         },
         clip,
         snapshot_url: snapshot_path
@@ -233,6 +243,10 @@ mod tests {
                 crossed_line: None,
                 partial_plate: None,
                 partial_confidence: None,
+                gaps: vec![UnseenSpan {
+                    from: at,
+                    to: at + chrono::TimeDelta::milliseconds(2_400),
+                }],
             },
             clip: None,
             snapshot_url: None,
@@ -247,6 +261,7 @@ mod tests {
              \"plate_key\":\"29B125662\",\"plate_display\":\"29-B1 256.62\",\
              \"plate_confidence\":0.5,\"is_vietnamese\":true,\"direction\":\"along\",\
              \"crossed_line\":null,\"partial_plate\":null,\"partial_confidence\":null,\
+             \"gaps\":[{{\"from\":{t},\"to\":\"2023-11-14T22:13:22.400Z\"}}],\
              \"clip\":null,\"snapshot_url\":null,\"candidates\":[]}}"
         );
         assert_eq!(serde_json::to_string(&view).unwrap(), expected);

@@ -161,7 +161,10 @@ async fn stage_passages(
         let plate_key = f.plate_key.as_ref().map(PlateKey::as_str);
         let partial_plate = f.partial_plate.as_ref().map(PlateFragment::as_str);
         let direction = f.direction.as_str();
-        let row: [&(dyn ToSql + Sync); 20] = [
+        // NULL, not an empty array, for a passage without a gap; `unseen_ms` likewise.
+        let gaps = (!f.gaps.is_empty()).then_some(f.gaps.as_slice());
+        let unseen_ms = f.unseen_ms();
+        let row: [&(dyn ToSql + Sync); 22] = [
             &seq,
             camera_id,
             &p.track_no,
@@ -182,6 +185,8 @@ async fn stage_passages(
             &p.frames_seen,
             &partial_plate,
             &f.partial_confidence,
+            &gaps,
+            &unseen_ms,
         ];
         writer.as_mut().write(&row).await?;
     }

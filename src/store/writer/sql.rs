@@ -22,9 +22,11 @@ pub(super) const STAGE_PASSAGE_TYPES: &[Type] = &[
     Type::INT8,        // clip_offset_ms
     Type::TEXT,        // snapshot_path
     Type::FLOAT4_ARRAY,
-    Type::INT4,   // frames_seen
-    Type::TEXT,   // partial_plate
-    Type::FLOAT4, // partial_confidence
+    Type::INT4,             // frames_seen
+    Type::TEXT,             // partial_plate
+    Type::FLOAT4,           // partial_confidence
+    Type::TSTZ_RANGE_ARRAY, // gaps
+    Type::INT4,             // unseen_ms
 ];
 
 pub(super) const STAGE_READ_TYPES: &[Type] = &[
@@ -42,14 +44,16 @@ CREATE TEMP TABLE IF NOT EXISTS stage_passages (
     best_at timestamptz, vehicle_class text, plate_key text, plate_display text,
     plate_confidence real, is_vietnamese boolean, direction text, crossed_line boolean,
     clip_started_at timestamptz, clip_offset_ms bigint, snapshot_path text, bbox real[],
-    frames_seen int, partial_plate text, partial_confidence real) ON COMMIT DELETE ROWS;
+    frames_seen int, partial_plate text, partial_confidence real, gaps tstzrange[],
+    unseen_ms int) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_reads (
     seq int, rank smallint, plate_key text, plate_folded text, confidence real,
     char_confidences real[]) ON COMMIT DELETE ROWS;";
 
 /// Moves the staged batch into the log; passages already there (natural key) are skipped
 /// with their reads. A partial plate read goes to its own columns of `passages` and never to
-/// `plate_reads`, so no search or watch sees it. Every candidate of a new passage is matched against the live watchlist
+/// `plate_reads`, so no search or watch sees it; so do the spans the vehicle went unseen
+/// (`gaps`, `unseen_ms`). Every candidate of a new passage is matched against the live watchlist
 /// with the same rules as a search (exact key, `LIKE` pattern, folded key one edit away), and
 /// one alert is raised per (watch, passage). Returns (passages inserted, reads inserted, the
 /// new alerts' ids).
@@ -58,11 +62,11 @@ WITH ins AS (
     INSERT INTO passages (camera_id, track_no, first_seen, last_seen, best_at, vehicle_class,
         plate_key, plate_display, plate_confidence, is_vietnamese, direction, crossed_line,
         clip_started_at, clip_offset_ms, snapshot_path, bbox, frames_seen, partial_plate,
-        partial_confidence)
+        partial_confidence, gaps, unseen_ms)
     SELECT camera_id, track_no, first_seen, last_seen, best_at, vehicle_class,
         plate_key, plate_display, plate_confidence, is_vietnamese, direction, crossed_line,
         clip_started_at, clip_offset_ms, snapshot_path, bbox, frames_seen, partial_plate,
-        partial_confidence
+        partial_confidence, gaps, unseen_ms
     FROM stage_passages ORDER BY seq
     ON CONFLICT DO NOTHING
     RETURNING id, best_at, camera_id, first_seen, track_no
