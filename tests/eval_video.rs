@@ -45,7 +45,7 @@ fn toll_json() -> &'static Value {
             &common::toll_video(),
             &common::toll_truth(),
             &dir,
-            &["--json"],
+            &["--json", "--gating", "both"],
         );
         common::assert_success(&out);
         serde_json::from_slice(&out.stdout).expect("one JSON object on stdout")
@@ -63,7 +63,8 @@ fn toll_clip_is_scored_as_one_json_object() {
     assert_eq!(j["frame"], serde_json::json!([1280, 720]));
     assert_eq!(j["truth_vehicles"], 3);
     let runs = j["runs"].as_array().unwrap();
-    assert_eq!(runs.len(), 1, "--gating on is the default");
+    assert_eq!(runs.len(), 2, "--gating both");
+    assert_eq!(runs[1]["gating"], "off");
     let run = &runs[0];
     assert_eq!(run["gating"], "on");
     let s = &run["score"];
@@ -138,13 +139,17 @@ fn toll_clip_is_scored_as_one_json_object() {
 /// each vehicle of the lane logged once, with its plate.
 #[test]
 fn toll_clip_logs_each_car_once() {
-    let s = &toll_json()["runs"][0]["score"];
-    let failures = &s["failures"];
-    assert_eq!(s["passages"], 3, "{failures:#}");
-    assert_eq!(s["merged"], 0, "{failures:#}");
-    assert_eq!(s["duplicate_passages"], 0, "{failures:#}");
-    assert_eq!(s["plates"]["exact"], 3, "{failures:#}");
-    assert_eq!(s["fragments"], 0, "{failures:#}");
+    let runs = toll_json()["runs"].as_array().expect("runs");
+    assert_eq!(runs.len(), 2, "gating on and off");
+    for run in runs {
+        let s = &run["score"];
+        let failures = &s["failures"];
+        assert_eq!(s["passages"], 3, "{failures:#}");
+        assert_eq!(s["merged"], 0, "{failures:#}");
+        assert_eq!(s["duplicate_passages"], 0, "{failures:#}");
+        assert_eq!(s["plates"]["exact"], 3, "{failures:#}");
+        assert_eq!(s["fragments"], 0, "{failures:#}");
+    }
 }
 
 /// The first two seconds of the toll clip.
