@@ -11,6 +11,7 @@ pub mod common;
 pub mod demo;
 pub mod eval;
 pub mod ingest;
+pub mod make_traffic;
 pub mod migrate;
 pub mod models;
 pub mod read;
