@@ -43,6 +43,11 @@
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing.
 //! - [`traffic`]: traffic video evaluation: the truth file of what passed, and scoring of
 //!   passages against it.
+//! - [`synth`]: the traffic video maker (`matthan make-traffic`): eval photos of vehicles
+//!   driving past a roadside camera (following, stopping, overtaking, day or night), encoded
+//!   by the `ffmpeg` command, with the truth file of what passed. Its scenario (`camera`,
+//!   `model`, `road`, `arrivals`, `drive`, `plan`, `truth`) is PURE; `photos`, `render` and
+//!   `encode` do the I/O.
 //!
 //! Arrows point one way (every `crate::` import, checked by reading the tree; no cycles, also
 //! none between the files of one module):
@@ -57,7 +62,8 @@
 //! - `alerts` → `store`; `retention` → `store`, `config`; `infer` → `recognize`, `cpu`;
 //!   `eval` → `recognize`; `config` → `motion`, `recognize` (their settings).
 //! - `recognize` → `plate`, `scene`, `motion` (crop looks), `digest`; `video` → `motion`,
-//!   `digest`; `track` → `plate`, `scene`; `traffic` → `plate`, `scene`, `track` (types).
+//!   `digest`; `track` → `plate`, `scene`; `traffic` → `plate`, `scene`, `track` (types);
+//!   `synth` → `traffic` (the truth file), `plate`, `scene`, `track` (types).
 //! - `plate`, `scene`, `motion`, `track` and `access` do no I/O; `counters`, `cpu` and `digest`
 //!   import nothing of the crate.
 //!
@@ -81,6 +87,7 @@ pub mod recognize;
 pub mod retention;
 pub mod scene;
 pub mod store;
+pub mod synth;
 pub mod track;
 pub mod traffic;
 pub mod video;

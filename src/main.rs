@@ -1,7 +1,8 @@
 //! The `matthan` command line: parses the flags and calls the command asked for.
 //!
 //! Each command lives in its own file under `cli/` (its flags and its body): `read`, `eval`,
-//! `eval-video`, `models`, `bench`, `ingest`, `migrate`, `serve`, `user`, `demo`;
+//! `eval-video`, `models`, `bench`, `ingest`, `migrate`, `serve`, `user`, `demo`,
+//! `make_traffic`;
 //! `cli/common.rs` holds the global flags and what several commands share. Everything `serve`
 //! runs is the library's `app`. Errors are printed here, once, with their causes.
 
@@ -53,6 +54,9 @@ enum Command {
     /// The demo: videos made from the eval photos are ingested as two cameras at two
     /// junctions into the log, then the page is served (`make demo` runs it).
     Demo(cli::demo::DemoArgs),
+    /// Make a traffic video from the eval photos (vehicles driving, following, stopping,
+    /// overtaking, day or night) and its truth file of what passed.
+    MakeTraffic(cli::make_traffic::MakeTrafficArgs),
 }
 
 fn main() -> ExitCode {
@@ -86,5 +90,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Serve(args) => cli::serve::run(g, args),
         Command::User(args) => cli::user::run(g, args),
         Command::Demo(args) => cli::demo::run(g, args),
+        Command::MakeTraffic(args) => cli::make_traffic::run(args),
     }
 }
