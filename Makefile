@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SHARED ?= ../shared
 
-.PHONY: setup build demo test bench eval lint bench-video bench-streams
+.PHONY: setup build demo test bench eval lint bench-video bench-streams bench-traffic
 
 setup:
 	scripts/setup
@@ -31,6 +31,11 @@ bench-streams: build
 	mkdir -p var/bench
 	test -f var/bench/sparse60.mp4 || scripts/make-sparse-video var/bench/sparse60.mp4 --cycles 1 --idle 60
 	target/release/matthan bench streams --cameras 1,2,3,4,5,6 var/bench/sparse60.mp4
+
+# Generated traffic (day and night, 10 minutes, about 400 vehicles) scored against its truth,
+# gating on and off side by side.
+bench-traffic: build
+	scripts/bench-traffic var/bench/traffic
 
 eval: build
 	target/release/matthan eval $(SHARED)/eval/vn-dev

@@ -266,3 +266,47 @@ fn bad_truth_files_are_refused_naming_the_line() {
     refused(&dir, "missing.csv", "", "not a truth file");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Recall the short dense clip keeps at least (0.625 when this test was written).
+const RECALL_FLOOR: f64 = 0.5;
+/// Exact plates over its readable ones it keeps at least (0.684 when this test was written).
+const EXACT_FLOOR: f64 = 0.55;
+
+/// A short dense generated clip (cars and motorbikes both ways, followers, a queue, groups of
+/// motorbikes) scored end to end: every vehicle is accounted for, no fragment is ever a plate
+/// key, and recall and exact plates stay at least where they are today. These floors guard
+/// against regressions; they are well under the bars the full set is measured against
+/// (`make bench-traffic`).
+#[test]
+fn a_generated_dense_clip_logs_no_fragment_and_keeps_its_figures() {
+    let dir = common::temp_dir("eval-video-dense");
+    let video = dir.join("dense.mp4");
+    let made = Command::new(env!("CARGO_BIN_EXE_matthan"))
+        .arg("make-traffic")
+        .arg(&video)
+        .args(["--seed", "11", "--duration", "20", "--rate", "90"])
+        .arg("--photos")
+        .arg(common::eval_dir())
+        .output()
+        .expect("run matthan make-traffic");
+    common::assert_success(&made);
+    let truth = dir.join("dense.truth.csv");
+    let out = eval_video(&video, &truth, &dir, &["--json"]);
+    common::assert_success(&out);
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let s = &j["runs"][0]["score"];
+    let vehicles = n(&s["vehicles"]);
+    assert!(vehicles >= 25, "a dense clip: {vehicles} vehicles");
+    assert_eq!(
+        n(&s["matched_once"]) + n(&s["duplicated_vehicles"]) + n(&s["merged"]) + n(&s["missed"]),
+        vehicles,
+        "{s}"
+    );
+    let failures = &s["failures"];
+    assert_eq!(s["fragments"], 0, "{failures:#}");
+    let recall = s["recall"].as_f64().unwrap();
+    assert!(recall >= RECALL_FLOOR, "recall {recall}: {failures:#}");
+    let readable = &s["readable_plates"];
+    let exact = n(&readable["exact"]) as f64 / n(&readable["vehicles"]).max(1) as f64;
+    assert!(exact >= EXACT_FLOOR, "exact plates {exact}: {failures:#}");
+}

@@ -71,11 +71,12 @@ impl LoggedPassage {
         }
     }
 
-    /// Whether its voted key is not a full Vietnamese plate while `v`'s plate is one (a
-    /// fragment of the plate, such as `36837`); a passage without a plate is no fragment.
+    /// Whether its voted key is a fragment of a plate (such as `36837`, by the plate
+    /// module's rule, [`PlateKey::is_fragment`]) while `v` has a whole plate: a piece logged
+    /// as a plate key, which must never happen. A passage without a plate is no fragment; a
+    /// whole key that is not `v`'s (a misread) is a wrong plate.
     pub fn is_fragment_of(&self, v: &TruthVehicle) -> bool {
-        let truth_vn = v.plate.as_ref().is_some_and(PlateKey::is_vietnamese);
-        let read_vn = self.plate.as_ref().map(PlateKey::is_vietnamese);
-        truth_vn && read_vn == Some(false)
+        let truth_whole = v.plate.as_ref().is_some_and(PlateKey::is_whole);
+        truth_whole && self.plate.as_ref().is_some_and(PlateKey::is_fragment)
     }
 }

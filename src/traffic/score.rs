@@ -12,8 +12,9 @@
 //! - plates, per plated vehicle: exact when one of its passages voted the truth key, in the
 //!   top N when one lists it among its first [`TOP_N`] candidates; over all plated vehicles
 //!   and over the `readable` ones;
-//! - fragments: matched passages whose voted key is not a full Vietnamese plate while the
-//!   truth plate is one;
+//! - fragments: matched passages whose voted key is a fragment of a plate
+//!   ([`PlateKey::is_fragment`](crate::plate::PlateKey::is_fragment)) while the truth plate
+//!   is whole;
 //! - classes: matched passages' class against the truth's, with a confusion table;
 //! - counts: per (class, direction) and in all, passages logged against vehicles in the
 //!   truth; counting-line crossings against vehicles with a `line_s` (when the truth has a
