@@ -40,7 +40,8 @@
 //! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
 //! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
-//! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing.
+//! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing,
+//!   vehicle looks (another vehicle in a settled track's box), rejoining a broken track by its plate.
 //! - [`traffic`]: traffic video evaluation: the truth file of what passed, and scoring of
 //!   passages against it.
 //! - [`synth`]: the traffic video maker (`matthan make-traffic`): eval photos of vehicles
