@@ -18,7 +18,7 @@ use super::model::Model;
 use super::photos::Sprite;
 use super::plan::{Plan, PlannedVehicle};
 use super::road::{Road, LANE_LINES_M, ROAD_EDGES_M};
-use super::truth::{exposure, plate_box};
+use super::truth::{exposure, plate_box, MAX_GLARE};
 use crate::scene::{BoxXyxy, VehicleClass};
 use crate::track::Direction;
 
@@ -280,13 +280,15 @@ fn lights(out: &mut [u8], cam: &Camera, v: &PlannedVehicle, model: &Model, b: &B
                 0.9 * g,
             );
         }
-        let flare = ((g - 0.45) / 0.25).clamp(0.0, 1.3);
+        // A mild haze over the plate; from MAX_GLARE on (where the truth says unreadable) it is
+        // washed out white.
+        let flare = 0.15 * g + 2.5 * smooth(MAX_GLARE - 0.04, MAX_GLARE, g);
         let p = plate_box(b, model);
         blob(
             out,
             cam,
             p.center(),
-            p.width() * 0.45,
+            p.width() * 0.6,
             [255.0, 250.0, 240.0],
             flare,
         );
