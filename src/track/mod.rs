@@ -779,9 +779,29 @@ impl Tracker {
 
     /// [`Tracker::finish`], also telling which held tracks were continued at the end.
     pub fn finish_rejoined(&mut self) -> (Vec<Passage>, Vec<Rejoined>) {
-        let rejoined = self.rejoin();
-        let mut all = std::mem::take(&mut self.open);
-        all.append(&mut self.held);
-        (self.passages(all), rejoined)
+        let mut rejoined = self.rejoin();
+        // Open tracks end now: those that continue one another are joined too.
+        let mut open = std::mem::take(&mut self.open);
+        let window = self.settings.rejoin_ms;
+        let mut i = 0;
+        while i < open.len() {
+            let Some(j) = (0..open.len()).find(|&j| j != i && open[j].continues(&open[i], window))
+            else {
+                i += 1;
+                continue;
+            };
+            let earlier = open.remove(i);
+            let into = &mut open[if j > i { j - 1 } else { j }];
+            let from = earlier.id;
+            let best_from_earlier = into.absorb(earlier, &self.geometry);
+            rejoined.push(Rejoined {
+                from,
+                into: into.id,
+                best_from_earlier,
+            });
+            i = 0;
+        }
+        open.append(&mut self.held);
+        (self.passages(open), rejoined)
     }
 }

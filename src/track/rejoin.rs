@@ -2,10 +2,12 @@
 //! broke while it moved (the detector flickered, something passed in front of it).
 //!
 //! An ended track with a full plate is held for [`TrackerSettings::rejoin_ms`] after it was
-//! last seen instead of being logged at once. A track that started after it ended and whose
-//! reads agree on the same full plate continues it: the later track takes the earlier one's
-//! start, reads, class votes and best picture, and the time between the two is kept as a gap
-//! of the passage. Held tracks nobody continued become passages when their wait is over.
+//! last seen instead of being logged at once. A track whose reads agree on the same full plate
+//! and that started within that time after it (or while it was still seen: the vehicle's box
+//! and its plate tracked apart) continues it: the open track takes the ended one's start,
+//! reads, class votes and best picture, and the time the vehicle went unseen between the two
+//! is kept as a gap of the passage. Held tracks nobody continued become passages when their
+//! wait is over.
 //!
 //! PURE, like the rest of the tracker.
 //!
@@ -30,11 +32,13 @@ impl Track {
             .map(|k| k.0.as_str())
     }
 
-    /// Whether this (open) track may continue `earlier`, an ended one: it started after
-    /// `earlier` was last seen, within `rejoin_ms`, and both favour the same full plate.
+    /// Whether this (open) track may continue `earlier`, an ended one: both favour the same
+    /// full plate, and this one started at most `rejoin_ms` after `earlier` was last seen, or
+    /// while it was still seen (one plate is on one vehicle: two tracks reading it at the same
+    /// time are one vehicle tracked twice, say by its box and by its plate apart).
     pub(super) fn continues(&self, earlier: &Track, rejoin_ms: i64) -> bool {
         let gap = self.first_seen_ms.saturating_sub(earlier.motion.last_ms);
-        if gap <= 0 || gap > rejoin_ms {
+        if rejoin_ms <= 0 || gap > rejoin_ms {
             return false;
         }
         matches!((self.rejoin_key(), earlier.rejoin_key()), (Some(a), Some(b)) if a == b)
@@ -43,16 +47,20 @@ impl Track {
     /// Takes in `earlier`, which this track continues. Returns whether the best picture is
     /// now the earlier track's (the caller moves its crop).
     pub(super) fn absorb(&mut self, earlier: Track, geometry: &CameraGeometry) -> bool {
+        let gap = [earlier.motion.last_ms, self.first_seen_ms];
+        let unseen = gap[1] > gap[0];
         // The vehicle moved unseen from where `earlier` lost it to where this track found it.
         if let Some([a, b]) = geometry.counting_line {
-            if geometry::segments_intersect(earlier.last_centre, self.first_centre, a, b) {
+            if unseen && geometry::segments_intersect(earlier.last_centre, self.first_centre, a, b)
+            {
                 self.crossed_line = true;
             }
         }
         self.crossed_line |= earlier.crossed_line;
-        let gap = [earlier.motion.last_ms, self.first_seen_ms];
-        self.first_seen_ms = earlier.first_seen_ms;
-        self.first_centre = earlier.first_centre;
+        if earlier.first_seen_ms <= self.first_seen_ms {
+            self.first_seen_ms = earlier.first_seen_ms;
+            self.first_centre = earlier.first_centre;
+        }
         for (class, weight) in earlier.class_weights {
             match self.class_weights.iter_mut().find(|c| c.0 == class) {
                 Some(c) => c.1 += weight,
@@ -76,8 +84,11 @@ impl Track {
         self.read_count = self.read_count.saturating_add(earlier.read_count);
         self.frames_seen = self.frames_seen.saturating_add(earlier.frames_seen);
         let mut gaps = earlier.gaps_ms;
-        gaps.push(gap);
+        if unseen {
+            gaps.push(gap);
+        }
         gaps.append(&mut self.gaps_ms);
+        gaps.sort_unstable();
         self.gaps_ms = gaps;
         if earlier.best.score > self.best.score {
             self.best = earlier.best;

@@ -217,3 +217,43 @@ fn fragment_reads_neither_settle_a_track_nor_split_it() {
     assert_eq!(plate_key(&passages[0]), "59U139619");
     assert!(passages[0].partial_plate.is_none());
 }
+
+#[test]
+fn a_vehicle_tracked_twice_at_once_by_its_box_and_by_its_plate_is_one_passage() {
+    let bike = |i: u64| bbox(800.0, 200.0 + 30.0 * i as f32, 200.0, 300.0);
+    // The plate just below the detected box, so it is not the box's: a plate-anchored track.
+    let plate_below = |i: u64| {
+        let b = bike(i);
+        bbox(b.center().0 - 40.0, b.y2 + 5.0, 80.0, 40.0)
+    };
+    // Frames go on after the vehicle left (both tracks end on their own), or the video ends
+    // while both are open.
+    for frames in [30u64, 10] {
+        let mut tracker = Tracker::new(TrackerSettings::default(), CameraGeometry::default());
+        let mut passages = Vec::new();
+        for i in 0..frames {
+            let vehicles = if i < 6 {
+                vec![vehicle(bike(i), Motorbike)]
+            } else {
+                vec![]
+            };
+            let mut plates = vec![];
+            if i < 3 {
+                plates.push(held_by(
+                    read(plate_in(bike(i)), "59D143820", 0.9, TwoLine),
+                    0,
+                ));
+            } else if i < 10 {
+                plates.push(read(plate_below(i), "59D143820", 0.9, TwoLine));
+            }
+            passages.extend(tracker.update(&frame(i, vehicles, plates)).ended);
+        }
+        passages.extend(tracker.finish());
+        assert_eq!(passages.len(), 1, "{frames} frames: {passages:#?}");
+        let p = &passages[0];
+        assert_eq!(plate_key(p), "59D143820");
+        assert_eq!((p.first_seen_ms, p.last_seen_ms), (T0, T0 + 9 * 200));
+        assert!(p.gaps_ms.is_empty(), "never unseen: {:?}", p.gaps_ms);
+        assert_eq!(p.vehicle_class, Motorbike);
+    }
+}
