@@ -705,16 +705,13 @@ impl Tracker {
             new_best.extend(track.observe(&objects[o], frame, &self.geometry));
             self.open.push(track);
         }
-        if !displaced.is_empty() {
-            let mut index = 0;
-            let (gone, open): (Vec<Track>, Vec<Track>) =
-                std::mem::take(&mut self.open).into_iter().partition(|_| {
-                    index += 1;
-                    displaced.contains(&(index - 1))
-                });
-            self.open = open;
-            self.hold(gone, &mut ended);
-        }
+        // `displaced` is ascending: removing from the back keeps the other indices valid.
+        let gone: Vec<Track> = displaced
+            .iter()
+            .rev()
+            .map(|&t| self.open.remove(t))
+            .collect();
+        self.hold(gone, &mut ended);
         let rejoined = self.rejoin();
         for r in &rejoined {
             new_best
@@ -759,14 +756,7 @@ impl Tracker {
                 continue;
             };
             let earlier = self.held.remove(i);
-            let from = earlier.id;
-            let into = &mut self.open[t];
-            let best_from_earlier = into.absorb(earlier, &self.geometry);
-            rejoined.push(Rejoined {
-                from,
-                into: into.id,
-                best_from_earlier,
-            });
+            rejoined.push(self.open[t].absorb(earlier, &self.geometry));
         }
         rejoined
     }
@@ -791,14 +781,8 @@ impl Tracker {
                 continue;
             };
             let earlier = open.remove(i);
-            let into = &mut open[if j > i { j - 1 } else { j }];
-            let from = earlier.id;
-            let best_from_earlier = into.absorb(earlier, &self.geometry);
-            rejoined.push(Rejoined {
-                from,
-                into: into.id,
-                best_from_earlier,
-            });
+            let into = if j > i { j - 1 } else { j };
+            rejoined.push(open[into].absorb(earlier, &self.geometry));
             i = 0;
         }
         open.append(&mut self.held);

@@ -13,7 +13,7 @@
 //!
 //! [`TrackerSettings::rejoin_ms`]: super::TrackerSettings::rejoin_ms
 
-use super::{geometry, CameraGeometry, Track, MAX_KEPT_READS};
+use super::{geometry, CameraGeometry, Rejoined, Track, MAX_KEPT_READS};
 
 /// A plate must have at least this many characters to rejoin tracks by (a fragment such as
 /// `5919` is shared by many vehicles).
@@ -44,9 +44,10 @@ impl Track {
         matches!((self.rejoin_key(), earlier.rejoin_key()), (Some(a), Some(b)) if a == b)
     }
 
-    /// Takes in `earlier`, which this track continues. Returns whether the best picture is
-    /// now the earlier track's (the caller moves its crop).
-    pub(super) fn absorb(&mut self, earlier: Track, geometry: &CameraGeometry) -> bool {
+    /// Takes in `earlier`, which this track continues, and says so (with whether the best
+    /// picture is now the earlier track's, whose crop the caller moves).
+    pub(super) fn absorb(&mut self, earlier: Track, geometry: &CameraGeometry) -> Rejoined {
+        let from = earlier.id;
         let gap = [earlier.motion.last_ms, self.first_seen_ms];
         let unseen = gap[1] > gap[0];
         // The vehicle moved unseen from where `earlier` lost it to where this track found it.
@@ -90,11 +91,15 @@ impl Track {
         gaps.append(&mut self.gaps_ms);
         gaps.sort_unstable();
         self.gaps_ms = gaps;
-        if earlier.best.score > self.best.score {
+        let best_from_earlier = earlier.best.score > self.best.score;
+        if best_from_earlier {
             self.best = earlier.best;
             self.best.boxes.track_id = self.id;
-            return true;
         }
-        false
+        Rejoined {
+            from,
+            into: self.id,
+            best_from_earlier,
+        }
     }
 }
