@@ -146,82 +146,114 @@ pub struct EvalReport {
 pub fn evaluate(
     recognizer: &mut Recognizer,
     dir: &Path,
-    mut progress: impl FnMut(usize),
+    progress: impl FnMut(usize),
 ) -> Result<EvalReport, EvalError> {
+    let mut reports = evaluate_side_by_side(std::slice::from_mut(recognizer), dir, progress)?;
+    Ok(reports.remove(0))
+}
+
+/// Runs several recognizers over every labelled image in `dir`, each image through each of
+/// them in turn, so that a busy machine slows them alike: one report per recognizer, in
+/// order. `progress` is called after each image with the number done.
+pub fn evaluate_side_by_side(
+    recognizers: &mut [Recognizer],
+    dir: &Path,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<EvalReport>, EvalError> {
     let labelled = read_labels(dir)?;
-    // Time a warm recognizer, as a running service is.
-    recognizer
-        .warm_up()
-        .map_err(|e| EvalError::WarmUp(e.to_string()))?;
-    let mut outcomes = Vec::with_capacity(labelled.len());
-    let mut recognizer_sum = StageTimings::default();
-    let mut decode_sum = 0.0;
-    let mut wall_sum = 0.0;
-    let mut readable = 0usize;
+    // Time warm recognizers, as a running service is.
+    for r in recognizers.iter_mut() {
+        r.warm_up().map_err(|e| EvalError::WarmUp(e.to_string()))?;
+    }
+    let mut sums: Vec<Sums> = recognizers.iter().map(|_| Sums::default()).collect();
     for (i, item) in labelled.iter().enumerate() {
         let start = Instant::now();
-        let result = load_image(&dir.join(&item.file)).and_then(|img| {
-            let decoded_ms = start.elapsed().as_secs_f64() * 1000.0;
-            recognizer.recognize(&img).map(|r| (r, decoded_ms))
-        });
-        let ms = start.elapsed().as_secs_f64() * 1000.0;
-        let outcome = match result {
-            Ok((recognition, decoded_ms)) => {
-                readable += 1;
-                wall_sum += ms;
-                decode_sum += decoded_ms;
-                recognizer_sum.add(&recognition.timings);
-                let reads: Vec<String> = recognition
-                    .plates
-                    .iter()
-                    .map(|p| p.key.to_string())
-                    .collect();
-                let (exact, unmatched) = score(&item.plates, &reads);
-                ImageOutcome {
+        let image = load_image(&dir.join(&item.file));
+        let decoded_ms = start.elapsed().as_secs_f64() * 1000.0;
+        for (recognizer, sum) in recognizers.iter_mut().zip(&mut sums) {
+            let start = Instant::now();
+            let result = image
+                .as_ref()
+                .map_err(|e| e.to_string())
+                .and_then(|img| recognizer.recognize(img).map_err(|e| e.to_string()));
+            let ms = start.elapsed().as_secs_f64() * 1000.0 + decoded_ms;
+            sum.outcomes.push(match result {
+                Ok(recognition) => {
+                    sum.readable += 1;
+                    sum.wall += ms;
+                    sum.decode += decoded_ms;
+                    sum.recognizer.add(&recognition.timings);
+                    let reads: Vec<String> = recognition
+                        .plates
+                        .iter()
+                        .map(|p| p.key.to_string())
+                        .collect();
+                    let (exact, unmatched) = score(&item.plates, &reads);
+                    ImageOutcome {
+                        file: item.file.clone(),
+                        labels: item.plates.clone(),
+                        reads,
+                        exact,
+                        unmatched,
+                        error: None,
+                        ms,
+                    }
+                }
+                Err(e) => ImageOutcome {
                     file: item.file.clone(),
                     labels: item.plates.clone(),
-                    reads,
-                    exact,
-                    unmatched,
-                    error: None,
+                    reads: Vec::new(),
+                    exact: 0,
+                    unmatched: 0,
+                    error: Some(e),
                     ms,
-                }
-            }
-            Err(e) => ImageOutcome {
-                file: item.file.clone(),
-                labels: item.plates.clone(),
-                reads: Vec::new(),
-                exact: 0,
-                unmatched: 0,
-                error: Some(e.to_string()),
-                ms,
-            },
-        };
-        outcomes.push(outcome);
+                },
+            });
+        }
         progress(i + 1);
     }
     let plates: usize = labelled.iter().map(|l| l.plates.len()).sum();
-    let exact: usize = outcomes.iter().map(|o| o.exact).sum();
-    let unmatched_reads = outcomes.iter().map(|o| o.unmatched).sum();
-    Ok(EvalReport {
-        vehicles: recognizer.settings().find_vehicles,
-        images: labelled.len(),
-        plates,
-        exact,
-        recall: if plates == 0 {
-            0.0
-        } else {
-            exact as f64 / plates as f64
-        },
-        unmatched_reads,
-        unreadable_images: outcomes.iter().filter(|o| o.error.is_some()).count(),
-        ms_per_image: wall_sum / readable.max(1) as f64,
-        stages_ms: EvalStages {
-            image_decode_ms: decode_sum / readable.max(1) as f64,
-            recognizer: recognizer_sum.mean(readable),
-        },
-        per_image: outcomes,
-    })
+    Ok(recognizers
+        .iter()
+        .zip(sums)
+        .map(|(r, sum)| sum.report(r, labelled.len(), plates))
+        .collect())
+}
+
+/// One recognizer's running totals in [`evaluate_side_by_side`].
+#[derive(Default)]
+struct Sums {
+    outcomes: Vec<ImageOutcome>,
+    recognizer: StageTimings,
+    decode: f64,
+    wall: f64,
+    readable: usize,
+}
+
+impl Sums {
+    fn report(self, recognizer: &Recognizer, images: usize, plates: usize) -> EvalReport {
+        let exact: usize = self.outcomes.iter().map(|o| o.exact).sum();
+        let readable = self.readable.max(1) as f64;
+        EvalReport {
+            vehicles: recognizer.settings().find_vehicles,
+            images,
+            plates,
+            exact,
+            recall: if plates == 0 {
+                0.0
+            } else {
+                exact as f64 / plates as f64
+            },
+            unmatched_reads: self.outcomes.iter().map(|o| o.unmatched).sum(),
+            unreadable_images: self.outcomes.iter().filter(|o| o.error.is_some()).count(),
+            ms_per_image: self.wall / readable,
+            stages_ms: EvalStages {
+                image_decode_ms: self.decode / readable,
+                recognizer: self.recognizer.mean(self.readable),
+            },
+            per_image: self.outcomes,
+        }
+    }
 }
 
 #[cfg(test)]

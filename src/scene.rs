@@ -57,6 +57,15 @@ impl BoxXyxy {
             inter / union
         }
     }
+    /// The smallest box holding both.
+    pub fn union(&self, other: &BoxXyxy) -> BoxXyxy {
+        BoxXyxy {
+            x1: self.x1.min(other.x1),
+            y1: self.y1.min(other.y1),
+            x2: self.x2.max(other.x2),
+            y2: self.y2.max(other.y2),
+        }
+    }
     /// Whether the point lies inside the box.
     pub fn contains(&self, (x, y): (f32, f32)) -> bool {
         x >= self.x1 && x <= self.x2 && y >= self.y1 && y <= self.y2

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use matthan::config::Config;
 use matthan::pipeline::IngestEvent;
-use matthan::recognize::{runtime, PlateSearch, RecognizerSettings, VehicleModel};
+use matthan::recognize::{runtime, ModelSet, PlateSearch, RecognizerSettings, VehicleModel};
 
 /// Flags every command takes.
 #[derive(clap::Args)]
@@ -20,6 +20,10 @@ pub struct Globals {
     /// `analysis.vehicle_model` wins over this.
     #[arg(long, global = true)]
     pub vehicle_model: Option<VehicleModel>,
+    /// Detector graphs: `lean` (default; derived at setup: boxes only, any input size, int8)
+    /// or `original` (the exports as shipped: float16, 640×640, mask branches).
+    #[arg(long, global = true, default_value = "lean")]
+    pub model_set: ModelSet,
     /// PostgreSQL to log into (URL or key=value string). Without it, matthan runs its own
     /// private cluster under the state directory.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
@@ -40,6 +44,7 @@ impl Globals {
         if let Some(m) = self.vehicle_model {
             s.vehicle_model = m;
         }
+        s.models = self.model_set;
         s
     }
 }
@@ -52,12 +57,15 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     })
 }
 
-/// `frame` or `vehicles`.
+/// `frame`, `vehicles` or `region`.
 pub fn parse_plates_in(s: &str) -> anyhow::Result<PlateSearch> {
     match s {
         "frame" => Ok(PlateSearch::Frame),
         "vehicles" => Ok(PlateSearch::Vehicles),
-        other => anyhow::bail!("--plates-in must be `frame` or `vehicles`, got {other:?}"),
+        "region" => Ok(PlateSearch::Region),
+        other => {
+            anyhow::bail!("--plates-in must be `frame`, `vehicles` or `region`, got {other:?}")
+        }
     }
 }
 

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use matthan::eval::{self, EvalReport};
-use matthan::recognize::{PlateSearch, Recognizer};
+use matthan::recognize::{ModelSet, PlateSearch, Recognizer, RecognizerSettings};
 
 use super::common::{parse_plates_in, Globals};
 
@@ -26,33 +26,66 @@ pub struct EvalArgs {
     /// times the plate reader alone, like for like with a plate-only pipeline).
     #[arg(long)]
     vehicles: bool,
-    /// Where the plate detector looks: `frame` (whole image) or `vehicles` (inside each
-    /// vehicle found; implies --vehicles).
+    /// Where the plate detector looks: `frame` (whole image), `vehicles` (inside each
+    /// vehicle found) or `region` (the part of the image holding the vehicles found); the
+    /// last two imply --vehicles.
     #[arg(long, default_value = "frame")]
     plates_in: String,
+    /// Run the original detector graphs and the lean ones side by side, each image through
+    /// both in turn, and print both reports (a table per set, or one JSON object keyed by set).
+    #[arg(long)]
+    compare_models: bool,
 }
 
 /// Scores the folder, with a progress bar on stderr while it runs.
 pub fn run(globals: &Globals, args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let mut s = globals.recognizer();
     s.plate_search = parse_plates_in(&args.plates_in)?;
-    s.find_vehicles = args.vehicles || s.plate_search == PlateSearch::Vehicles;
-    let mut recognizer = Recognizer::load(s)?;
+    s.find_vehicles = args.vehicles || s.plate_search != PlateSearch::Frame;
+    let sets = if args.compare_models {
+        ModelSet::ALL.to_vec()
+    } else {
+        vec![s.models]
+    };
+    let mut recognizers = sets
+        .iter()
+        .map(|&models| {
+            Recognizer::load(RecognizerSettings {
+                models,
+                ..s.clone()
+            })
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let total = eval::read_labels(&args.dir)?.len();
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {pos}/{len} images [{elapsed}] {wide_bar}")
             .context("progress style")?,
     );
-    let mut report = eval::evaluate(&mut recognizer, &args.dir, |n| bar.set_position(n as u64))?;
+    let mut reports =
+        eval::evaluate_side_by_side(&mut recognizers, &args.dir, |n| bar.set_position(n as u64))?;
     bar.finish_and_clear();
-    if args.json {
-        if !args.detail {
-            report.per_image.clear();
+    if args.json && !args.detail {
+        reports.iter_mut().for_each(|r| r.per_image.clear());
+    }
+    match (args.json, args.compare_models) {
+        (true, false) => println!("{}", serde_json::to_string(&reports[0])?),
+        (true, true) => {
+            let by_set: serde_json::Map<String, serde_json::Value> = sets
+                .iter()
+                .zip(&reports)
+                .map(|(set, r)| Ok((set.to_string(), serde_json::to_value(r)?)))
+                .collect::<Result<_, serde_json::Error>>()?;
+            println!("{}", serde_json::Value::Object(by_set));
         }
-        println!("{}", serde_json::to_string(&report)?);
-    } else {
-        print_table(&report);
+        (false, _) => {
+            for (set, report) in sets.iter().zip(&reports) {
+                if args.compare_models {
+                    println!("== detector graphs: {set}");
+                }
+                print_table(report);
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,18 +1,20 @@
 //! Stages 1 and 2 of the cascade: the two YOLO detectors (vehicles, plates) on a frame
-//! letterboxed once to 640×640 (again to the vehicle model's own side when it takes
-//! another), and plate boxes searched inside one vehicle's crop.
+//! letterboxed once for both (again for the vehicle model when it takes another input), and
+//! plate boxes searched inside a region of the frame.
 //!
-//! Owns: [`PreparedFrame`] (the letterbox shared by both detectors) and the decoding of the
-//! detectors' outputs back into frame pixels. Boxes only: reading plates is in
-//! `plates.rs`.
+//! Owns: [`Detector`] (a session with its [`Graph`]: feeding it, checking and decoding its
+//! output back into frame pixels), [`PreparedFrame`] (the letterbox shared by both
+//! detectors) and the region search. Boxes only: reading plates is in `plates.rs`.
 
 use std::time::Instant;
 
 use half::f16;
 use image::RgbImage;
+use ort::session::Session;
 use ort::value::Tensor;
 
-use super::yolo::{self, RawDetection};
+use super::graphs::{Graph, Head};
+use super::yolo::{self, InputShape, LeanLayout, RawDetection};
 use super::{
     ms_since, BoxXyxy, RecognizeError, Recognizer, StageTimings, VehicleClass, VehicleDetection,
 };
@@ -24,55 +26,128 @@ pub struct PreparedFrame {
     pub(super) input: DetectorInput,
 }
 
-/// Square input side of the plate detector and of the default vehicle model.
-const DETECTOR_SIDE: u32 = 640;
-
-/// A frame letterboxed for a square detector (640×640 for the plates, shared by the vehicle
-/// model when it takes the same side).
+/// An image letterboxed for one input shape.
 pub(super) struct DetectorInput {
-    /// Planar RGB in 0..1, `[3, side, side]`.
+    /// Planar RGB in 0..1, `[3, height, width]`.
     data: Vec<f32>,
-    /// Side of the square.
-    side: u32,
-    /// How the frame sits in the square.
+    /// The shape it was made for.
+    shape: InputShape,
+    /// Input width and height.
+    size: (u32, u32),
+    /// How the image sits in the input.
     placement: yolo::Letterbox,
-    /// Frame size, to clip boxes.
+    /// Image size, to clip boxes.
     frame_size: (u32, u32),
 }
 
 impl DetectorInput {
-    pub(super) fn new(frame: &RgbImage) -> DetectorInput {
-        DetectorInput::with_side(frame, DETECTOR_SIDE)
-    }
-
-    /// The frame letterboxed to `side`×`side`.
-    fn with_side(frame: &RgbImage, side: u32) -> DetectorInput {
-        let (data, placement) = yolo::letterbox(frame, side);
+    /// `frame` letterboxed for `shape`.
+    pub(super) fn new(frame: &RgbImage, shape: InputShape) -> DetectorInput {
+        let (data, w, h, placement) = yolo::letterbox_to(frame, shape);
         DetectorInput {
             data,
-            side,
+            shape,
+            size: (w, h),
             placement,
             frame_size: frame.dimensions(),
         }
     }
+}
 
-    /// The input as a `[1, 3, side, side]` tensor.
-    fn tensor(&self) -> Result<Tensor<f32>, RecognizeError> {
-        let side = self.side as usize;
-        Tensor::from_array(([1usize, 3, side, side], self.data.clone()))
-            .map_err(RecognizeError::inference)
+/// One detector: its session and the graph it was loaded from.
+pub(super) struct Detector {
+    session: Session,
+    graph: Graph,
+}
+
+impl Detector {
+    pub(super) fn new(session: Session, graph: Graph) -> Detector {
+        Detector { session, graph }
     }
 
-    /// Decodes a detector's output back into this frame's pixels.
-    fn decode(
+    /// The graph it runs.
+    pub(super) fn graph(&self) -> &Graph {
+        &self.graph
+    }
+
+    /// `frame` letterboxed for this detector, or `shared` when that was made for the same
+    /// input.
+    fn input_for<'a>(
         &self,
-        out: &[f32],
-        anchors: usize,
-        classes: usize,
+        frame: &RgbImage,
+        shared: &'a DetectorInput,
+        own: &'a mut Option<DetectorInput>,
+    ) -> &'a DetectorInput {
+        if shared.shape == self.graph.input {
+            shared
+        } else {
+            own.insert(DetectorInput::new(frame, self.graph.input))
+        }
+    }
+
+    /// Boxes of the listed `classes` (indices into the model's `class_count` classes) scoring
+    /// at least `min_score`, in the input image's pixels, before non-maximum suppression.
+    pub(super) fn detect(
+        &mut self,
+        input: &DetectorInput,
+        classes: &[usize],
+        class_count: usize,
         min_score: f32,
-    ) -> Vec<RawDetection> {
-        let (w, h) = self.frame_size;
-        yolo::decode(out, anchors, classes, min_score, &self.placement, w, h)
+    ) -> Result<Vec<RawDetection>, RecognizeError> {
+        let (w, h) = input.size;
+        let dims = [1usize, 3, h as usize, w as usize];
+        let outputs = if self.graph.half {
+            let data: Vec<f16> = input.data.iter().map(|v| f16::from_f32(*v)).collect();
+            let t = Tensor::from_array((dims, data)).map_err(RecognizeError::inference)?;
+            self.session.run(ort::inputs![t])
+        } else {
+            let t = Tensor::from_array((dims, input.data.clone()))
+                .map_err(RecognizeError::inference)?;
+            self.session.run(ort::inputs![t])
+        }
+        .map_err(RecognizeError::inference)?;
+        let (shape, out): (Vec<i64>, Vec<f32>) = if self.graph.half {
+            let (shape, out) = outputs[0]
+                .try_extract_tensor::<f16>()
+                .map_err(RecognizeError::inference)?;
+            (shape.to_vec(), out.iter().map(|v| v.to_f32()).collect())
+        } else {
+            let (shape, out) = outputs[0]
+                .try_extract_tensor::<f32>()
+                .map_err(RecognizeError::inference)?;
+            (shape.to_vec(), out.to_vec())
+        };
+        let (fw, fh) = input.frame_size;
+        match self.graph.head {
+            Head::Decoded => {
+                let anchors = anchors_of(&shape, 4 + class_count)?;
+                Ok(yolo::decode_classes(
+                    &out,
+                    anchors,
+                    classes,
+                    min_score,
+                    &input.placement,
+                    fw,
+                    fh,
+                ))
+            }
+            Head::Dfl => {
+                let anchors = anchors_of(&shape, 4 * yolo::DFL_BINS + class_count)?;
+                if anchors != yolo::anchor_count(w, h) {
+                    return Err(RecognizeError::OutputShape(format!(
+                        "{}: {anchors} anchors for a {w}×{h} input, expected {}",
+                        self.graph.file,
+                        yolo::anchor_count(w, h)
+                    )));
+                }
+                let layout = LeanLayout {
+                    input: (w, h),
+                    placement: input.placement,
+                    frame: (fw, fh),
+                };
+                Ok(yolo::decode_dfl(&out, &layout, classes, min_score))
+            }
+        }
     }
 }
 
@@ -86,7 +161,7 @@ impl Recognizer {
         let mut timings = StageTimings::default();
         let t = Instant::now();
         let prepared = PreparedFrame {
-            input: DetectorInput::new(frame),
+            input: DetectorInput::new(frame, self.plates.graph().input),
         };
         let letterbox_ms = ms_since(t);
         let vehicles = if self.settings.find_vehicles {
@@ -101,20 +176,29 @@ impl Recognizer {
         Ok((vehicles, prepared, timings))
     }
 
-    /// Plate boxes inside one vehicle: the vehicle's box with a margin, letterboxed on its
-    /// own (small, far vehicles are enlarged), boxes mapped back to frame pixels.
-    pub(super) fn detect_plates_in_box(
+    /// Plate boxes inside `region` of the frame (a vehicle's box, or the union of several),
+    /// with a margin; the crop is letterboxed on its own and boxes mapped back to frame
+    /// pixels. With `enlarge` off, a lean graph takes a small crop at its own size; a square
+    /// graph always fills its side.
+    pub(super) fn detect_plates_in_region(
         &mut self,
         frame: &RgbImage,
-        vehicle: &BoxXyxy,
+        region: &BoxXyxy,
+        enlarge: bool,
     ) -> Result<Vec<RawDetection>, RecognizeError> {
         let (fw, fh) = frame.dimensions();
-        let (x, y, w, h) = vehicle.expand(0.05, 0.05, fw, fh).crop_rect(fw, fh);
+        let (x, y, w, h) = region.expand(0.05, 0.05, fw, fh).crop_rect(fw, fh);
         if w < 8 || h < 8 {
             return Ok(Vec::new());
         }
         let crop = image::imageops::crop_imm(frame, x, y, w, h).to_image();
-        let input = DetectorInput::new(&crop);
+        let shape = self.plates.graph().input;
+        let shape = if enlarge {
+            shape
+        } else {
+            shape.without_enlarging()
+        };
+        let input = DetectorInput::new(&crop, shape);
         let mut found = self.detect_plates_in(&input)?;
         for d in &mut found {
             d.bbox.x1 += x as f32;
@@ -130,43 +214,25 @@ impl Recognizer {
         &mut self,
         frame: &RgbImage,
     ) -> Result<Vec<VehicleDetection>, RecognizeError> {
-        let input = DetectorInput::new(frame);
+        let input = DetectorInput::new(frame, self.vehicles.graph().input);
         self.detect_vehicles_in(frame, &input)
     }
 
-    /// Stage 1, reusing the frame's 640×640 letterbox when the vehicle model takes that side.
+    /// Stage 1, reusing the frame's letterbox when the vehicle model takes the same input.
     pub(super) fn detect_vehicles_in(
         &mut self,
         frame: &RgbImage,
         prepared: &DetectorInput,
     ) -> Result<Vec<VehicleDetection>, RecognizeError> {
-        let side = self.settings.vehicle_model.input_side();
-        let own;
-        let prepared = if prepared.side == side {
-            prepared
-        } else {
-            own = DetectorInput::with_side(frame, side);
-            &own
-        };
-        let outputs = self
-            .vehicles
-            .run(ort::inputs![prepared.tensor()?])
-            .map_err(RecognizeError::inference)?;
-        let (shape, out) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(RecognizeError::inference)?;
-        let anchors = anchors_of(shape.as_ref(), 4 + self.vehicle_class_count)?;
+        let mut own = None;
+        let input = self.vehicles.input_for(frame, prepared, &mut own);
         let rows: Vec<usize> = self.vehicle_rows.iter().map(|(i, _)| *i).collect();
-        let (w, h) = prepared.frame_size;
-        let raw = yolo::decode_classes(
-            out,
-            anchors,
+        let raw = self.vehicles.detect(
+            input,
             &rows,
+            self.vehicle_class_count,
             self.settings.vehicle_min_score,
-            &prepared.placement,
-            w,
-            h,
-        );
+        )?;
         Ok(yolo::nms(raw, self.settings.nms_iou, 100)
             .into_iter()
             .map(|d| VehicleDetection {
@@ -182,7 +248,7 @@ impl Recognizer {
 
     /// Stage 2: plate boxes in the frame, best first.
     pub fn detect_plates(&mut self, frame: &RgbImage) -> Result<Vec<RawDetection>, RecognizeError> {
-        let input = DetectorInput::new(frame);
+        let input = DetectorInput::new(frame, self.plates.graph().input);
         self.detect_plates_in(&input)
     }
 
@@ -191,20 +257,9 @@ impl Recognizer {
         &mut self,
         prepared: &DetectorInput,
     ) -> Result<Vec<RawDetection>, RecognizeError> {
-        let side = prepared.side as usize;
-        let data: Vec<f16> = prepared.data.iter().map(|v| f16::from_f32(*v)).collect();
-        let input = Tensor::from_array(([1usize, 3, side, side], data))
-            .map_err(RecognizeError::inference)?;
-        let outputs = self
+        let raw = self
             .plates
-            .run(ort::inputs![input])
-            .map_err(RecognizeError::inference)?;
-        let (shape, out) = outputs[0]
-            .try_extract_tensor::<f16>()
-            .map_err(RecognizeError::inference)?;
-        let anchors = anchors_of(shape.as_ref(), 5)?;
-        let out: Vec<f32> = out.iter().map(|v| v.to_f32()).collect();
-        let raw = prepared.decode(&out, anchors, 1, self.settings.plate_min_score);
+            .detect(prepared, &[0], 1, self.settings.plate_min_score)?;
         Ok(yolo::nms(
             raw,
             self.settings.nms_iou,

