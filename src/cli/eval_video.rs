@@ -21,7 +21,7 @@ use matthan::traffic::{score, LoggedPassage, Score, Truth};
 use matthan::video::{probe_file, Shutdown, SourceSpec};
 use serde::Serialize;
 
-use super::common::Globals;
+use super::common::{parse_plates_in, Globals};
 
 /// The first frame's time: passage times minus this are video seconds.
 const VIDEO_START: &str = "2026-01-01T00:00:00Z";
@@ -48,6 +48,10 @@ pub struct EvalVideoArgs {
     /// Folder for the recorded MP4 segments (default: beside the default snapshots).
     #[arg(long)]
     clips: Option<PathBuf>,
+    /// Where the plate detector looks (default: as cameras run, the config's
+    /// `analysis.plates_in`): `frame`, `vehicles` or `region`.
+    #[arg(long)]
+    plates_in: Option<String>,
 }
 
 /// Which runs `--gating` asks for.
@@ -253,6 +257,9 @@ fn camera_settings(
         globals.recognizer(),
     );
     settings.motion.enabled = gating;
+    if let Some(p) = &args.plates_in {
+        settings.recognizer.plate_search = parse_plates_in(p)?;
+    }
     settings.snapshots_dir = snapshots_dir.to_path_buf();
     settings.clips_dir = clips_dir.to_path_buf();
     Ok(settings)

@@ -405,26 +405,16 @@ impl TextRecognizer {
         Ok(TextRecognizer { session, charset })
     }
 
-    /// Reads every line in one batch. Empty input gives empty output.
+    /// Reads every line in one batch, each padded to the widest. Empty input gives empty
+    /// output. The recogniser's reads depend on that padding (it looks at the whole line at
+    /// once), so lines read together must have the same [`batch_width`] to read as they would
+    /// alone.
     pub fn read(&mut self, lines: &[RgbImage]) -> Result<Vec<LineRead>, RecognizeError> {
         if lines.is_empty() {
             return Ok(Vec::new());
         }
-        let widths: Vec<u32> = lines
-            .iter()
-            .map(|l| {
-                let (w, h) = l.dimensions();
-                ((REC_HEIGHT as f32 * w as f32 / h.max(1) as f32).ceil() as u32)
-                    .clamp(8, REC_MAX_WIDTH)
-            })
-            .collect();
-        let batch_w = widths
-            .iter()
-            .copied()
-            .max()
-            .unwrap_or(REC_MIN_WIDTH)
-            .max(REC_MIN_WIDTH);
-        let batch_w = batch_w.div_ceil(8) * 8;
+        let widths: Vec<u32> = lines.iter().map(line_width).collect();
+        let batch_w = batch_width(lines);
         let one = (3 * REC_HEIGHT * batch_w) as usize;
         let mut data = vec![0.0f32; one * lines.len()];
         for (i, (line, w)) in lines.iter().zip(&widths).enumerate() {
@@ -523,6 +513,18 @@ fn top_k(row: &[f32], charset: &[char]) -> CharCandidates {
             .filter_map(|(i, p)| charset.get(i).map(|c| (*c, p)))
             .collect(),
     }
+}
+
+/// A line's width in the recogniser's input, at its fixed height.
+fn line_width(line: &RgbImage) -> u32 {
+    let (w, h) = line.dimensions();
+    ((REC_HEIGHT as f32 * w as f32 / h.max(1) as f32).ceil() as u32).clamp(8, REC_MAX_WIDTH)
+}
+
+/// The input width `lines` are padded to when read in one batch.
+pub fn batch_width(lines: &[RgbImage]) -> u32 {
+    let widest = lines.iter().map(line_width).max().unwrap_or(REC_MIN_WIDTH);
+    widest.max(REC_MIN_WIDTH).div_ceil(8) * 8
 }
 
 #[cfg(test)]

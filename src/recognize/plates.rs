@@ -110,7 +110,8 @@ impl Recognizer {
 
     /// Reads each plate box not held by an unwanted vehicle, or recalls its read from
     /// `memory` when the crop has not changed; `memory` then holds this frame's reads. The
-    /// lines of every plate read are recognised in one batch.
+    /// lines of plates whose lines pad to the same width are recognised in one batch (one
+    /// batch a width: each line then reads exactly as with its plate alone).
     fn read_plate_boxes(
         &mut self,
         frame: &RgbImage,
@@ -123,7 +124,6 @@ impl Recognizer {
         let mut plates = Vec::new();
         let mut remembered = Vec::new();
         let mut to_read = Vec::new();
-        let mut lines = Vec::new();
         for det in plate_boxes {
             if holder_of(&det.bbox, vehicles).is_some_and(|i| !is_wanted(i)) {
                 continue;
@@ -141,15 +141,30 @@ impl Recognizer {
             let t = Instant::now();
             let these = self.plate_lines(frame, &det.bbox)?;
             timings.lines_ms += ms_since(t);
-            to_read.push((det, look, these.len()));
-            lines.extend(these);
+            to_read.push((det, look, ocr::batch_width(&these), these));
         }
         let t = Instant::now();
-        let reads = self.read_lines(&lines)?;
-        let mut next = 0;
-        for (det, look, n) in to_read {
-            let read = self.decode_plate(det, &reads[next..next + n]);
-            next += n;
+        let mut widths: Vec<u32> = to_read.iter().map(|p| p.2).collect();
+        widths.sort_unstable();
+        widths.dedup();
+        let mut reads: Vec<Option<PlateRead>> = vec![None; to_read.len()];
+        for width in widths {
+            let batch: Vec<usize> = (0..to_read.len())
+                .filter(|&i| to_read[i].2 == width)
+                .collect();
+            let lines: Vec<RgbImage> = batch
+                .iter()
+                .flat_map(|&i| to_read[i].3.iter().cloned())
+                .collect();
+            let read = self.read_lines(&lines)?;
+            let mut next = 0;
+            for i in batch {
+                let n = to_read[i].3.len();
+                reads[i] = self.decode_plate(to_read[i].0, &read[next..next + n]);
+                next += n;
+            }
+        }
+        for ((det, look, _, _), read) in to_read.into_iter().zip(reads) {
             remembered.push((det.bbox, look, read.clone()));
             plates.extend(read);
         }

@@ -499,7 +499,7 @@ mod tests {
                 pad_x: 0.0,
                 pad_y: 0.0,
             },
-            frame: (128, 64),
+            frame: (256, 128),
         };
         let dets = decode_dfl(&out, &layout, &[0, 1], 0.25);
         assert_eq!(dets.len(), 1);
