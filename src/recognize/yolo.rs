@@ -473,6 +473,19 @@ mod tests {
         assert_eq!(lb.frame_from_input(320.0, 192.0), (640.0, 360.0));
     }
 
+    /// A lean graph's layout with the frame scaled by `scale` and no padding.
+    fn lean_layout(input: (u32, u32), scale: f32, frame: (u32, u32)) -> LeanLayout {
+        LeanLayout {
+            input,
+            placement: Letterbox {
+                scale,
+                pad_x: 0.0,
+                pad_y: 0.0,
+            },
+            frame,
+        }
+    }
+
     /// A lean output for a 64×32 input (anchors 32 + 8 + 2 = 42), all logits flat (every
     /// side's expected distance is 7.5 cells) and every score 0.
     fn flat_lean_output(classes: usize) -> Vec<f32> {
@@ -492,15 +505,7 @@ mod tests {
         for (side, bin) in [(0, 1), (1, 0), (2, 2), (3, 1)] {
             out[(side * 16 + bin) * anchors + a] = 50.0;
         }
-        let layout = LeanLayout {
-            input: (64, 32),
-            placement: Letterbox {
-                scale: 0.5,
-                pad_x: 0.0,
-                pad_y: 0.0,
-            },
-            frame: (256, 128),
-        };
+        let layout = lean_layout((64, 32), 0.5, (256, 128));
         let dets = decode_dfl(&out, &layout, &[0, 1], 0.25);
         assert_eq!(dets.len(), 1);
         assert_eq!((dets[0].class, dets[0].score), (1, 0.8));
@@ -521,15 +526,7 @@ mod tests {
 
     #[test]
     fn dfl_decoding_refuses_output_of_another_size() {
-        let layout = LeanLayout {
-            input: (64, 64),
-            placement: Letterbox {
-                scale: 1.0,
-                pad_x: 0.0,
-                pad_y: 0.0,
-            },
-            frame: (64, 64),
-        };
+        let layout = lean_layout((64, 64), 1.0, (64, 64));
         // Made for 64×32: too short for 64×64.
         assert!(decode_dfl(&flat_lean_output(1), &layout, &[0], 0.0).is_empty());
         let nan = vec![f32::NAN; 65 * anchor_count(64, 64)];
