@@ -3,8 +3,9 @@
 //! plate boxes searched inside a region of the frame.
 //!
 //! Owns: [`Detector`] (a session with its [`Graph`]: feeding it, checking and decoding its
-//! output back into frame pixels), [`PreparedFrame`] (the letterbox shared by both
-//! detectors) and the region search. Boxes only: reading plates is in `plates.rs`.
+//! output back into frame pixels), [`PreparedFrame`] (the frame letterboxed for the plate
+//! detector, shared with the vehicle detector when it takes the same input) and the region
+//! search. Boxes only: reading plates is in `plates.rs`.
 
 use std::time::Instant;
 
@@ -106,47 +107,78 @@ impl Detector {
             self.session.run(ort::inputs![t])
         }
         .map_err(RecognizeError::inference)?;
-        let (shape, out): (Vec<i64>, Vec<f32>) = if self.graph.half {
+        if self.graph.half {
             let (shape, out) = outputs[0]
                 .try_extract_tensor::<f16>()
                 .map_err(RecognizeError::inference)?;
-            (shape.to_vec(), out.iter().map(|v| v.to_f32()).collect())
+            let out: Vec<f32> = out.iter().map(|v| v.to_f32()).collect();
+            decode(
+                &self.graph,
+                input,
+                shape,
+                &out,
+                classes,
+                class_count,
+                min_score,
+            )
         } else {
             let (shape, out) = outputs[0]
                 .try_extract_tensor::<f32>()
                 .map_err(RecognizeError::inference)?;
-            (shape.to_vec(), out.to_vec())
-        };
-        let (fw, fh) = input.frame_size;
-        match self.graph.head {
-            Head::Decoded => {
-                let anchors = anchors_of(&shape, 4 + class_count)?;
-                Ok(yolo::decode_classes(
-                    &out,
-                    anchors,
-                    classes,
-                    min_score,
-                    &input.placement,
-                    fw,
-                    fh,
-                ))
+            decode(
+                &self.graph,
+                input,
+                shape,
+                out,
+                classes,
+                class_count,
+                min_score,
+            )
+        }
+    }
+}
+
+/// `graph`'s output `out` of `shape` for `input`, decoded into boxes in the input image's
+/// pixels.
+fn decode(
+    graph: &Graph,
+    input: &DetectorInput,
+    shape: &[i64],
+    out: &[f32],
+    classes: &[usize],
+    class_count: usize,
+    min_score: f32,
+) -> Result<Vec<RawDetection>, RecognizeError> {
+    let (w, h) = input.size;
+    let (fw, fh) = input.frame_size;
+    match graph.head {
+        Head::Decoded => {
+            let anchors = anchors_of(shape, 4 + class_count)?;
+            Ok(yolo::decode_classes(
+                out,
+                anchors,
+                classes,
+                min_score,
+                &input.placement,
+                fw,
+                fh,
+            ))
+        }
+        Head::Dfl => {
+            let anchors = anchors_of(shape, 4 * yolo::DFL_BINS + class_count)?;
+            if anchors != yolo::anchor_count(w, h) {
+                return Err(RecognizeError::OutputShape(format!(
+                    "{}: {anchors} anchors for a {w}×{h} input, expected {}",
+                    graph.file,
+                    yolo::anchor_count(w, h)
+                )));
             }
-            Head::Dfl => {
-                let anchors = anchors_of(&shape, 4 * yolo::DFL_BINS + class_count)?;
-                if anchors != yolo::anchor_count(w, h) {
-                    return Err(RecognizeError::OutputShape(format!(
-                        "{}: {anchors} anchors for a {w}×{h} input, expected {}",
-                        self.graph.file,
-                        yolo::anchor_count(w, h)
-                    )));
-                }
-                let layout = LeanLayout {
-                    input: (w, h),
-                    placement: input.placement,
-                    frame: (fw, fh),
-                };
-                Ok(yolo::decode_dfl(&out, &layout, classes, min_score))
-            }
+            let layout = LeanLayout {
+                input: (w, h),
+                placement: input.placement,
+                frame: (fw, fh),
+            };
+            Ok(yolo::decode_dfl(out, &layout, classes, min_score))
         }
     }
 }

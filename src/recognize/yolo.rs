@@ -84,13 +84,6 @@ impl InputShape {
     }
 }
 
-/// Resizes `img` to fit a `size`×`size` square (aspect kept, grey padding, centred) and returns
-/// the planar RGB tensor data scaled to 0..1, `[3, size, size]`, with the placement.
-pub fn letterbox(img: &RgbImage, size: u32) -> (Vec<f32>, Letterbox) {
-    let (data, _, _, placement) = letterbox_to(img, InputShape::Square(size));
-    (data, placement)
-}
-
 /// Resizes `img` into an input of `shape` (aspect kept, grey padding, centred) and returns the
 /// planar RGB tensor data scaled to 0..1, `[3, height, width]`, the input's width and height,
 /// and the placement.
@@ -140,24 +133,9 @@ pub struct RawDetection {
 }
 
 /// Decodes a YOLO output laid out as `[rows, anchors]` (row-major, `rows = 4 + classes + extra`),
-/// keeping anchors whose best class score is at least `min_score`.
-pub fn decode(
-    output: &[f32],
-    anchors: usize,
-    classes: usize,
-    min_score: f32,
-    placement: &Letterbox,
-    frame_w: u32,
-    frame_h: u32,
-) -> Vec<RawDetection> {
-    let rows: Vec<usize> = (0..classes).collect();
-    decode_classes(
-        output, anchors, &rows, min_score, placement, frame_w, frame_h,
-    )
-}
-
-/// Like [`decode`], but only the classes listed in `classes` (indices into the model's
-/// classes) compete for each anchor; a detection's `class` is its position in that list.
+/// keeping anchors whose best class score is at least `min_score`. Only the classes listed in
+/// `classes` (indices into the model's classes) compete for each anchor; a detection's `class`
+/// is its position in that list.
 /// A model that knows people and dogs as well as cars thus keeps the car an anchor also
 /// calls a person.
 pub fn decode_classes(
@@ -360,7 +338,7 @@ mod tests {
     #[test]
     fn letterbox_places_wide_image_in_the_middle() {
         let img = RgbImage::from_pixel(200, 100, Rgb([255, 0, 0]));
-        let (data, lb) = letterbox(&img, 64);
+        let (data, _, _, lb) = letterbox_to(&img, InputShape::Square(64));
         assert_eq!(data.len(), 3 * 64 * 64);
         assert!((lb.scale - 0.32).abs() < 1e-6);
         assert_eq!(lb.pad_x, 0.0);
@@ -375,7 +353,7 @@ mod tests {
     #[test]
     fn letterbox_survives_a_one_pixel_image() {
         let img = RgbImage::from_pixel(1, 1, Rgb([0, 0, 0]));
-        let (data, lb) = letterbox(&img, 32);
+        let (data, _, _, lb) = letterbox_to(&img, InputShape::Square(32));
         assert_eq!(data.len(), 3 * 32 * 32);
         assert_eq!(lb.scale, 32.0);
     }
@@ -397,7 +375,7 @@ mod tests {
             pad_x: 0.0,
             pad_y: 16.0,
         };
-        let dets = decode(&output, anchors, 2, 0.25, &lb, 128, 64);
+        let dets = decode_classes(&output, anchors, &[0, 1], 0.25, &lb, 128, 64);
         assert_eq!(dets.len(), 1);
         assert_eq!(dets[0].class, 1);
         assert_eq!(dets[0].bbox, b(48.0, 24.0, 80.0, 40.0));
@@ -412,7 +390,7 @@ mod tests {
             pad_x: 0.0,
             pad_y: 0.0,
         };
-        let all = decode(&output, 1, 3, 0.25, &lb, 100, 100);
+        let all = decode_classes(&output, 1, &[0, 1, 2], 0.25, &lb, 100, 100);
         assert_eq!(all[0].class, 0);
         let cars = decode_classes(&output, 1, &[1], 0.25, &lb, 100, 100);
         assert_eq!(cars.len(), 1);
@@ -430,9 +408,9 @@ mod tests {
             pad_x: 0.0,
             pad_y: 0.0,
         };
-        assert!(decode(&[1.0; 5], 2, 2, 0.1, &lb, 10, 10).is_empty());
+        assert!(decode_classes(&[1.0; 5], 2, &[0, 1], 0.1, &lb, 10, 10).is_empty());
         let nan = vec![f32::NAN; 6];
-        assert!(decode(&nan, 1, 2, 0.1, &lb, 10, 10).is_empty());
+        assert!(decode_classes(&nan, 1, &[0, 1], 0.1, &lb, 10, 10).is_empty());
     }
 
     #[test]
