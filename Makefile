@@ -2,7 +2,7 @@
 CARGO ?= cargo
 SHARED ?= ../shared
 
-.PHONY: setup build demo test bench eval lint bench-video bench-streams bench-traffic
+.PHONY: setup build demo test bench eval lint bench-video bench-streams bench-traffic train-ocr
 
 setup:
 	scripts/setup
@@ -44,3 +44,8 @@ eval: build
 lint:
 	$(CARGO) fmt --check
 	$(CARGO) clippy --all-targets -- -D warnings
+
+# Train the plate reader (training/README.md): crops of the real sets, synthetic plates,
+# about an hour on 2 cores; writes models/plate_reader.onnx. Never run by CI.
+train-ocr: build
+	training/train-ocr

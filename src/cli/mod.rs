@@ -8,6 +8,7 @@
 
 pub mod bench;
 pub mod common;
+pub mod crops;
 pub mod demo;
 pub mod eval;
 pub mod eval_video;

@@ -43,6 +43,7 @@ impl CameraSettings {
             tracker: TrackerSettings::default(),
             recognizer: RecognizerSettings {
                 plate_search: cfg.analysis.plates_in,
+                reader: cfg.analysis.reader.unwrap_or(recognizer.reader),
                 vehicle_model: cfg
                     .analysis
                     .vehicle_model

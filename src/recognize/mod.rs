@@ -27,6 +27,7 @@ pub mod graphs;
 pub mod memory;
 pub mod ocr;
 mod plates;
+pub mod reader;
 pub mod runtime;
 mod types;
 pub mod vehicle_model;
@@ -41,10 +42,12 @@ use detect::{Detector, DetectorInput};
 pub use graphs::{Graph, ModelSet};
 use image::RgbImage;
 pub use memory::PlateMemory;
+pub use plates::PlateCrop;
 use ocr::{TextDetector, TextRecognizer};
+use reader::PlateReader;
 pub use types::{
     PlateRead, PlateSearch, Recognition, RecognizerSettings, StageTimings, TextFallback,
-    VehicleDetection,
+    TextReader, VehicleDetection,
 };
 pub use vehicle_model::VehicleModel;
 
@@ -115,6 +118,8 @@ pub struct Recognizer {
     lines: TextDetector,
     /// Text reader.
     text: TextRecognizer,
+    /// Our plate reader, loaded when the settings' reader uses it.
+    own: Option<PlateReader>,
     /// Thresholds and options.
     settings: RecognizerSettings,
 }
@@ -145,6 +150,14 @@ impl Recognizer {
             settings.lines,
         );
         let text = TextRecognizer::new(runtime::session(env, &dir.join("text_rec.onnx"), 1)?)?;
+        let own = match settings.reader {
+            TextReader::PpOcr => None,
+            _ => Some(PlateReader::new(runtime::session(
+                env,
+                &dir.join(reader::MODEL_FILE),
+                1,
+            )?)?),
+        };
         Ok(Recognizer {
             vehicles: Detector::new(vehicles, vehicle_graph),
             vehicle_rows,
@@ -152,6 +165,7 @@ impl Recognizer {
             plates: Detector::new(plates, plate_graph),
             lines,
             text,
+            own,
             settings,
         })
     }
@@ -171,6 +185,9 @@ impl Recognizer {
         };
         let lines = self.plate_lines(&blank, &plate)?;
         self.read_lines(&lines)?;
+        if let Some(own) = &mut self.own {
+            own.read(&lines, reader::ReaderInput::Line)?;
+        }
         Ok(())
     }
 

@@ -13,10 +13,11 @@ use image::RgbImage;
 
 use super::detect::DetectorInput;
 use super::ocr::{self, LineRead, RotatedRect};
+use super::reader::{self, ReaderInput};
 use super::yolo::{self, RawDetection};
 use super::{
     memory, ms_since, BoxXyxy, PlateMemory, PlateRead, PlateSearch, PreparedFrame, RecognizeError,
-    Recognizer, StageTimings, TextFallback, VehicleDetection,
+    Recognizer, StageTimings, TextFallback, TextReader, VehicleDetection,
 };
 use crate::plate::{self, DecodeOptions, PlateLayout};
 
@@ -110,8 +111,7 @@ impl Recognizer {
 
     /// Reads each plate box not held by an unwanted vehicle, or recalls its read from
     /// `memory` when the crop has not changed; `memory` then holds this frame's reads. The
-    /// lines of plates whose lines pad to the same width are recognised in one batch (one
-    /// batch a width: each line then reads exactly as with its plate alone).
+    /// reader chosen in the settings reads the plates ([`TextReader`]).
     fn read_plate_boxes(
         &mut self,
         frame: &RgbImage,
@@ -121,6 +121,7 @@ impl Recognizer {
         memory: &mut PlateMemory,
         timings: &mut StageTimings,
     ) -> Result<Vec<PlateRead>, RecognizeError> {
+        let reader = self.settings.reader;
         let mut plates = Vec::new();
         let mut remembered = Vec::new();
         let mut to_read = Vec::new();
@@ -139,38 +140,125 @@ impl Recognizer {
                 continue;
             }
             let t = Instant::now();
-            let these = self.plate_lines(frame, &det.bbox)?;
+            let images = if reader == TextReader::OwnWhole {
+                vec![plate_crop(frame, &det.bbox)]
+            } else {
+                self.plate_lines(frame, &det.bbox)?
+            };
             timings.lines_ms += ms_since(t);
-            to_read.push((det, look, ocr::batch_width(&these), these));
+            to_read.push(ToRead { det, look, images });
         }
         let t = Instant::now();
-        let mut widths: Vec<u32> = to_read.iter().map(|p| p.2).collect();
-        widths.sort_unstable();
-        widths.dedup();
-        let mut reads: Vec<Option<PlateRead>> = vec![None; to_read.len()];
-        for width in widths {
-            let batch: Vec<usize> = (0..to_read.len())
-                .filter(|&i| to_read[i].2 == width)
-                .collect();
-            let lines: Vec<RgbImage> = batch
-                .iter()
-                .flat_map(|&i| to_read[i].3.iter().cloned())
-                .collect();
-            let read = self.read_lines(&lines)?;
-            let mut next = 0;
-            for i in batch {
-                let n = to_read[i].3.len();
-                reads[i] = self.decode_plate(to_read[i].0, &read[next..next + n]);
-                next += n;
-            }
-        }
-        for ((det, look, _, _), read) in to_read.into_iter().zip(reads) {
-            remembered.push((det.bbox, look, read.clone()));
+        let pp = if reader.uses_pp_ocr() {
+            self.read_with_pp_ocr(&to_read)?
+        } else {
+            vec![None; to_read.len()]
+        };
+        let own = match reader {
+            TextReader::PpOcr => vec![None; to_read.len()],
+            TextReader::OwnWhole => self.read_whole_with_own(&to_read)?,
+            TextReader::Own | TextReader::Both => self.read_lines_with_own(&to_read)?,
+        };
+        for ((item, pp), own) in to_read.into_iter().zip(pp).zip(own) {
+            let read = match reader {
+                TextReader::PpOcr => pp,
+                TextReader::Own | TextReader::OwnWhole => own,
+                TextReader::Both => better_read(pp, own),
+            };
+            remembered.push((item.det.bbox, item.look, read.clone()));
             plates.extend(read);
         }
         timings.ocr_ms += ms_since(t);
         memory.replace(remembered);
         Ok(plates)
+    }
+
+    /// PP-OCR reads of the lines of each plate. Lines of plates whose lines pad to the same
+    /// width are recognised in one batch (one batch a width: each line then reads exactly as
+    /// with its plate alone).
+    fn read_with_pp_ocr(
+        &mut self,
+        to_read: &[ToRead<'_>],
+    ) -> Result<Vec<Option<PlateRead>>, RecognizeError> {
+        let widths_of: Vec<u32> = to_read.iter().map(|p| ocr::batch_width(&p.images)).collect();
+        let mut widths = widths_of.clone();
+        widths.sort_unstable();
+        widths.dedup();
+        let mut reads: Vec<Option<PlateRead>> = vec![None; to_read.len()];
+        for width in widths {
+            let batch: Vec<usize> = (0..to_read.len())
+                .filter(|&i| widths_of[i] == width)
+                .collect();
+            let lines: Vec<RgbImage> = batch
+                .iter()
+                .flat_map(|&i| to_read[i].images.iter().cloned())
+                .collect();
+            let read = self.read_lines(&lines)?;
+            let mut next = 0;
+            for i in batch {
+                let n = to_read[i].images.len();
+                reads[i] = self.decode_plate(to_read[i].det, &read[next..next + n]);
+                next += n;
+            }
+        }
+        Ok(reads)
+    }
+
+    /// Our reader's reads of the lines of each plate, all lines of the frame in one batch
+    /// (its input has one size, so batching changes nothing).
+    fn read_lines_with_own(
+        &mut self,
+        to_read: &[ToRead<'_>],
+    ) -> Result<Vec<Option<PlateRead>>, RecognizeError> {
+        let lines: Vec<RgbImage> = to_read
+            .iter()
+            .flat_map(|p| p.images.iter().cloned())
+            .collect();
+        let read: Vec<LineRead> = self
+            .own_reader()?
+            .read(&lines, ReaderInput::Line)?
+            .into_iter()
+            .flatten()
+            .collect();
+        let mut next = 0;
+        Ok(to_read
+            .iter()
+            .map(|p| {
+                let n = p.images.len();
+                next += n;
+                self.decode_plate(p.det, &read[next - n..next])
+            })
+            .collect())
+    }
+
+    /// Our reader's reads of whole plate crops: two-line and one-line plates (by the crop's
+    /// shape) in a batch each.
+    fn read_whole_with_own(
+        &mut self,
+        to_read: &[ToRead<'_>],
+    ) -> Result<Vec<Option<PlateRead>>, RecognizeError> {
+        let mut reads: Vec<Option<PlateRead>> = vec![None; to_read.len()];
+        for kind in [ReaderInput::OneLinePlate, ReaderInput::TwoLinePlate] {
+            let batch: Vec<usize> = (0..to_read.len())
+                .filter(|&i| {
+                    let (w, h) = to_read[i].images[0].dimensions();
+                    (kind == ReaderInput::TwoLinePlate) == reader::looks_two_line(w, h)
+                })
+                .collect();
+            let crops: Vec<RgbImage> = batch.iter().map(|&i| to_read[i].images[0].clone()).collect();
+            let read = self.own_reader()?.read(&crops, kind)?;
+            for (i, lines) in batch.into_iter().zip(read) {
+                reads[i] = self.decode_plate(to_read[i].det, &lines);
+            }
+        }
+        Ok(reads)
+    }
+
+    /// Our plate reader; loaded with the recognizer whenever the settings ask for it.
+    fn own_reader(&mut self) -> Result<&mut reader::PlateReader, RecognizeError> {
+        self.own.as_mut().ok_or_else(|| {
+            RecognizeError::OutputShape("the plate reader was not loaded for these settings".into())
+        })
     }
 
     /// Whether `text_fallback` allows looking for plates in the frame's text.
@@ -186,15 +274,34 @@ impl Recognizer {
         }
     }
 
+    /// Every plate box the detector finds in the whole frame, cut out as the reader sees it
+    /// (crop with margin, its straightened lines, what PP-OCR reads in them), for making
+    /// training data for a plate reader (`matthan crops`).
+    pub fn plate_crops(&mut self, frame: &RgbImage) -> Result<Vec<PlateCrop>, RecognizeError> {
+        let input = DetectorInput::new(frame, self.plates.graph().input);
+        let boxes = self.detect_plates_in(&input)?;
+        let mut crops = Vec::new();
+        for det in boxes {
+            let lines = self.plate_lines(frame, &det.bbox)?;
+            let reads = self.read_lines(&lines)?;
+            crops.push(PlateCrop {
+                bbox: det.bbox,
+                crop: plate_crop(frame, &det.bbox),
+                key: self.decode_plate(&det, &reads).map(|r| r.key.to_string()),
+                raw_lines: reads.iter().map(LineRead::text).collect(),
+                lines,
+            });
+        }
+        Ok(crops)
+    }
+
     /// Stage 3: the straightened text lines of one plate box, top to bottom.
     pub fn plate_lines(
         &mut self,
         frame: &RgbImage,
         plate: &BoxXyxy,
     ) -> Result<Vec<RgbImage>, RecognizeError> {
-        let crop_box = plate.expand(0.08, 0.15, frame.width(), frame.height());
-        let (x, y, w, h) = crop_box.crop_rect(frame.width(), frame.height());
-        let crop = image::imageops::crop_imm(frame, x, y, w, h).to_image();
+        let crop = plate_crop(frame, plate);
         let mut lines = self.lines.find_lines(&crop)?;
         if lines.is_empty() {
             lines = fallback_lines(&crop);
@@ -275,6 +382,55 @@ impl Recognizer {
             reads.iter().map(LineRead::text).collect(),
         ))
     }
+}
+
+/// A plate box waiting for a reader: its detection, its crop's look (for [`PlateMemory`]),
+/// and what the reader is given (its text lines, or the whole crop).
+struct ToRead<'a> {
+    det: &'a RawDetection,
+    look: memory::CropLook,
+    images: Vec<RgbImage>,
+}
+
+/// The better of two readers' reads of one plate: a Vietnamese key over a raw one, then the
+/// higher confidence. The other read's key, when it differs, joins the winner's candidates,
+/// so a search still finds the plate by it.
+fn better_read(a: Option<PlateRead>, b: Option<PlateRead>) -> Option<PlateRead> {
+    let (a, b) = match (a, b) {
+        (Some(a), Some(b)) => (a, b),
+        (a, b) => return a.or(b),
+    };
+    let rank = |r: &PlateRead| (r.key.is_vietnamese(), r.confidence);
+    let (mut win, lose) = if rank(&b).0 > rank(&a).0 || (rank(&b).0 == rank(&a).0 && b.confidence > a.confidence) {
+        (b, a)
+    } else {
+        (a, b)
+    };
+    if !win.candidates.iter().any(|(k, _)| *k == lose.key) {
+        win.candidates.push((lose.key, lose.confidence));
+    }
+    Some(win)
+}
+
+/// One plate box cut out as the reader sees it (see [`Recognizer::plate_crops`]).
+pub struct PlateCrop {
+    /// The detector's box, frame pixels.
+    pub bbox: BoxXyxy,
+    /// The box with the reader's margin.
+    pub crop: RgbImage,
+    /// Its straightened text lines, top to bottom.
+    pub lines: Vec<RgbImage>,
+    /// PP-OCR's top-1 text of each line.
+    pub raw_lines: Vec<String>,
+    /// The key the grammar decodes from them, if any.
+    pub key: Option<String>,
+}
+
+/// The plate box with the margin the line finder wants.
+fn plate_crop(frame: &RgbImage, plate: &BoxXyxy) -> RgbImage {
+    let crop_box = plate.expand(0.08, 0.15, frame.width(), frame.height());
+    let (x, y, w, h) = crop_box.crop_rect(frame.width(), frame.height());
+    image::imageops::crop_imm(frame, x, y, w, h).to_image()
 }
 
 /// A plate read from a decoding.

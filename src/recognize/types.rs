@@ -1,6 +1,6 @@
 //! The recognizer's public values: what it finds in a frame ([`VehicleDetection`],
 //! [`PlateRead`], [`Recognition`], [`StageTimings`]) and how it is set
-//! ([`RecognizerSettings`], [`TextFallback`], [`PlateSearch`]).
+//! ([`RecognizerSettings`], [`TextFallback`], [`PlateSearch`], [`TextReader`]).
 //!
 //! Plain data: no model, no inference. Every default of [`RecognizerSettings`] is the one
 //! measured on the eval sets.
@@ -183,6 +183,8 @@ pub struct RecognizerSettings {
     pub decode: DecodeOptions,
     /// Where the plate detector looks (default the whole frame).
     pub plate_search: PlateSearch,
+    /// Which reader reads plate text.
+    pub reader: TextReader,
 }
 
 impl RecognizerSettings {
@@ -205,6 +207,7 @@ impl RecognizerSettings {
             text_fallback: TextFallback::Always,
             decode: DecodeOptions::default(),
             plate_search: PlateSearch::default(),
+            reader: TextReader::default(),
         }
     }
 }
@@ -212,6 +215,61 @@ impl RecognizerSettings {
 impl Default for RecognizerSettings {
     fn default() -> Self {
         RecognizerSettings::with_model_dir(runtime::default_model_dir())
+    }
+}
+
+/// Which reader turns a plate crop into characters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TextReader {
+    /// PP-OCRv4's general text recogniser, on the lines the line finder cuts.
+    #[default]
+    PpOcr,
+    /// Our plate reader (`plate_reader.onnx`), on the same lines.
+    Own,
+    /// Our plate reader on the whole plate crop, no line finder (two-line plates read as one
+    /// image, told apart by the crop's shape).
+    OwnWhole,
+    /// Both PP-OCR and ours on the lines, each decoded by the grammar; the better read wins
+    /// (a Vietnamese key over a raw one, then the higher confidence), and the loser's key
+    /// joins the candidates.
+    Both,
+}
+
+impl TextReader {
+    /// Every choice, in the order `matthan eval --compare-readers` prints them.
+    pub const ALL: [TextReader; 4] = [
+        TextReader::PpOcr,
+        TextReader::Own,
+        TextReader::OwnWhole,
+        TextReader::Both,
+    ];
+
+    /// Whether PP-OCR's recogniser runs.
+    pub fn uses_pp_ocr(self) -> bool {
+        matches!(self, TextReader::PpOcr | TextReader::Both)
+    }
+}
+
+impl std::fmt::Display for TextReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            TextReader::PpOcr => "pp-ocr",
+            TextReader::Own => "own",
+            TextReader::OwnWhole => "own-whole",
+            TextReader::Both => "both",
+        })
+    }
+}
+
+impl std::str::FromStr for TextReader {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<TextReader, String> {
+        TextReader::ALL
+            .into_iter()
+            .find(|r| r.to_string() == s)
+            .ok_or_else(|| format!("unknown reader {s:?}: use pp-ocr, own, own-whole or both"))
     }
 }
 
