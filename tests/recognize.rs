@@ -4,10 +4,12 @@
 
 mod common;
 
+use std::path::PathBuf;
+
 use matthan::eval;
-use matthan::plate::PlateLayout;
+use matthan::plate::{self, DecodeOptions, PlateLayout};
 use matthan::recognize::{
-    load_image, ModelSet, PlateSearch, RecognizeError, Recognizer, RecognizerSettings,
+    load_image, BoxXyxy, ModelSet, PlateSearch, RecognizeError, Recognizer, RecognizerSettings,
     TextFallback, VehicleClass, VehicleModel,
 };
 
@@ -114,6 +116,62 @@ fn a_one_line_car_plate_reads_with_its_display_form() {
     assert_eq!(plate.layout, PlateLayout::OneLine);
     assert_eq!(plate.display, "30E-999.99");
     assert!(rec.vehicles.iter().any(|v| v.class.as_str() == "car"));
+}
+
+#[test]
+fn plates_with_a_text_strip_are_read_and_foreign_ones_flagged() {
+    // One-line plates with a city name, a dealer's name, a web address or a phone number just
+    // above or below them, boxed together with the plate: the strip is dropped and the plate
+    // read, raw and flagged not-Vietnamese unless it fits the grammar (`51A12345`).
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/strip-plates");
+    let mut r = common::recognizer();
+    let labelled = eval::read_labels(&dir).unwrap();
+    assert!(labelled.len() >= 6);
+    for item in &labelled {
+        let rec = r.recognize_file(&dir.join(&item.file)).unwrap();
+        let want = &item.plates[0];
+        let plate = rec
+            .plates
+            .iter()
+            .find(|p| p.key == *want)
+            .unwrap_or_else(|| panic!("{}: {want} not read: {:?}", item.file, rec.plates));
+        assert_eq!(plate.is_vietnamese(), want == "51A12345", "{}", item.file);
+        assert_eq!(plate.layout, PlateLayout::OneLine, "{}", item.file);
+        // Read from the plate detector's box, not found again in the frame's text.
+        assert!(plate.detector_score > 0.0, "{}", item.file);
+    }
+    let report = eval::evaluate(&mut r, &dir, |_| {}).unwrap();
+    assert_eq!(report.exact, report.plates);
+    assert_eq!(report.unmatched_reads, 0);
+}
+
+#[test]
+fn a_tiny_or_black_plate_crop_gives_no_read_and_no_panic() {
+    let mut r = common::recognizer();
+    let none = |r: &mut Recognizer, frame: &image::RgbImage, bbox: &BoxXyxy| {
+        let lines = r.plate_lines(frame, bbox).unwrap();
+        let reads = r.read_lines(&lines).unwrap();
+        let positions: Vec<_> = reads.iter().map(|l| l.positions.clone()).collect();
+        plate::decode_box(&positions, &DecodeOptions::default(), 0.2)
+    };
+    let b = |x1, y1, x2, y2| BoxXyxy { x1, y1, x2, y2 };
+    let tiny = image::RgbImage::new(1, 1);
+    let black = image::RgbImage::new(320, 240);
+    for (frame, bbox) in [
+        (&tiny, b(0., 0., 1., 1.)),
+        (&tiny, b(5., 5., 3., 3.)),
+        (&black, b(100., 100., 101., 101.)),
+        (&black, b(100., 100., 100., 100.)),
+        (&black, b(60., 100., 260., 150.)),
+        (&black, b(-50., -50., 900., 900.)),
+        (&black, b(f32::NAN, 0., f32::INFINITY, 10.)),
+    ] {
+        assert_eq!(none(&mut r, frame, &bbox), None, "{bbox:?}");
+    }
+    let lines = [image::RgbImage::new(1, 1), image::RgbImage::new(200, 40)];
+    let reads = r.read_lines(&lines).unwrap();
+    assert_eq!(reads.len(), 2);
+    assert!(r.recognize(&black).unwrap().plates.is_empty());
 }
 
 #[test]

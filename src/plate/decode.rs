@@ -16,6 +16,10 @@
 //!    wins and is flagged not-Vietnamese, or nothing is returned in strict mode. A raw read
 //!    resolves the glyph-identical pairs `0`/`O` and `1`/`I` by their neighbours: letters
 //!    cluster with letters and digits with digits on plates everywhere.
+//!
+//! [`decode_box`] (`decode/lines.rs`) decodes all the lines read in one plate box: extra text
+//! around the plate (city names, dealer frames, web addresses) stripped, the plate's lines
+//! chosen, a Vietnamese read first, else the best raw read.
 
 use std::collections::HashSet;
 
@@ -23,6 +27,9 @@ use serde::{Deserialize, Serialize};
 
 use super::grammar::{self, VnParts};
 use super::{canonical_char, display, PlateKey, PlateLayout};
+
+mod lines;
+pub use lines::{decode_box, line_kind, strip_extra_words, LineKind};
 
 /// Probability kept by an alternative read as a look-alike of another class (`O` as `0`).
 pub const CONFUSION_FACTOR: f32 = 0.3;

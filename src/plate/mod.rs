@@ -8,7 +8,8 @@
 //! - [`fold_confusions`]: a key folded by look-alike classes, for fuzzy search.
 //! - [`PlateKey::is_fragment`]: whether a read is only a piece of a plate (`5919`, `29B1`);
 //!   [`PlateFragment`]: such a read's text, kept apart from plate keys.
-//! - [`decode`]: per-position OCR alternatives to the most likely key.
+//! - [`decode`]: per-position OCR alternatives to the most likely key; [`decode_box`]: the
+//!   lines read in one plate box to its read, extra text (city names, dealer frames) stripped.
 //! - [`search`]: plate queries (exact, wildcard, fuzzy) and the fuzzy ranking.
 //!
 //! The grammar is a preference, not a filter: keys that do not fit it (foreign plates,
@@ -25,7 +26,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use thiserror::Error;
 
 pub use decode::{
-    decode, CharCandidates, DecodeOptions, PlateDecoding, CONFUSION_FACTOR, MAX_GRAMMAR_GAP,
+    decode, decode_box, line_kind, strip_extra_words, CharCandidates, DecodeOptions, LineKind,
+    PlateDecoding, CONFUSION_FACTOR, MAX_GRAMMAR_GAP,
 };
 pub use fragment::{PlateFragment, MIN_FOREIGN_PLATE_LEN};
 

@@ -361,20 +361,19 @@ impl Recognizer {
         Ok(regions)
     }
 
-    /// Stage 5 for one plate box: its read lines, top to bottom, decoded with the grammar;
-    /// `None` when they are not a plate or read too unsure.
+    /// Stage 5 for one plate box: its read lines, top to bottom, decoded with the grammar,
+    /// extra text around the plate (a city name, a dealer's frame) stripped
+    /// ([`plate::decode_box`]): a Vietnamese read if any, else the best raw read flagged
+    /// not-Vietnamese; `None` when no line is a plate or all read too unsure. `raw_lines`
+    /// keeps every line as read, extra text included.
     fn decode_plate(&self, det: &RawDetection, reads: &[LineRead]) -> Option<PlateRead> {
-        let layout = if reads.len() >= 2 {
-            PlateLayout::TwoLine
-        } else {
-            PlateLayout::OneLine
-        };
         let positions: Vec<Vec<plate::CharCandidates>> =
             reads.iter().map(|r| r.positions.clone()).collect();
-        let d = plate::decode(&positions, layout, &self.settings.decode)?;
-        if d.confidence < self.settings.min_read_confidence {
-            return None;
-        }
+        let d = plate::decode_box(
+            &positions,
+            &self.settings.decode,
+            self.settings.min_read_confidence,
+        )?;
         Some(plate_read(
             det.bbox,
             det.score,
