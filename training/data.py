@@ -21,9 +21,13 @@ import synth
 KINDS = ("line", "plate1", "plate2")
 
 
-def held_out(key):
-    """A fifth of all plates, by key: the validation plates of every real set."""
-    return int(hashlib.sha256(key.encode()).hexdigest()[:8], 16) % 5 == 0
+def held_out_plates(crops_dir):
+    """The validation plates of a real set: the fifth (rounded up) of its labelled plates
+    with the smallest SHA-256 of their key, so the choice depends on neither the order of the
+    files nor the model."""
+    keys = sorted({r["plate"].upper() for r in csv.DictReader(open(os.path.join(crops_dir, "labels.csv")))})
+    keys.sort(key=lambda k: hashlib.sha256(k.encode()).hexdigest())
+    return set(keys[: (len(keys) + 4) // 5])
 
 
 def edit_distance(a, b):
@@ -54,19 +58,30 @@ def real_samples(crops_dir):
     """(key, kind, PIL grey image, label) for every plate of the set that a crop matches."""
     rows = list(csv.DictReader(open(os.path.join(crops_dir, "crops.csv"), encoding="utf-8")))
     by_label = {}
+    per_image = {}
     for r in rows:
-        seen = r["key"] or clean(r["raw_lines"].replace("|", ""))
-        for label in filter(None, r["labels"].split(";")):
-            d = edit_distance(seen, label)
-            if d <= max(2, len(label) // 3) and (label not in by_label or d < by_label[label][0]):
-                by_label[label] = (d, r)
+        per_image.setdefault(r["file"], []).append(r)
+    for file, crops in per_image.items():
+        labels = [l for l in crops[0]["labels"].split(";") if l]
+        for label in labels:
+            # The crop whose read is nearest the label; an image with one label and one crop
+            # needs no read to match (the plate detector boxed the plate, PP-OCR misread it).
+            scored = []
+            for r in crops:
+                seen = r["key"] or clean(r["raw_lines"].replace("|", ""))
+                scored.append((edit_distance(seen, label), r))
+            d, r = min(scored, key=lambda x: x[0])
+            if d <= max(2, len(label) // 3) or (len(labels) == 1 and len(crops) == 1):
+                by_label.setdefault(label, []).append(r)
     out = []
-    for label, (_, r) in sorted(by_label.items()):
+    for label, r in [(l, r) for l in sorted(by_label) for r in by_label[l]]:
         lines = [l for l in r["lines"].split(";") if l]
         raw = r["raw_lines"].split("|")
         img = lambda name: Image.open(os.path.join(crops_dir, name)).convert("L")
-        kind = "plate2" if len(lines) == 2 else "plate1"
-        out.append((label, kind, img(r["crop"]), label))
+        crop = img(r["crop"])
+        # The product tells a two-line plate by the crop's shape (reader.rs, looks_two_line).
+        kind = "plate2" if crop.width < 2.6 * crop.height else "plate1"
+        out.append((label, kind, crop, label))
         if len(lines) == 1:
             out.append((label, "line", img(lines[0]), label))
         elif len(lines) == 2 and len(raw) == 2:
@@ -136,10 +151,11 @@ def build(crops_dirs, seed, n_synth, copies, cache):
     train, val, holdout = [], [], []
     for d in crops_dirs:
         name = os.path.basename(os.path.normpath(d))
+        held = held_out_plates(d)
+        holdout += [f"{name}\t{k}" for k in sorted(held)]
         for key, kind, img, label in real_samples(d):
             h = height_of(kind)
-            if held_out(key):
-                holdout.append(f"{name}\t{key}")
+            if key in held:
                 val.append((kind, synth.to_input(img, h), label))
                 continue
             train.append((kind, synth.to_input(img, h), label))

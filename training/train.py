@@ -135,8 +135,7 @@ def export(net, path, sets):
     import onnx
     import onnxruntime as ort
 
-    net.eval()
-    model = Exported(net)
+    model = Exported(net).eval()  # the exporter restores the wrapper's mode afterwards
     dummy = torch.zeros(1, 1, synth.LINE_H, synth.WIDTH)
     torch.onnx.export(model, dummy, path, input_names=["x"], output_names=["probs"],
                       dynamic_axes={"x": {0: "n", 2: "h"}, "probs": {0: "n", 1: "t"}},
@@ -165,9 +164,9 @@ def main():
     ap.add_argument("--crops", nargs="+", required=True, help="folders made by `matthan crops`")
     ap.add_argument("--out", default="training/runs/reader")
     ap.add_argument("--seed", type=int, default=15)
-    ap.add_argument("--synthetic", type=int, default=24000)
-    ap.add_argument("--copies", type=int, default=6, help="augmented copies of each real crop")
-    ap.add_argument("--epochs", type=int, default=12)
+    ap.add_argument("--synthetic", type=int, default=14000)
+    ap.add_argument("--copies", type=int, default=4, help="augmented copies of each real crop")
+    ap.add_argument("--epochs", type=int, default=8)
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--threads", type=int, default=2)
@@ -228,7 +227,8 @@ def main():
         torch.save({"net": net.state_dict(), "opt": opt.state_dict(), "sched": sched.state_dict(),
                     "epoch": epoch + 1, "log": log}, ckpt)
     with open(os.path.join(args.out, "log.json"), "w") as f:
-        json.dump({"args": vars(args), "epochs": log, "wall_seconds": round(time.time() - start)}, f, indent=1)
+        json.dump({"args": vars(args), "epochs": log,
+                   "training_seconds": sum(e["seconds"] for e in log)}, f, indent=1)
     if args.export:
         export(net, args.export, val)
 

@@ -27,10 +27,16 @@ pub struct Globals {
     #[arg(long, global = true, default_value = "lean")]
     pub model_set: ModelSet,
     /// Plate text reader: `pp-ocr`, `own` (ours, trained in training/, on the text lines),
-    /// `own-whole` (ours, on the whole plate) or `both` (the better read of the two wins).
+    /// `own-whole` (ours, on the whole plate), `both` (the better read of the two wins) or
+    /// `own-first` (ours, and PP-OCR too where ours is unsure).
     /// A config file's `analysis.reader` wins over this.
     #[arg(long, global = true)]
     pub reader: Option<TextReader>,
+    /// Another PP-OCR-style text recogniser (an ONNX file with a `character` metadata key,
+    /// outside `models/MODELS.lock`) in place of `text_rec.onnx`, to measure against (e.g.
+    /// `models/text_rec_v4.onnx`, the reader before PP-OCRv6).
+    #[arg(long, global = true)]
+    pub text_rec: Option<PathBuf>,
     /// PostgreSQL to log into (URL or key=value string). Without it, matthan runs its own
     /// private cluster under the state directory.
     #[arg(long, global = true, env = "DATABASE_URL", hide_env_values = true)]
@@ -55,6 +61,7 @@ impl Globals {
         if let Some(r) = self.reader {
             s.reader = r;
         }
+        s.text_rec_model = self.text_rec.clone();
         s
     }
 }

@@ -19,7 +19,7 @@ pub struct CropsArgs {
     out: PathBuf,
 }
 
-/// Writes `out/crops.csv` (`file,labels,x1,y1,x2,y2,crop,lines,raw_lines,key`: labels and
+/// Copies `labels.csv` and writes `out/crops.csv` (`file,labels,x1,y1,x2,y2,crop,lines,raw_lines,key`: labels and
 /// line files `;`-separated, raw lines `|`-separated) and one PNG per crop and line. An
 /// image that cannot be read is reported and skipped.
 pub fn run(globals: &Globals, args: &CropsArgs) -> anyhow::Result<ExitCode> {
@@ -27,9 +27,20 @@ pub fn run(globals: &Globals, args: &CropsArgs) -> anyhow::Result<ExitCode> {
     let labelled = eval::read_labels(&args.dir)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot make {}", args.out.display()))?;
+    // The labels go along, so the hold-out can be chosen among all plates of the set.
+    std::fs::copy(args.dir.join("labels.csv"), args.out.join("labels.csv"))?;
     let mut index = csv::Writer::from_path(args.out.join("crops.csv"))?;
     index.write_record([
-        "file", "labels", "x1", "y1", "x2", "y2", "crop", "lines", "raw_lines", "key",
+        "file",
+        "labels",
+        "x1",
+        "y1",
+        "x2",
+        "y2",
+        "crop",
+        "lines",
+        "raw_lines",
+        "key",
     ])?;
     let mut skipped = 0;
     for item in &labelled {

@@ -39,6 +39,12 @@ pub struct EvalArgs {
     /// through each in turn, and print every report.
     #[arg(long, conflicts_with = "compare_models")]
     compare_readers: bool,
+    /// Also run each of these PP-OCR-style text recognisers (ONNX files with a `character`
+    /// metadata key, outside the lock) in place of `text_rec.onnx` with the reader chosen
+    /// (`--reader`), side by side with it (and with every reader when --compare-readers is
+    /// given too).
+    #[arg(long, num_args = 1..)]
+    compare_text_rec: Vec<PathBuf>,
     /// Score only the images whose plates are all listed in this file (one key a line, or
     /// `set<TAB>key`), e.g. the plates the plate reader was not trained on
     /// (`models/plate_reader.holdout.tsv`).
@@ -56,17 +62,41 @@ pub fn run(globals: &Globals, args: &EvalArgs) -> anyhow::Result<ExitCode> {
             .iter()
             .map(|&models| {
                 let name = format!("detector graphs: {models}");
-                (name, RecognizerSettings { models, ..s.clone() })
+                (
+                    name,
+                    RecognizerSettings {
+                        models,
+                        ..s.clone()
+                    },
+                )
             })
             .collect()
-    } else if args.compare_readers {
-        TextReader::ALL
-            .iter()
-            .map(|&reader| {
-                let name = format!("plate reader: {reader}");
-                (name, RecognizerSettings { reader, ..s.clone() })
-            })
-            .collect()
+    } else if args.compare_readers || !args.compare_text_rec.is_empty() {
+        let chosen = [s.reader];
+        let readers = if args.compare_readers {
+            &TextReader::ALL[..]
+        } else {
+            &chosen[..]
+        };
+        let readers = readers.iter().map(|&reader| {
+            let name = format!("plate reader: {reader}");
+            (
+                name,
+                RecognizerSettings {
+                    reader,
+                    ..s.clone()
+                },
+            )
+        });
+        let others = args.compare_text_rec.iter().map(|file| {
+            let name = format!("plate reader: {} with {}", s.reader, file.display());
+            let settings = RecognizerSettings {
+                text_rec_model: Some(file.clone()),
+                ..s.clone()
+            };
+            (name, settings)
+        });
+        readers.chain(others).collect()
     } else {
         vec![(String::new(), s)]
     };
@@ -84,10 +114,9 @@ pub fn run(globals: &Globals, args: &EvalArgs) -> anyhow::Result<ExitCode> {
         ProgressStyle::with_template("{spinner} {pos}/{len} images [{elapsed}] {wide_bar}")
             .context("progress style")?,
     );
-    let mut reports =
-        eval::evaluate_side_by_side(&mut recognizers, &args.dir, &labelled, |n| {
-            bar.set_position(n as u64)
-        })?;
+    let mut reports = eval::evaluate_side_by_side(&mut recognizers, &args.dir, &labelled, |n| {
+        bar.set_position(n as u64)
+    })?;
     bar.finish_and_clear();
     if args.json && !args.detail {
         reports.iter_mut().for_each(|r| r.per_image.clear());

@@ -8,15 +8,17 @@
 //!    ([`PlateSearch`]; YOLOv8s-seg);
 //! 3. per plate: crop with a margin, find and straighten its text lines (PP-OCR DB detector),
 //!    which splits 2-line plates and removes small rotations;
-//! 4. read all lines of the plate in one batch (PP-OCR CTC recogniser, top-k per character);
-//! 5. decode with the Vietnamese plate grammar ([`crate::plate::decode`]).
+//! 4. read the lines (PP-OCR's CTC recogniser, our plate reader, or both: [`TextReader`]),
+//!    top-k per character;
+//! 5. decode with the Vietnamese plate grammar ([`crate::plate::decode_box`]), and, with two
+//!    readers, keep the better read.
 //!
 //! The detectors run the lean graphs derived at setup (no mask branch, rectangular input,
 //! int8) unless [`ModelSet::Original`] asks for the exports as shipped; `graphs.rs` names them.
 //!
 //! Files: `types.rs` the values it returns and its settings; `detect.rs` stages 1-2 (the
 //! detectors and the shared letterbox); `graphs.rs` which detector graphs load; `plates.rs` stages 3-5 and the text fallback;
-//! `ocr.rs`, `yolo.rs` and `memory.rs` the pieces they use; `vehicle_model.rs` which vehicle
+//! `ocr.rs` (PP-OCR), `reader.rs` (our plate reader), `yolo.rs` and `memory.rs` the pieces they use; `vehicle_model.rs` which vehicle
 //! detector runs and its classes; `runtime.rs` ONNX Runtime and the pinned model files. This file loads the sessions and runs the whole cascade.
 //!
 //! Sessions need `&mut self`, so a `Recognizer` belongs to one worker thread; make one per
@@ -42,8 +44,8 @@ use detect::{Detector, DetectorInput};
 pub use graphs::{Graph, ModelSet};
 use image::RgbImage;
 pub use memory::PlateMemory;
-pub use plates::PlateCrop;
 use ocr::{TextDetector, TextRecognizer};
+pub use plates::PlateCrop;
 use reader::PlateReader;
 pub use types::{
     PlateRead, PlateSearch, Recognition, RecognizerSettings, StageTimings, TextFallback,
@@ -149,7 +151,11 @@ impl Recognizer {
             runtime::session(env, &dir.join("text_det.onnx"), 1)?,
             settings.lines,
         );
-        let text = TextRecognizer::new(runtime::session(env, &dir.join("text_rec.onnx"), 1)?)?;
+        let text_rec = match &settings.text_rec_model {
+            Some(path) => path.clone(),
+            None => dir.join("text_rec.onnx"),
+        };
+        let text = TextRecognizer::new(runtime::session(env, &text_rec, 1)?)?;
         let own = match settings.reader {
             TextReader::PpOcr => None,
             _ => Some(PlateReader::new(runtime::session(

@@ -1,11 +1,13 @@
 //! Stages 3 to 5 of the cascade: from plate boxes to plate reads. Crops each plate, finds
-//! and straightens its text lines, reads them in one batch and decodes them with the plate
-//! grammar; when the detector finds nothing readable, looks for plate-shaped text in the
-//! whole frame (the text fallback).
+//! and straightens its text lines, reads them with the reader the settings name
+//! ([`TextReader`]: PP-OCR, ours, or both) and decodes them with the plate grammar; when the
+//! detector finds nothing readable, looks for plate-shaped text in the whole frame (the
+//! text fallback, read by PP-OCR).
 //!
 //! Owns: which plates are read in a frame (wanted vehicles, the [`PlateMemory`] of the
-//! previous frame, one read per key), which plate a vehicle holds, and the text fallback's
-//! thresholds.
+//! previous frame, one read per key), which plate a vehicle holds, which of two readers'
+//! reads wins, the text fallback's thresholds, and cutting plates out for training
+//! ([`PlateCrop`]).
 
 use std::time::Instant;
 
@@ -19,7 +21,7 @@ use super::{
     memory, ms_since, BoxXyxy, PlateMemory, PlateRead, PlateSearch, PreparedFrame, RecognizeError,
     Recognizer, StageTimings, TextFallback, TextReader, VehicleDetection,
 };
-use crate::plate::{self, DecodeOptions, PlateLayout};
+use crate::plate::{self, DecodeOptions, PlateKey, PlateLayout};
 
 impl Recognizer {
     /// The cascade's second step: plates of the vehicles with `wanted[i]` set (and plates
@@ -149,21 +151,24 @@ impl Recognizer {
             to_read.push(ToRead { det, look, images });
         }
         let t = Instant::now();
-        let pp = if reader.uses_pp_ocr() {
-            self.read_with_pp_ocr(&to_read)?
-        } else {
-            vec![None; to_read.len()]
-        };
         let own = match reader {
             TextReader::PpOcr => vec![None; to_read.len()],
             TextReader::OwnWhole => self.read_whole_with_own(&to_read)?,
-            TextReader::Own | TextReader::Both => self.read_lines_with_own(&to_read)?,
+            TextReader::Own | TextReader::Both | TextReader::OwnFirst => {
+                self.read_lines_with_own(&to_read)?
+            }
         };
+        let needs_pp_ocr: Vec<bool> = match reader {
+            TextReader::PpOcr | TextReader::Both => vec![true; to_read.len()],
+            TextReader::OwnFirst => own.iter().map(|r| !is_sure(r)).collect(),
+            TextReader::Own | TextReader::OwnWhole => vec![false; to_read.len()],
+        };
+        let pp = self.read_with_pp_ocr(&to_read, &needs_pp_ocr)?;
         for ((item, pp), own) in to_read.into_iter().zip(pp).zip(own) {
             let read = match reader {
                 TextReader::PpOcr => pp,
                 TextReader::Own | TextReader::OwnWhole => own,
-                TextReader::Both => better_read(pp, own),
+                TextReader::Both | TextReader::OwnFirst => better_read(pp, own),
             };
             remembered.push((item.det.bbox, item.look, read.clone()));
             plates.extend(read);
@@ -173,21 +178,26 @@ impl Recognizer {
         Ok(plates)
     }
 
-    /// PP-OCR reads of the lines of each plate. Lines of plates whose lines pad to the same
+    /// PP-OCR reads of the lines of each `wanted` plate (`None` for the others). Lines of plates whose lines pad to the same
     /// width are recognised in one batch (one batch a width: each line then reads exactly as
     /// with its plate alone).
     fn read_with_pp_ocr(
         &mut self,
         to_read: &[ToRead<'_>],
+        wanted: &[bool],
     ) -> Result<Vec<Option<PlateRead>>, RecognizeError> {
-        let widths_of: Vec<u32> = to_read.iter().map(|p| ocr::batch_width(&p.images)).collect();
-        let mut widths = widths_of.clone();
+        let widths_of: Vec<Option<u32>> = to_read
+            .iter()
+            .zip(wanted)
+            .map(|(p, &w)| w.then(|| ocr::batch_width(&p.images)))
+            .collect();
+        let mut widths: Vec<u32> = widths_of.iter().flatten().copied().collect();
         widths.sort_unstable();
         widths.dedup();
         let mut reads: Vec<Option<PlateRead>> = vec![None; to_read.len()];
         for width in widths {
             let batch: Vec<usize> = (0..to_read.len())
-                .filter(|&i| widths_of[i] == width)
+                .filter(|&i| widths_of[i] == Some(width))
                 .collect();
             let lines: Vec<RgbImage> = batch
                 .iter()
@@ -245,7 +255,10 @@ impl Recognizer {
                     (kind == ReaderInput::TwoLinePlate) == reader::looks_two_line(w, h)
                 })
                 .collect();
-            let crops: Vec<RgbImage> = batch.iter().map(|&i| to_read[i].images[0].clone()).collect();
+            let crops: Vec<RgbImage> = batch
+                .iter()
+                .map(|&i| to_read[i].images[0].clone())
+                .collect();
             let read = self.own_reader()?.read(&crops, kind)?;
             for (i, lines) in batch.into_iter().zip(read) {
                 reads[i] = self.decode_plate(to_read[i].det, &lines);
@@ -391,24 +404,56 @@ struct ToRead<'a> {
     images: Vec<RgbImage>,
 }
 
-/// The better of two readers' reads of one plate: a Vietnamese key over a raw one, then the
-/// higher confidence. The other read's key, when it differs, joins the winner's candidates,
-/// so a search still finds the plate by it.
-fn better_read(a: Option<PlateRead>, b: Option<PlateRead>) -> Option<PlateRead> {
-    let (a, b) = match (a, b) {
+/// Whether our reader's read of a plate stands without PP-OCR's: a Vietnamese key read
+/// with at least [`OWN_SURE_CONFIDENCE`] whose serial has 5 digits. A 4-digit serial gets a
+/// second opinion: it is rarer, and it is also what a CTC reader makes of a 5-digit serial
+/// when it runs two repeated digits together (`33833` read `3333`).
+fn is_sure(read: &Option<PlateRead>) -> bool {
+    read.as_ref().is_some_and(|r| {
+        let trailing_digits = r
+            .key
+            .as_str()
+            .bytes()
+            .rev()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        r.key.is_vietnamese() && r.confidence >= OWN_SURE_CONFIDENCE && trailing_digits >= 5
+    })
+}
+
+/// The better of PP-OCR's read `pp` and our reader's read `own` of one plate: a Vietnamese
+/// key over a raw one; of two Vietnamese keys the one with more support from both readers'
+/// grammar-scored candidates ([`support`]); of two raw reads PP-OCR's (ours was trained on
+/// Vietnamese plates, and reads foreign ones worse). The other read's key, when it differs,
+/// joins the winner's candidates, so a search still finds the plate by it.
+fn better_read(pp: Option<PlateRead>, own: Option<PlateRead>) -> Option<PlateRead> {
+    let (pp, own) = match (pp, own) {
         (Some(a), Some(b)) => (a, b),
         (a, b) => return a.or(b),
     };
-    let rank = |r: &PlateRead| (r.key.is_vietnamese(), r.confidence);
-    let (mut win, lose) = if rank(&b).0 > rank(&a).0 || (rank(&b).0 == rank(&a).0 && b.confidence > a.confidence) {
-        (b, a)
-    } else {
-        (a, b)
+    let own_wins = match (pp.key.is_vietnamese(), own.key.is_vietnamese()) {
+        (false, true) => true,
+        (true, true) => {
+            let both = [pp.candidates.as_slice(), own.candidates.as_slice()];
+            support(&own.key, &both) > support(&pp.key, &both)
+        }
+        _ => false,
     };
+    let (mut win, lose) = if own_wins { (own, pp) } else { (pp, own) };
     if !win.candidates.iter().any(|(k, _)| *k == lose.key) {
         win.candidates.push((lose.key, lose.confidence));
     }
     Some(win)
+}
+
+/// A key's support from several readers: the sum of the scores each reader's candidates
+/// give it (a reader whose top-k lacks the key adds nothing), so a key that both readers
+/// propose beats one that only one reader proposes, however sure.
+fn support(key: &PlateKey, candidates: &[&[(PlateKey, f32)]]) -> f32 {
+    candidates
+        .iter()
+        .filter_map(|list| list.iter().find(|(k, _)| k == key).map(|(_, s)| *s))
+        .sum()
 }
 
 /// One plate box cut out as the reader sees it (see [`Recognizer::plate_crops`]).
@@ -542,6 +587,9 @@ fn best_disjoint_reads(mut found: Vec<(Vec<usize>, PlateRead)>) -> Vec<PlateRead
     out
 }
 
+/// Confidence from which our reader's Vietnamese read is taken without asking PP-OCR
+/// ([`TextReader::OwnFirst`]).
+const OWN_SURE_CONFIDENCE: f32 = 0.9;
 /// Longer side of the frame for the text fallback's detector input.
 const TEXT_FALLBACK_SIDE: u32 = 960;
 /// Text regions read at most by the fallback.
@@ -605,6 +653,16 @@ mod tests {
             y2: 560.,
         };
         assert_eq!(holder_of(&outside, &vehicles), None);
+    }
+
+    #[test]
+    fn a_key_both_readers_propose_outweighs_a_surer_key_of_one() {
+        let k = |s: &str| PlateKey::parse(s).unwrap();
+        let pp = [(k("59V23815"), 0.9), (k("59V234815"), 0.3)];
+        let own = [(k("59V234815"), 0.8)];
+        let both = [&pp[..], &own[..]];
+        assert!(support(&k("59V234815"), &both) > support(&k("59V23815"), &both));
+        assert_eq!(support(&k("30A12345"), &both), 0.0);
     }
 
     #[test]

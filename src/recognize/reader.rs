@@ -87,11 +87,8 @@ impl PlateReader {
                 *o = *v as f32 / 127.5 - 1.0;
             }
         }
-        let input = Tensor::from_array((
-            [images.len(), 1, h as usize, INPUT_WIDTH as usize],
-            data,
-        ))
-        .map_err(RecognizeError::inference)?;
+        let input = Tensor::from_array(([images.len(), 1, h as usize, INPUT_WIDTH as usize], data))
+            .map_err(RecognizeError::inference)?;
         let outputs = self
             .session
             .run(ort::inputs![input])
@@ -101,10 +98,13 @@ impl PlateReader {
             .map_err(RecognizeError::inference)?;
         let (n, steps, classes) = match shape.as_ref() {
             [n, t, c] => (*n as usize, *t as usize, *c as usize),
-            _ => return Err(RecognizeError::OutputShape(format!("plate reader {shape:?}"))),
+            _ => {
+                return Err(RecognizeError::OutputShape(format!(
+                    "plate reader {shape:?}"
+                )))
+            }
         };
-        if n != images.len() || classes != self.charset.len() || probs.len() < n * steps * classes
-        {
+        if n != images.len() || classes != self.charset.len() || probs.len() < n * steps * classes {
             return Err(RecognizeError::OutputShape(format!(
                 "plate reader gave {n}×{steps}×{classes} for {} images and {} symbols",
                 images.len(),

@@ -44,10 +44,10 @@ pub fn locked_files() -> Vec<LockedFile> {
             let cols: Vec<&'static str> = l.split_whitespace().collect();
             (cols.len() == 5).then(|| LockedFile {
                 dest: cols[0],
-                origin: if cols[1] == "derived" {
-                    format!("derived from {} by {}", cols[3], cols[2])
-                } else {
-                    format!("wheel {}", cols[1])
+                origin: match cols[1] {
+                    "derived" => format!("derived from {} by {}", cols[3], cols[2]),
+                    "trained" => format!("trained by {}, committed", cols[2]),
+                    wheel => format!("wheel {wheel}"),
                 },
                 sha256: cols[4],
             })
