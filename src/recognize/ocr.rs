@@ -1,4 +1,5 @@
-//! PP-OCRv4 text-line finding (DB detector) and text recognition (CTC), on plate crops.
+//! PP-OCR text-line finding (PP-OCRv4's DB detector) and text recognition (CTC: PP-OCRv6
+//! small, or any PP-OCR recogniser with a `character` metadata key), on plate crops.
 //!
 //! Owns: the pre/post-processing of the two PP-OCR models. [`TextDetector`] turns a plate crop
 //! into straightened line images, top to bottom (it is both the line splitter for 2-line plates
@@ -389,18 +390,10 @@ impl LineRead {
 }
 
 impl TextRecognizer {
-    /// Wraps a session of `ch_PP-OCRv4_rec_infer.onnx`, reading the charset from its metadata
-    /// key `character` (one symbol a line; blank prepended, space appended).
+    /// Wraps a session of a PP-OCR recogniser (`text_rec.onnx`), reading the charset from its
+    /// metadata key `character` (one symbol a line; blank prepended, space appended).
     pub fn new(session: Session) -> Result<TextRecognizer, RecognizeError> {
-        let text = session
-            .metadata()
-            .ok()
-            .and_then(|m| m.custom("character"))
-            .ok_or_else(|| {
-                RecognizeError::OutputShape("text rec model has no `character` metadata".into())
-            })?;
-        let mut charset = vec!['\0'];
-        charset.extend(text.lines().map(|l| l.chars().next().unwrap_or(' ')));
+        let mut charset = ctc_charset(&session, "text rec model")?;
         charset.push(' ');
         Ok(TextRecognizer { session, charset })
     }
@@ -459,6 +452,21 @@ impl TextRecognizer {
             })
             .collect())
     }
+}
+
+/// A CTC model's symbols from its metadata key `character` (one a line, an empty line a
+/// space), with the blank (`'\0'`) prepended at index 0; `what` names the model in the error.
+pub(super) fn ctc_charset(session: &Session, what: &str) -> Result<Vec<char>, RecognizeError> {
+    let text = session
+        .metadata()
+        .ok()
+        .and_then(|m| m.custom("character"))
+        .ok_or_else(|| {
+            RecognizeError::OutputShape(format!("{what} has no `character` metadata"))
+        })?;
+    let mut charset = vec!['\0'];
+    charset.extend(text.lines().map(|l| l.chars().next().unwrap_or(' ')));
+    Ok(charset)
 }
 
 /// Greedy CTC decoding that keeps, for every emitted character, the top-k alternatives at the

@@ -11,7 +11,7 @@ use image::{GrayImage, Luma, RgbImage};
 use ort::session::Session;
 use ort::value::Tensor;
 
-use super::ocr::{ctc_decode, LineRead};
+use super::ocr::{ctc_charset, ctc_decode, LineRead};
 use super::RecognizeError;
 
 /// The model file in the model directory.
@@ -53,15 +53,7 @@ impl PlateReader {
     /// Wraps a session of `plate_reader.onnx`, reading its characters from the metadata key
     /// `character` (one a line, the blank not included).
     pub fn new(session: Session) -> Result<PlateReader, RecognizeError> {
-        let text = session
-            .metadata()
-            .ok()
-            .and_then(|m| m.custom("character"))
-            .ok_or_else(|| {
-                RecognizeError::OutputShape("plate reader has no `character` metadata".into())
-            })?;
-        let mut charset = vec!['\0'];
-        charset.extend(text.lines().filter_map(|l| l.chars().next()));
+        let charset = ctc_charset(&session, "plate reader")?;
         Ok(PlateReader { session, charset })
     }
 
