@@ -72,18 +72,22 @@ def plate_colour(img, box):
     return tuple(sum(p[i] for p in light) // len(light) for i in range(3))
 
 
+def strip_geometry(box, strip_h, m, where):
+    """The frame (plate, strip and a margin `m`) and the strip's box, for a plate at `box`
+    (x, y, w, h) with a strip `strip_h` high `where` ("above" or "below") it."""
+    x, y, w, h = box
+    if where == "above":
+        return (x - m, y - strip_h - m, x + w + m, y + h + m), (x, y - strip_h, x + w, y - 1)
+    return (x - m, y - m, x + w + m, y + h + strip_h + m), (x, y + h + 1, x + w, y + h + strip_h)
+
+
 def add_strip(img, box, text, where, rng):
     """Paints the frame and the strip of text around the plate at `box` (x, y, w, h)."""
     x, y, w, h = box
     bg = plate_colour(img, box)
     strip_h = round(h * rng.uniform(0.55, 0.7))
     m = max(2, round(h * 0.08))
-    if where == "above":
-        frame = (x - m, y - strip_h - m, x + w + m, y + h + m)
-        strip = (x, y - strip_h, x + w, y - 1)
-    else:
-        frame = (x - m, y - m, x + w + m, y + h + strip_h + m)
-        strip = (x, y + h + 1, x + w, y + h + strip_h)
+    frame, strip = strip_geometry((x, y, w, h), strip_h, m, where)
     plate = img.crop((x, y, x + w, y + h))
     draw = ImageDraw.Draw(img)
     draw.rectangle(frame, fill=bg)
@@ -120,12 +124,7 @@ def render_scene(printed, country, strip_text, where, rng):
     px, py = (W - pw) // 2, 292 if where == "above" else 270
     strip_h = round(ph * 0.55)
     m = 4
-    if where == "above":
-        frame = (px - m, py - strip_h - m, px + pw + m, py + ph + m)
-        strip = (px, py - strip_h, px + pw, py - 1)
-    else:
-        frame = (px - m, py - m, px + pw + m, py + ph + strip_h + m)
-        strip = (px, py + ph + 1, px + pw, py + ph + strip_h)
+    frame, strip = strip_geometry((px, py, pw, ph), strip_h, m, where)
     draw.rounded_rectangle(frame, radius=5, fill=(245, 245, 240), outline=(20, 20, 20), width=2)
     band = 0
     if country:
