@@ -424,33 +424,20 @@ impl TextRecognizer {
             data,
         ))
         .map_err(RecognizeError::inference)?;
-        let outputs = self
-            .session
-            .run(ort::inputs![input])
-            .map_err(RecognizeError::inference)?;
-        let (shape, probs) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(RecognizeError::inference)?;
-        let (n, steps, classes) = match shape.as_ref() {
-            [n, t, c] => (*n as usize, *t as usize, *c as usize),
-            _ => return Err(RecognizeError::OutputShape(format!("text rec {shape:?}"))),
-        };
-        if n != lines.len() || classes != self.charset.len() {
-            return Err(RecognizeError::OutputShape(format!(
-                "text rec gave {n}×{steps}×{classes} for {} lines and {} symbols",
-                lines.len(),
-                self.charset.len()
-            )));
-        }
-        Ok((0..n)
-            .map(|i| {
-                ctc_decode(
-                    &probs[i * steps * classes..(i + 1) * steps * classes],
-                    classes,
-                    &self.charset,
-                )
-            })
-            .collect())
+        let charset = &self.charset;
+        run_ctc(
+            &mut self.session,
+            input,
+            lines.len(),
+            charset.len(),
+            "text rec",
+            |probs, steps| {
+                let one = steps * charset.len();
+                (0..lines.len())
+                    .map(|i| ctc_decode(&probs[i * one..(i + 1) * one], charset.len(), charset))
+                    .collect()
+            },
+        )
     }
 }
 
@@ -467,6 +454,35 @@ pub(super) fn ctc_charset(session: &Session, what: &str) -> Result<Vec<char>, Re
     let mut charset = vec!['\0'];
     charset.extend(text.lines().map(|l| l.chars().next().unwrap_or(' ')));
     Ok(charset)
+}
+
+/// Runs a CTC recogniser on a batch of `n` inputs and hands its probabilities
+/// (`[n, steps, symbols]`, checked against `n` and `symbols`) and `steps` to `read`; `what`
+/// names the model in the error.
+pub(super) fn run_ctc<R>(
+    session: &mut Session,
+    input: Tensor<f32>,
+    n: usize,
+    symbols: usize,
+    what: &str,
+    read: impl FnOnce(&[f32], usize) -> R,
+) -> Result<R, RecognizeError> {
+    let outputs = session
+        .run(ort::inputs![input])
+        .map_err(RecognizeError::inference)?;
+    let (shape, probs) = outputs[0]
+        .try_extract_tensor::<f32>()
+        .map_err(RecognizeError::inference)?;
+    let (got_n, steps, classes) = match shape.as_ref() {
+        [n, t, c] => (*n as usize, *t as usize, *c as usize),
+        _ => return Err(RecognizeError::OutputShape(format!("{what} {shape:?}"))),
+    };
+    if got_n != n || classes != symbols || probs.len() < n * steps * classes {
+        return Err(RecognizeError::OutputShape(format!(
+            "{what} gave {got_n}×{steps}×{classes} for {n} inputs and {symbols} symbols"
+        )));
+    }
+    Ok(read(probs, steps))
 }
 
 /// Greedy CTC decoding that keeps, for every emitted character, the top-k alternatives at the

@@ -11,7 +11,7 @@ use image::{GrayImage, Luma, RgbImage};
 use ort::session::Session;
 use ort::value::Tensor;
 
-use super::ocr::{ctc_charset, ctc_decode, LineRead};
+use super::ocr::{ctc_charset, ctc_decode, run_ctc, LineRead};
 use super::RecognizeError;
 
 /// The model file in the model directory.
@@ -81,41 +81,31 @@ impl PlateReader {
         }
         let input = Tensor::from_array(([images.len(), 1, h as usize, INPUT_WIDTH as usize], data))
             .map_err(RecognizeError::inference)?;
-        let outputs = self
-            .session
-            .run(ort::inputs![input])
-            .map_err(RecognizeError::inference)?;
-        let (shape, probs) = outputs[0]
-            .try_extract_tensor::<f32>()
-            .map_err(RecognizeError::inference)?;
-        let (n, steps, classes) = match shape.as_ref() {
-            [n, t, c] => (*n as usize, *t as usize, *c as usize),
-            _ => {
-                return Err(RecognizeError::OutputShape(format!(
-                    "plate reader {shape:?}"
-                )))
-            }
-        };
-        if n != images.len() || classes != self.charset.len() || probs.len() < n * steps * classes {
-            return Err(RecognizeError::OutputShape(format!(
-                "plate reader gave {n}×{steps}×{classes} for {} images and {} symbols",
-                images.len(),
-                self.charset.len()
-            )));
-        }
         let rows = (h / LINE_HEIGHT) as usize;
-        let row_steps = steps / rows;
-        Ok((0..n)
-            .map(|i| {
-                let image = &probs[i * steps * classes..(i + 1) * steps * classes];
-                (0..rows)
-                    .map(|r| {
-                        let row = &image[r * row_steps * classes..(r + 1) * row_steps * classes];
-                        ctc_decode(row, classes, &self.charset)
+        let charset = &self.charset;
+        let classes = charset.len();
+        run_ctc(
+            &mut self.session,
+            input,
+            images.len(),
+            classes,
+            "plate reader",
+            |probs, steps| {
+                let row_steps = steps / rows;
+                (0..images.len())
+                    .map(|i| {
+                        let image = &probs[i * steps * classes..(i + 1) * steps * classes];
+                        (0..rows)
+                            .map(|r| {
+                                let row =
+                                    &image[r * row_steps * classes..(r + 1) * row_steps * classes];
+                                ctc_decode(row, classes, charset)
+                            })
+                            .collect()
                     })
                     .collect()
-            })
-            .collect())
+            },
+        )
     }
 }
 
