@@ -10,7 +10,9 @@
 //!   mean hits, and how often the planted passage or plate was found. Modes: exact, wildcard
 //!   prefix (`29B12*`), suffix (`*5662`) and `?` (`29B1?56*`), fuzzy with a look-alike swap and
 //!   with a real edit, exact + one camera + a 7-day window, counts of a junction over 24 h in
-//!   15-minute buckets.
+//!   15-minute buckets, a plate's corridor over 31 days (trips across the junctions, with the
+//!   recordings checked; it must hold the planted passage), and the plates seen within 30 s of
+//!   a plate over 31 days (companions).
 //!
 //! Once per run, the [`Writer`] task itself (default settings, `send` + `close`) writes 200 000
 //! passages into a fresh scratch database: the headline ingest figure
@@ -49,6 +51,7 @@ use chrono::{DateTime, DurationRound, TimeDelta, TimeZone, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use matthan::plate::search::{fuzzy_cost, PlateQuery, SearchMode};
 use matthan::plate::{PlateKey, PlateLayout};
+use matthan::road::RoadRules;
 use matthan::store::query::{self, Bucket, PassageView, SearchFilter, SearchPage};
 use matthan::store::scratch::{self, ScratchDatabase};
 use matthan::store::writer::write_batch;
@@ -854,10 +857,12 @@ enum Mode {
     FuzzyEdit,
     CameraWeek,
     Counts,
+    Corridor,
+    Companions,
 }
 
 impl Mode {
-    const ALL: [Mode; 8] = [
+    const ALL: [Mode; 10] = [
         Mode::Exact,
         Mode::Prefix,
         Mode::Suffix,
@@ -866,6 +871,8 @@ impl Mode {
         Mode::FuzzyEdit,
         Mode::CameraWeek,
         Mode::Counts,
+        Mode::Corridor,
+        Mode::Companions,
     ];
 
     fn name(self) -> &'static str {
@@ -878,6 +885,8 @@ impl Mode {
             Mode::FuzzyEdit => "fuzzy one edit",
             Mode::CameraWeek => "exact+camera+7d",
             Mode::Counts => "counts junction 24h/15m",
+            Mode::Corridor => "corridor 31d",
+            Mode::Companions => "companions 31d/30s",
         }
     }
 }
@@ -925,6 +934,14 @@ enum Case {
         junction_id: i64,
         from: DateTime<Utc>,
     },
+    /// A plate's corridor over 31 days around a planted passage, which it must hold.
+    Corridor {
+        plate: String,
+        from: DateTime<Utc>,
+        passage: (String, DateTime<Utc>),
+    },
+    /// The plates seen within 30 s of a plate at one junction or more, over 31 days.
+    Companions { plate: String, from: DateTime<Utc> },
 }
 
 impl Case {
@@ -936,6 +953,9 @@ impl Case {
                 _ => text.clone(),
             },
             Case::Counts { junction_id, from } => format!("junction {junction_id} from {from}"),
+            Case::Corridor { plate, from, .. } | Case::Companions { plate, from } => {
+                format!("{plate} from {from}")
+            }
         }
     }
 
@@ -944,6 +964,10 @@ impl Case {
         match self {
             Case::Search { expect, .. } => format!("{} expecting {expect:?}", self.describe()),
             Case::Counts { .. } => format!("{} expecting counts", self.describe()),
+            Case::Corridor { passage, .. } => {
+                format!("{} expecting passage {passage:?}", self.describe())
+            }
+            Case::Companions { .. } => format!("{} expecting its passages", self.describe()),
         }
     }
 }
@@ -1070,6 +1094,19 @@ fn case(mode: Mode, data: &DataSet, ids: &Ids, rng: &mut Rng) -> Case {
             },
             _ => case(mode, data, ids, rng),
         },
+        Mode::Corridor => Case::Corridor {
+            plate: truth,
+            from: p.facts.best_at - TimeDelta::days(15),
+            passage: (p.camera.clone(), p.facts.best_at),
+        },
+        // Companions go by the voted plate (a misread that won the vote is its own vehicle).
+        Mode::Companions => match &p.facts.plate_key {
+            Some(voted) => Case::Companions {
+                plate: voted.to_string(),
+                from: p.facts.best_at - TimeDelta::days(15),
+            },
+            None => case(mode, data, ids, rng),
+        },
     }
 }
 
@@ -1168,6 +1205,39 @@ async fn run_case(
             )
             .await?;
             Ok((rows.len(), !rows.is_empty()))
+        }
+        Case::Corridor {
+            plate,
+            from,
+            passage,
+        } => {
+            let query = PlateQuery::Exact(plate.clone());
+            let to = *from + TimeDelta::days(31);
+            let rules = RoadRules::default();
+            let c = query::corridor(client, &query, *from, to, &rules).await?;
+            let sightings = c
+                .vehicles
+                .iter()
+                .flat_map(|v| &v.trips)
+                .flat_map(|t| &t.visits)
+                .flat_map(|v| &v.passages);
+            let (mut n, mut found) = (0, false);
+            for s in sightings {
+                n += 1;
+                found |= s.camera == passage.0 && s.at == passage.1;
+            }
+            Ok((n, found || c.truncated))
+        }
+        Case::Companions { plate, from } => {
+            let search = query::CompanionSearch {
+                from: *from,
+                to: *from + TimeDelta::days(31),
+                window: TimeDelta::seconds(30),
+                min_junctions: 1,
+                limit: 50,
+            };
+            let (items, targets) = query::companions(client, plate, &search).await?;
+            Ok((items.len(), targets > 0))
         }
     }
 }

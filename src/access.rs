@@ -98,6 +98,8 @@ pub fn rule_for(method: &str, route: &str) -> RouteRule {
         (_, "/api/passages/{id}") => (Some(Viewer), "passage_view"),
         (_, "/api/passages/{id}/snapshot.jpg") => (Some(Viewer), "snapshot"),
         (_, "/api/counts") => (Some(Viewer), "counts"),
+        (_, "/api/corridor") => (Some(Viewer), "corridor"),
+        (_, "/api/companions") => (Some(Investigator), "companions"),
         (_, "/api/cameras") => (Some(Viewer), "cameras"),
         (_, "/api/junctions") => (Some(Viewer), "junctions"),
         (_, "/api/alerts") => (Some(Viewer), "alerts"),

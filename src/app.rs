@@ -156,6 +156,8 @@ pub async fn serve_api(
         gauges.writer,
     )
     .map_err(AppError::Folders)?;
+    let mut state = state;
+    state.road = cfg.road;
     if let Some(board) = gauges.cameras {
         state.metrics.set_cameras(board);
     }

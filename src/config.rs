@@ -44,6 +44,9 @@ pub struct Config {
     /// Where watchlist alerts go besides the page.
     #[serde(default)]
     pub alerts: AlertsConfig,
+    /// What the road allows: the corridor's impossible speed and trip breaks.
+    #[serde(default)]
+    pub road: crate::road::RoadRules,
 }
 
 /// Retention: days per kind of record (0 = keep forever) and the free-disk reserve.
@@ -319,6 +322,9 @@ impl Config {
         if self.storage.segment_len_sec < 2 {
             return bad("storage.segment_len_sec must be at least 2".into());
         }
+        if let Err(e) = self.road.validate() {
+            return bad(e.to_string());
+        }
         if let Err(m) = self.analysis.motion.validate() {
             return bad(format!("analysis.{m}"));
         }
@@ -431,6 +437,22 @@ counting_line = [[0.0, 0.6], [1.0, 0.6]]
         assert_eq!(cam.road_direction, [0.0, -1.0]);
         assert!(cam.enabled);
         assert!(Config::parse("").unwrap().cameras.is_empty());
+    }
+
+    #[test]
+    fn the_road_section_is_optional_and_checked() {
+        let c = Config::parse("[road]\nmax_speed_kmh = 90").unwrap();
+        assert_eq!(c.road.max_speed_kmh, 90.0);
+        assert_eq!(
+            c.road.slowest_kmh,
+            crate::road::RoadRules::default().slowest_kmh
+        );
+        assert_eq!(
+            Config::parse("").unwrap().road,
+            crate::road::RoadRules::default()
+        );
+        assert!(Config::parse("[road]\nmax_speed_kmh = -1").is_err());
+        assert!(Config::parse("[road]\nmax_speed = 90").is_err());
     }
 
     #[test]

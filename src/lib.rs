@@ -36,6 +36,9 @@
 //!   password hashes, the reason rule.
 //! - [`alerts`]: watchlist alerts after the write: the database's notifications fanned out
 //!   to the page (SSE), and the webhook outbox with retries.
+//! - [`road`]: PURE. The road as one picture: a plate's sightings across junctions (km
+//!   markers) grouped into trips, hops with travel time and speed, impossible hops (a misread
+//!   or a cloned plate) and junctions passed by while they were recording (a missed read).
 //! - [`retention`]: deletes the oldest clip segments first when the disk is nearly full or
 //!   they are older than their retention, old snapshots, and drops old passage months.
 //! - [`app`]: everything `matthan serve` runs (database and writer, live cameras, API with
@@ -59,18 +62,21 @@
 //! - `app` → `api`, `pipeline`, `infer`, `recognize` (settings), `store`, `alerts`,
 //!   `retention`, `config`, `video` (shutdown); nothing in the library imports `app`.
 //! - `api` → `store`, `video` (clip export), `counters`, `alerts`, `access`, `plate` (search
-//!   patterns), `scene` (class filter). Never `pipeline`, `infer` or `recognize`.
+//!   patterns), `scene` (class filter), `road` (its rules). Never `pipeline`, `infer` or
+//!   `recognize`.
 //! - `pipeline` → `video`, `infer`, `motion`, `track`, `counters`, `cpu`, `store` (rows),
 //!   `config` (camera settings from the file), `recognize` and `scene` (types).
 //! - `store` → `plate` (keys, search keys), `scene` and `track` (class and direction types),
-//!   `access` (token hashes), `config` (junctions and cameras to sync).
+//!   `road` (a corridor's trips), `access` (token hashes), `config` (junctions and cameras to
+//!   sync).
 //! - `alerts` → `store`; `retention` → `store`, `config`; `infer` → `recognize`, `cpu`;
-//!   `eval` → `recognize`; `config` → `motion`, `recognize` (their settings).
+//!   `eval` → `recognize`; `config` → `motion`, `recognize`, `road` (their settings).
 //! - `recognize` → `plate`, `scene`, `motion` (crop looks), `digest`; `video` → `motion`,
 //!   `digest`; `track` → `plate`, `scene`; `traffic` → `plate`, `scene`, `track` (types);
 //!   `synth` → `traffic` (the truth file), `plate`, `scene`, `track` (types).
-//! - `plate`, `scene`, `motion`, `track` and `access` do no I/O; `counters`, `cpu` and `digest`
-//!   import nothing of the crate.
+//! - `road` → `track` (direction type).
+//! - `plate`, `scene`, `motion`, `track`, `road` and `access` do no I/O; `counters`, `cpu` and
+//!   `digest` import nothing of the crate.
 //!
 //! The binary (`src/main.rs`) parses the command line and hands each command to its file in
 //! `src/cli/`; only the binary uses anyhow.
@@ -90,6 +96,7 @@ pub mod pipeline;
 pub mod plate;
 pub mod recognize;
 pub mod retention;
+pub mod road;
 pub mod scene;
 pub mod store;
 pub mod synth;

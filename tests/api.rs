@@ -124,8 +124,12 @@ async fn bad_input_is_a_400_with_a_reason_and_unknown_things_are_404() {
             "bucket",
         ),
         (
-            "/api/counts?junction=J&from=2000-01-01T00:00:00Z&to=2026-11-30T00:00:00Z&bucket=15m",
-            "bucket",
+            "/api/counts?junction=J&from=1500-01-01T00:00:00Z&to=2026-11-30T00:00:00Z&bucket=15m",
+            "from",
+        ),
+        (
+            "/api/counts?junction=J&from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z&format=xml",
+            "format",
         ),
         ("/api/clips?camera=cam-a&from=2026-11-29T00:00:00Z", "to"),
         (
@@ -541,6 +545,8 @@ fn the_openapi_document_lists_every_route() {
             "/api/clips",
             "/api/clips/export",
             "/api/clips/{id}/video",
+            "/api/companions",
+            "/api/corridor",
             "/api/counts",
             "/api/junctions",
             "/api/login",
@@ -836,6 +842,96 @@ async fn answers_match_the_openapi_document() {
             panic!("{uri}: {e}\n{body}");
         }
     }
+    db.drop_database().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn counts_come_as_csv_and_a_bucket_too_small_for_the_window_is_widened() {
+    let db = common::scratch("api_counts_csv").await;
+    let dir = common::temp_dir("api-counts-csv");
+    let s = state(db.store.clone(), &dir).await;
+    let at = t("2026-11-29T01:10:00Z");
+    write_batch(
+        &db.store,
+        &[
+            common::passage("cam-a", 1, at, Some("29B125662")),
+            common::passage("cam-a", 2, at + TimeDelta::minutes(1), Some("30A99999")),
+            common::passage("cam-a", 3, at + TimeDelta::hours(3), None),
+        ],
+    )
+    .await
+    .unwrap();
+    let client = db.store.client().await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO junctions (name, km_marker) VALUES ('Km 31 Yên Minh', 31.0);
+             UPDATE cameras SET junction_id = (SELECT id FROM junctions)",
+        )
+        .await
+        .unwrap();
+    drop(client);
+    let window = "junction=Km+31+Y%C3%AAn+Minh&from=2026-11-29T00:00:00Z&to=2026-11-30T00:00:00Z";
+
+    // CSV by parameter: a header and one row per bucket, class and direction, in ICT.
+    let (status, headers, body) = get(&s, &format!("/api/counts?{window}&format=csv")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    let disposition = headers["content-disposition"].to_str().unwrap();
+    assert!(
+        disposition.contains("attachment") && disposition.contains(".csv"),
+        "{disposition}"
+    );
+    let text = String::from_utf8(body).unwrap();
+    let text = text
+        .strip_prefix('\u{feff}')
+        .expect("a byte-order mark for spreadsheets");
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "junction,bucket_start,bucket,vehicle_class,direction,count"
+    );
+    assert_eq!(
+        &lines[1..],
+        [
+            "Km 31 Yên Minh,2026-11-29T08:00:00+07:00,1h,car,along,2",
+            "Km 31 Yên Minh,2026-11-29T11:00:00+07:00,1h,car,along,1",
+        ]
+    );
+    // The same by Accept header; JSON stays the default.
+    let response = router(s.state.clone())
+        .oneshot(
+            Request::get(format!("/api/counts?{window}"))
+                .header("authorization", format!("Bearer {}", s.token))
+                .header("accept", "text/csv")
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let (status, json) = get_json(&s, &format!("/api/counts?{window}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(json["bucket"], "1h");
+    assert!(json.get("bucket_requested").is_none());
+
+    // "All time" in 15-minute buckets would be ~940 000 buckets: shown per day instead.
+    let all =
+        "junction=Km+31+Y%C3%AAn+Minh&from=2000-01-01T00:00:00%2B07:00&to=2026-11-30T00:00:00Z";
+    let (status, json) = get_json(&s, &format!("/api/counts?{all}&bucket=15m")).await;
+    assert_eq!(status, StatusCode::OK, "{json}");
+    assert_eq!(json["bucket"], "1d");
+    assert_eq!(json["bucket_requested"], "15m");
+    let rows = json["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "{json}");
+    assert_eq!(rows[0]["count"], 3);
+    assert_eq!(rows[0]["bucket_start"], "2026-11-28T17:00:00Z");
+    // Weeks start on a Monday (30 November 2026 is one).
+    let (_, json) = get_json(&s, &format!("/api/counts?{window}&bucket=1w")).await;
+    assert_eq!(json["rows"][0]["bucket_start"], "2026-11-22T17:00:00Z");
     db.drop_database().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

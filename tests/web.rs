@@ -2,7 +2,9 @@
 //! WebDriver): a video made from the demo photos is ingested into a real database, the server
 //! runs, and the test types a demo plate into the search box, clicks Search, and sees the
 //! passage's row with its snapshot loaded; opening the row plays the clip at the passage and
-//! shows how long the car went unseen.
+//! shows how long the car went unseen. A second test draws a plate's corridor on a generated
+//! multi-junction log: its points and hops are drawn (checked in the DOM and in a screenshot's
+//! pixels), and clicking a point opens that passage.
 
 mod common;
 
@@ -270,6 +272,212 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
     if let Err(e) = result {
         if let Some(png) = screenshot {
             let path = std::env::temp_dir().join("matthan-web-test-failure.png");
+            let _ = std::fs::write(&path, png);
+            panic!("{e} (screenshot: {})", path.display());
+        }
+        panic!("{e}");
+    }
+    db.drop_database().await.unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// A headless Chromium session on `driver`, its profile under `dir`.
+async fn chromium(driver: &Driver, dir: &Path) -> fantoccini::Client {
+    let profile = dir.join("chromium-profile");
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        json!({
+            "binary": "/usr/bin/chromium",
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                "--no-first-run", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync",
+                format!("--user-data-dir={}", profile.display()),
+                "--window-size=1366,900"
+            ]
+        }),
+    );
+    ClientBuilder::native()
+        .capabilities(caps)
+        .connect(&driver.url)
+        .await
+        .expect("a Chromium session")
+}
+
+/// Pixels of `png` within a small distance of the colour `rgb`.
+fn pixels_of(png: &[u8], rgb: [u8; 3]) -> usize {
+    let img = image::load_from_memory(png).expect("a PNG").to_rgb8();
+    img.pixels()
+        .filter(|p| {
+            p.0.iter()
+                .zip(rgb)
+                .all(|(a, b)| (i16::from(*a) - i16::from(b)).abs() <= 12)
+        })
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_corridor_chart_draws_the_trips_and_a_point_opens_its_passage() {
+    let db = common::scratch("web_corridor").await;
+    let dir = common::temp_dir("web-corridor");
+    {
+        use matthan::access::{hash_password, Role};
+        use matthan::store::trust;
+        let client = db.store.client().await.unwrap();
+        let hash = hash_password("officer-pass").unwrap();
+        trust::create_user(&client, "officer", Role::Investigator, Some(&hash))
+            .await
+            .unwrap();
+    }
+    common::road_log(&db.store).await;
+    let mut state = common::app_state(db.store.clone(), &dir);
+    state.web_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(serve(listener, state, async {
+        let _ = stop_rx.await;
+    }));
+    let driver = Driver::start();
+    let browser = chromium(&driver, &dir).await;
+    let shot_path = std::env::temp_dir().join("matthan-corridor-chart.png");
+
+    let result = async {
+        browser.goto(&base).await?;
+        let name = browser
+            .wait()
+            .for_element(Locator::Css("#login:not([hidden]) #login-name"))
+            .await?;
+        name.send_keys("officer").await?;
+        browser
+            .find(Locator::Css("#login-password"))
+            .await?
+            .send_keys("officer-pass")
+            .await?;
+        browser
+            .find(Locator::Css("#login-btn"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Css("#road:not([hidden]) #corridor-plate"))
+            .await?;
+        // The log's day (datetime-local inputs are set as the page's own code sets them).
+        browser
+            .execute(
+                "document.getElementById('corridor-from').value = '2026-11-28T00:00:00';
+                 document.getElementById('corridor-to').value = '2026-11-29T00:00:00';",
+                vec![],
+            )
+            .await?;
+        browser
+            .find(Locator::Css("#corridor-plate"))
+            .await?
+            .send_keys("29B125662")
+            .await?;
+        browser
+            .find(Locator::Css("#corridor-reason"))
+            .await?
+            .send_keys("web test: case 7")
+            .await?;
+        browser
+            .find(Locator::Css("#corridor-btn"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css("#corridor-svg circle.corridor-point"))
+            .await?;
+        // Nine passages, six hops (two trips of three), one junction missed while recording.
+        let count = |css: &'static str| {
+            let browser = browser.clone();
+            async move { browser.find_all(Locator::Css(css)).await.map(|v| v.len()) }
+        };
+        assert_eq!(count("#corridor-svg circle.corridor-point").await?, 9);
+        assert_eq!(count("#corridor-svg line.hop").await?, 6);
+        assert_eq!(count("#corridor-svg line.impossible").await?, 0);
+        assert_eq!(count("#corridor-svg rect.missed").await?, 1);
+        assert_eq!(count("#corridor-hops tbody tr.hop").await?, 6);
+        let status = browser
+            .find(Locator::Css("#corridor-status"))
+            .await?
+            .text()
+            .await?;
+        assert!(status.contains("2 trip(s)"), "{status}");
+        // The chart as drawn: the first trip's blue and the second's green are on screen.
+        let chart = browser.find(Locator::Css("#corridor-chart")).await?;
+        browser
+            .execute(
+                "arguments[0].scrollIntoView({block: 'start'});",
+                vec![serde_json::to_value(&chart)?],
+            )
+            .await?;
+        let png = chart.screenshot().await?;
+        std::fs::write(&shot_path, &png)?;
+        assert!(
+            pixels_of(&png, [0x0b, 0x5c, 0xad]) > 200,
+            "trip 1 not drawn"
+        );
+        assert!(
+            pixels_of(&png, [0x1e, 0x7b, 0x34]) > 200,
+            "trip 2 not drawn"
+        );
+        // A click on the Km 52 point of the morning opens that passage.
+        let points = browser
+            .find_all(Locator::Css("#corridor-svg circle.corridor-point"))
+            .await?;
+        let mut clicked = None;
+        for p in points {
+            let camera = p.attr("data-camera").await?.unwrap_or_default();
+            let id = p.attr("data-passage").await?.unwrap_or_default();
+            if camera == "mv-1" && clicked.is_none() {
+                p.click().await?;
+                clicked = Some(id);
+            }
+        }
+        let id = clicked.expect("a point at Km 52");
+        browser
+            .wait()
+            .at_most(Duration::from_secs(10))
+            .for_element(Locator::Css("#detail:not([hidden])"))
+            .await?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let fields = browser
+                .find(Locator::Css("#detail-fields"))
+                .await?
+                .text()
+                .await?;
+            if fields.contains(&id) && fields.contains("mv-1") {
+                break;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "passage {id} not opened: {fields}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let title = browser
+            .find(Locator::Css("#detail-title"))
+            .await?
+            .text()
+            .await?;
+        assert_eq!(title, "29B125662");
+        Ok::<(), Box<dyn std::error::Error>>(())
+    }
+    .await;
+    let screenshot = browser.screenshot().await.ok();
+    let _ = browser.close().await;
+    drop(driver);
+    let _ = stop_tx.send(());
+    let _ = server.await;
+    if let Err(e) = result {
+        if let Some(png) = screenshot {
+            let path = std::env::temp_dir().join("matthan-corridor-test-failure.png");
             let _ = std::fs::write(&path, png);
             panic!("{e} (screenshot: {})", path.display());
         }

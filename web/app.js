@@ -1,5 +1,5 @@
 // matthan web UI: login, plate search (with a reason), passage detail + clip player, counts
-// chart, camera list, live watchlist alerts; for admins the watchlist and the audit log.
+// chart (and CSV), camera list, live watchlist alerts; for admins the watchlist and the audit log.
 // Plain ES2020, no framework. All data goes into the DOM through textContent / attributes only.
 'use strict';
 
@@ -317,6 +317,10 @@ function renderDetail(p, match) {
     info.textContent = 'no clip recorded / không có video';
   }
 
+  const trace = $('#detail-corridor');
+  trace.hidden = !p.plate_key;
+  trace.onclick = () => showCorridor(p.plate_key);
+
   const exp = $('#export');
   const best = Date.parse(p.best_at);
   const canClips = ROLES.indexOf(me.role) >= ROLES.indexOf('investigator');
@@ -360,6 +364,11 @@ async function runCounts() {
     }));
     if (seq !== countsSeq) return;
     renderCounts(Array.isArray(data.rows) ? data.rows : [], data.bucket || bucket);
+    if (data.bucket_requested) {
+      $('#bucket').value = data.bucket;
+      status.textContent += ` — ${data.bucket_requested} buckets would be too many for this window: ` +
+        `shown per ${data.bucket} / khoảng quá nhỏ, hiển thị theo ${data.bucket}`;
+    }
   } catch (e) {
     if (seq !== countsSeq) return;
     renderCounts([], bucket);
@@ -367,8 +376,24 @@ async function runCounts() {
   }
 }
 
+// The same counts as a CSV file to hand in.
+function downloadCountsCsv() {
+  const junction = $('#junction').value;
+  if (!junction) { setStatus($('#counts-status'), 'No junction selected / Chưa chọn nút giao', true); return; }
+  const a = el('a', {
+    href: 'api/counts?' + qs({
+      junction, bucket: $('#bucket').value, format: 'csv',
+      from: localToRfc($('#counts-from').value), to: localToRfc($('#counts-to').value),
+    }),
+    download: '',
+  });
+  document.body.append(a);
+  a.click();
+  a.remove();
+}
+
 function bucketLabel(iso, bucket) {
-  return bucket === '1d' ? fmt(fmtDay, iso) : fmt(fmtDayHour, iso);
+  return bucket === '1d' || bucket === '1w' ? fmt(fmtDay, iso) : fmt(fmtDayHour, iso);
 }
 
 function renderCounts(rows, bucket) {
@@ -634,7 +659,8 @@ async function start() {
   }
   $('#login').hidden = true;
   $('#whoami').textContent = `${me.name} (${me.role})`;
-  for (const id of ['#main', '#lower', '#alerts-section', '#whoami', '#logout']) $(id).hidden = false;
+  for (const id of ['#main', '#lower', '#road', '#alerts-section', '#whoami', '#logout']) $(id).hidden = false;
+  $('#companions-section').hidden = ROLES.indexOf(me.role) < ROLES.indexOf('investigator');
   $('#admin').hidden = me.role !== 'admin';
   startAlerts();
   if (me.role === 'admin') { loadWatchlist(); loadAudit(); }
@@ -660,6 +686,7 @@ async function init() {
     $('#counts-to').value = msToLocal(Date.now());
     runCounts();
   });
+  $('#counts-csv').addEventListener('click', downloadCountsCsv);
   $('#cameras-refresh').addEventListener('click', () => loadCameras(false));
   document.addEventListener('keydown', (ev) => { if (ev.key === 'Escape' && !$('#detail').hidden) closeDetail(); });
   $('#login-form').addEventListener('submit', login);

@@ -7,15 +7,19 @@
 //!
 //! - [`guard`]: every `/api` request: token → user → role check → handler → audit row.
 //! - `access`, `watch`: login, users, the audit log; the watchlist and alerts (SSE).
+//! - `counts`: vehicle counts per junction as JSON or CSV, the bucket widened to fit the window.
 //! - [`params`]: query-string parsing into typed values.
+//! - `road`: a plate's corridor (trips, hops, flags) and the plates travelling with it.
 //! - [`error`]: [`ApiError`] and its JSON body.
 //! - [`metrics`]: Prometheus registry and the request-counting middleware.
 
 mod access;
+mod counts;
 pub mod error;
 pub mod guard;
 pub mod metrics;
 pub mod params;
+mod road;
 mod watch;
 
 use std::path::{Path, PathBuf};
@@ -40,8 +44,9 @@ use params::{parse_query, parse_time, parse_time_opt};
 
 use crate::alerts::AlertHub;
 use crate::plate::search::PlateQuery;
+use crate::road::RoadRules;
 use crate::scene::VehicleClass;
-use crate::store::query::{self, Bucket, Cursor, SearchFilter};
+use crate::store::query::{self, Cursor, SearchFilter};
 use crate::store::writer::WriterCounters;
 use crate::store::Store;
 use crate::video::export::{export_window, SegmentSource};
@@ -69,6 +74,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Watchlist alerts as they are raised (fed by [`AlertHub::listen`]).
     pub alerts: AlertHub,
+    /// What the road allows (corridor trips and impossible hops); the config's `[road]`.
+    pub road: RoadRules,
 }
 
 impl AppState {
@@ -92,6 +99,7 @@ impl AppState {
             web_dir: web_dir.to_path_buf(),
             metrics: Arc::new(Metrics::new(writer)),
             alerts: AlertHub::new(),
+            road: RoadRules::default(),
         })
     }
 }
@@ -115,7 +123,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/passages", get(search_passages))
         .route("/api/passages/{id}", get(get_passage))
         .route("/api/passages/{id}/snapshot.jpg", get(get_snapshot))
-        .route("/api/counts", get(get_counts))
+        .route("/api/counts", get(counts::get_counts))
+        .route("/api/corridor", get(road::corridor))
+        .route("/api/companions", get(road::companions))
         .route("/api/clips", get(list_clips))
         .route("/api/clips/export", get(export_clip))
         .route("/api/clips/{id}/video", get(clip_video))
@@ -315,54 +325,6 @@ async fn serve_file(path: &Path, mime: &str, request: Request) -> Result<Respons
         HeaderValue::from_static("private, max-age=3600"),
     );
     Ok(response)
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct CountParams {
-    junction: Option<String>,
-    from: Option<String>,
-    to: Option<String>,
-    bucket: Option<String>,
-}
-
-async fn get_counts(
-    State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
-    let p: CountParams = parse_query(raw.as_deref())?;
-    let name = p
-        .junction
-        .filter(|j| !j.is_empty())
-        .ok_or_else(|| ApiError::bad("junction", "is required"))?;
-    let from = parse_time("from", p.from.as_deref())?;
-    let to = parse_time("to", p.to.as_deref())?;
-    if to <= from {
-        return Err(ApiError::bad("to", "must be after from"));
-    }
-    let bucket = match p.bucket.as_deref() {
-        None | Some("") => Bucket::Hour,
-        Some(b) => Bucket::parse(b).ok_or_else(|| ApiError::bad("bucket", "one of 15m, 1h, 1d"))?,
-    };
-    if (to - from).num_seconds() / bucket.length().num_seconds() > 10_000 {
-        return Err(ApiError::bad(
-            "bucket",
-            "more than 10000 buckets: use a larger bucket or a shorter window",
-        ));
-    }
-    let client = state.store.client().await?;
-    let junction_id = query::junction_id(&client, &name)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no junction named `{name}`")))?;
-    let rows = query::counts(&client, junction_id, from, to, bucket).await?;
-    Ok(Json(json!({
-        "junction": name,
-        "bucket": bucket.as_str(),
-        "from": from,
-        "to": to,
-        "rows": rows,
-    }))
-    .into_response())
 }
 
 #[derive(Deserialize)]

@@ -55,9 +55,52 @@ pub fn parse_time_opt(param: &str, raw: Option<&str>) -> Result<Option<DateTime<
     }
 }
 
+/// A duration such as `30s`, `2m`, `1h` or plain seconds (`45`): `default` when absent or
+/// empty, else from 1 s to `max`.
+pub fn parse_duration(
+    param: &str,
+    raw: Option<&str>,
+    default: chrono::TimeDelta,
+    max: chrono::TimeDelta,
+) -> Result<chrono::TimeDelta, ApiError> {
+    let Some(s) = raw.map(str::trim).filter(|s| !s.is_empty()) else {
+        return Ok(default);
+    };
+    let (number, unit) = match s.find(|c: char| !c.is_ascii_digit()) {
+        Some(i) => s.split_at(i),
+        None => (s, "s"),
+    };
+    let seconds = match unit {
+        "s" => 1,
+        "m" => 60,
+        "h" => 3600,
+        _ => 0,
+    };
+    let value = number
+        .parse::<i64>()
+        .ok()
+        .filter(|_| seconds > 0)
+        .and_then(|n| n.checked_mul(seconds))
+        .map(chrono::TimeDelta::seconds)
+        .ok_or_else(|| {
+            ApiError::bad(
+                param,
+                format!("`{s}` is not a duration such as 30s, 2m or 1h"),
+            )
+        })?;
+    if value < chrono::TimeDelta::seconds(1) || value > max {
+        return Err(ApiError::bad(
+            param,
+            format!("must be from 1s to {}s", max.num_seconds()),
+        ));
+    }
+    Ok(value)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::TimeDelta;
 
     #[derive(serde::Deserialize, Debug)]
     #[serde(deny_unknown_fields)]
@@ -81,6 +124,36 @@ mod tests {
         for bad in ["0", "501", "-1", "x", "1.5"] {
             let e = parse_limit(Some(bad), 50, 500).unwrap_err().to_string();
             assert!(e.contains("limit") && e.contains("1 to 500"), "{bad}: {e}");
+        }
+    }
+
+    #[test]
+    fn durations_have_units_and_limits() {
+        let d = |raw| {
+            parse_duration(
+                "window",
+                raw,
+                TimeDelta::seconds(30),
+                TimeDelta::minutes(10),
+            )
+        };
+        assert_eq!(d(None).unwrap(), TimeDelta::seconds(30));
+        assert_eq!(d(Some("")).unwrap(), TimeDelta::seconds(30));
+        assert_eq!(d(Some("45")).unwrap(), TimeDelta::seconds(45));
+        assert_eq!(d(Some("2m")).unwrap(), TimeDelta::minutes(2));
+        assert_eq!(d(Some("10m")).unwrap(), TimeDelta::minutes(10));
+        for bad in [
+            "0s",
+            "11m",
+            "1h",
+            "x",
+            "5d",
+            "-5s",
+            "1.5m",
+            "99999999999999999999h",
+        ] {
+            let e = d(Some(bad)).unwrap_err().to_string();
+            assert!(e.contains("window"), "{bad}: {e}");
         }
     }
 

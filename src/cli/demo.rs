@@ -1,14 +1,15 @@
 //! `matthan demo`: two demo cameras at two junctions, fed with videos made from the eval
 //! photos, ingested into the log (DATABASE_URL or the private cluster), then served.
 //!
-//! The videos start at 07:00 today (Asia/Ho_Chi_Minh), so running the demo again the same
-//! day finds every passage already logged and adds nothing (the writer is idempotent).
+//! The videos are dated today in Asia/Ho_Chi_Minh (at 07:00 once that is past), and a second
+//! run the same local day reuses the first run's start, so it finds every passage already
+//! logged and adds nothing (the writer is idempotent).
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
 use anyhow::{bail, Context};
-use chrono::{DateTime, TimeDelta, TimeZone, Utc};
+use chrono::{DateTime, TimeDelta, TimeZone, Timelike, Utc};
 use matthan::app::{self, ApiSettings, Gauges};
 use matthan::config::{CameraConfig, Config, JunctionConfig};
 use matthan::pipeline::{run_camera, write_item, CameraSettings};
@@ -67,19 +68,60 @@ fn jpegs(dir: &Path, max: usize) -> anyhow::Result<Vec<PathBuf>> {
     Ok(v)
 }
 
-/// 07:00 today in Asia/Ho_Chi_Minh (yesterday's if it is earlier than that now).
-fn demo_start() -> DateTime<Utc> {
+/// When the demo's video starts: dated today in Asia/Ho_Chi_Minh, whatever the UTC date.
+/// - `earlier`: the start an earlier run of the same local day used (its first segment in the
+///   log); reused, so running the demo again the same day adds nothing.
+/// - Else 07:00 local if it is 07:30 or later now (the demo's videos span about 21 minutes).
+/// - Else half an hour ago, to the minute (the small hours of the day), or yesterday's 07:00
+///   in the first half hour after midnight, so that nothing is dated in the future.
+fn demo_start(now: DateTime<Utc>, earlier: Option<DateTime<Utc>>) -> DateTime<Utc> {
     let ict = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7");
-    let now = Utc::now().with_timezone(&ict);
-    let mut day = now.date_naive();
-    if now.time() < chrono::NaiveTime::from_hms_opt(8, 0, 0).expect("valid") {
-        day = day.pred_opt().unwrap_or(day);
+    let local = now.with_timezone(&ict);
+    let day = local.date_naive();
+    if let Some(t) = earlier.filter(|t| t.with_timezone(&ict).date_naive() == day) {
+        return t;
     }
-    let seven = day.and_hms_opt(7, 0, 0).expect("valid");
-    ict.from_local_datetime(&seven)
-        .single()
-        .map(|t| t.with_timezone(&Utc))
-        .unwrap_or_else(Utc::now)
+    let at = |d: chrono::NaiveDate, h, m| {
+        let naive = d.and_hms_opt(h, m, 0).expect("valid");
+        ict.from_local_datetime(&naive)
+            .single()
+            .map_or(now, |t| t.with_timezone(&Utc))
+    };
+    let t = local.time();
+    let hm = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).expect("valid");
+    if t >= hm(7, 30) {
+        at(day, 7, 0)
+    } else if t >= hm(0, 30) {
+        let half_hour_ago = local - TimeDelta::minutes(30);
+        let time = half_hour_ago.time();
+        at(day, time.hour(), time.minute())
+    } else {
+        at(day.pred_opt().unwrap_or(day), 7, 0)
+    }
+}
+
+/// The first segment of `camera` recorded on the local day of `now`, if an earlier demo run
+/// logged one.
+async fn earlier_start(
+    client: &tokio_postgres::Client,
+    camera: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Option<DateTime<Utc>>> {
+    let Some(id) = query::camera_id(client, camera).await? else {
+        return Ok(None);
+    };
+    let ict = chrono::FixedOffset::east_opt(7 * 3600).expect("UTC+7");
+    let midnight = now
+        .with_timezone(&ict)
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .expect("valid");
+    let Some(day_start) = ict.from_local_datetime(&midnight).single() else {
+        return Ok(None);
+    };
+    let day_start = day_start.with_timezone(&Utc);
+    let clips = query::clips(client, id, day_start, day_start + TimeDelta::days(1)).await?;
+    Ok(clips.iter().map(|c| c.started_at).min())
 }
 
 fn make_video(out: &Path, photos: &[PathBuf]) -> anyhow::Result<()> {
@@ -113,19 +155,24 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let cfg = demo_config(&cameras)?;
     let demo_dir = cfg.storage.state_dir.join("demo");
     std::fs::create_dir_all(&demo_dir)?;
+    let rt = tokio::runtime::Runtime::new()?;
+    let db = rt.block_on(Database::open(
+        globals.database_url.as_deref(),
+        &cfg.storage.state_dir,
+    ))?;
+    println!("demo: log in {}", db.description);
+    let now = Utc::now();
+    let earlier = rt.block_on(async {
+        let client = db.store.client().await?;
+        earlier_start(&client, cameras[0].name, now).await
+    })?;
     let demo = Demo {
-        start: demo_start(),
+        start: demo_start(now, earlier),
         cfg,
         cameras,
         demo_dir,
         recognizer,
     };
-    let rt = tokio::runtime::Runtime::new()?;
-    let db = rt.block_on(Database::open(
-        globals.database_url.as_deref(),
-        &demo.cfg.storage.state_dir,
-    ))?;
-    println!("demo: log in {}", db.description);
     let result = ingest_and_serve(&demo, &rt, &db, args);
     rt.block_on(db.close());
     result?;
@@ -320,4 +367,48 @@ async fn demo_access(client: &mut tokio_postgres::Client) -> anyhow::Result<Stri
         .await?;
     }
     Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().to_utc()
+    }
+
+    #[test]
+    fn the_demo_is_dated_today_in_vietnam() {
+        // 20:00 UTC on the 30th is 03:00 on 1 December in Vietnam: the demo is on the 1st.
+        let start = demo_start(t("2026-11-30T20:00:00Z"), None);
+        assert_eq!(start, t("2026-12-01T02:30:00+07:00"));
+        // After 07:30 local: 07:00 local.
+        assert_eq!(
+            demo_start(t("2026-11-30T14:11:35Z"), None),
+            t("2026-11-30T07:00:00+07:00")
+        );
+        // A run earlier the same local day is reused; one from another day is not.
+        let earlier = t("2026-12-01T02:30:00+07:00");
+        assert_eq!(
+            demo_start(t("2026-12-01T05:00:00Z"), Some(earlier)),
+            earlier
+        );
+        assert_eq!(
+            demo_start(t("2026-12-02T05:00:00Z"), Some(earlier)),
+            t("2026-12-02T07:00:00+07:00")
+        );
+        // The first half hour after midnight: yesterday's 07:00, never the future.
+        assert_eq!(
+            demo_start(t("2026-11-30T17:10:00Z"), None),
+            t("2026-11-30T07:00:00+07:00")
+        );
+        for h in 0..24 {
+            let now = t("2026-11-30T00:00:00Z") + TimeDelta::minutes(h * 60 + 7);
+            // The videos span about 21 minutes: all of it in the past.
+            assert!(
+                demo_start(now, None) + TimeDelta::minutes(21) <= now,
+                "{now}"
+            );
+        }
+    }
 }

@@ -1,17 +1,20 @@
 //! Shared helpers for the integration tests, one definition each: where the models, the eval
 //! photos and the scratch folders are, and times written as text. The submodules hold the
 //! rest and are re-exported here, so a test calls `common::scratch`, `common::passage`...:
-//! `db` (scratch databases, API state, users), `rows` (passage rows to write), `video` (test
+//! `db` (scratch databases, API state, users), `road` (a generated multi-junction log),
+//! `rows` (passage rows to write), `video` (test
 //! videos, ffmpeg checks, live cameras, in-process ingests) and `cli` (the `matthan` binary).
 #![allow(dead_code, unused_imports)]
 
 mod cli;
 mod db;
+mod road;
 mod rows;
 mod video;
 
 pub use cli::*;
 pub use db::*;
+pub use road::*;
 pub use rows::*;
 pub use video::*;
 

@@ -32,15 +32,21 @@ pub enum Bucket {
     Hour,
     /// 1 day (a local day in Asia/Ho_Chi_Minh).
     Day,
+    /// 1 week (Monday to Sunday, local days).
+    Week,
 }
 
 impl Bucket {
-    /// `15m`, `1h` or `1d`.
+    /// Every bucket, smallest first.
+    pub const ALL: [Bucket; 4] = [Bucket::Quarter, Bucket::Hour, Bucket::Day, Bucket::Week];
+
+    /// `15m`, `1h`, `1d` or `1w`.
     pub fn parse(s: &str) -> Option<Bucket> {
         match s {
             "15m" => Some(Bucket::Quarter),
             "1h" => Some(Bucket::Hour),
             "1d" => Some(Bucket::Day),
+            "1w" => Some(Bucket::Week),
             _ => None,
         }
     }
@@ -51,6 +57,7 @@ impl Bucket {
             Bucket::Quarter => "15m",
             Bucket::Hour => "1h",
             Bucket::Day => "1d",
+            Bucket::Week => "1w",
         }
     }
 
@@ -60,13 +67,14 @@ impl Bucket {
             Bucket::Quarter => TimeDelta::minutes(15),
             Bucket::Hour => TimeDelta::hours(1),
             Bucket::Day => TimeDelta::days(1),
+            Bucket::Week => TimeDelta::weeks(1),
         }
     }
 }
 
 /// Vehicles per bucket × class × direction at a junction's cameras in [from, to). A camera
 /// with a counting line counts the passages that crossed it; one without counts every
-/// passage. Buckets are aligned to local midnight (UTC+7).
+/// passage. Buckets are aligned to local midnight (UTC+7), weeks to a Monday.
 pub async fn counts(
     client: &tokio_postgres::Client,
     junction_id: i64,
@@ -75,16 +83,21 @@ pub async fn counts(
     bucket: Bucket,
 ) -> Result<Vec<CountRow>, StoreError> {
     let seconds = bucket.length().num_seconds() as f64;
+    // 2000-01-03 was a Monday.
+    let origin = match bucket {
+        Bucket::Week => "2000-01-03 00:00:00+07",
+        _ => "2000-01-01 00:00:00+07",
+    };
     let rows = client
         .query(
             "SELECT date_bin(make_interval(secs => $4), p.best_at,
-                             timestamptz '2000-01-01 00:00:00+07') AS b,
+                             $5::text::timestamptz) AS b,
                     p.vehicle_class, p.direction, count(*)
              FROM passages p JOIN cameras c ON c.id = p.camera_id
              WHERE c.junction_id = $1 AND p.best_at >= $2 AND p.best_at < $3
                AND p.crossed_line IS NOT FALSE
              GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
-            &[&junction_id, &from, &to, &seconds],
+            &[&junction_id, &from, &to, &seconds, &origin],
         )
         .await?;
     rows.iter()
@@ -111,5 +124,11 @@ mod tests {
             Some(TimeDelta::days(1))
         );
         assert_eq!(Bucket::parse("2h"), None);
+        for b in Bucket::ALL {
+            assert_eq!(Bucket::parse(b.as_str()), Some(b));
+        }
+        assert!(Bucket::ALL
+            .windows(2)
+            .all(|w| w[0].length() < w[1].length()));
     }
 }

@@ -14,12 +14,15 @@
 //! - [`counts`](mod@counts): vehicles per bucket, class and direction.
 //! - [`clips`](mod@clips): clip segments.
 //! - [`catalog`]: cameras, junctions, ids by name, the config sync.
+//! - [`road`](mod@road): a plate's corridor (trips across junctions, recordings checked),
+//!   plates travelling together.
 
 pub mod catalog;
 pub mod clips;
 pub mod counts;
 pub mod fuzzy;
 pub mod passage;
+pub mod road;
 pub mod search;
 
 pub use catalog::{
@@ -30,4 +33,7 @@ pub use clips::{clip, clips, ClipView};
 pub use counts::{counts, Bucket, CountRow};
 pub use fuzzy::{fuzzy_costs, CandidateRead};
 pub use passage::{passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView};
+pub use road::{
+    companions, corridor, recording_at, Companion, CompanionSearch, Corridor, VehicleCorridor,
+};
 pub use search::{recent_passages, search_passages, Cursor, SearchFilter, SearchPage};
