@@ -165,13 +165,16 @@ pub async fn recording_at(
     let slack_s = slack.num_milliseconds() as f64 / 1000.0;
     let rows = client
         .query(
+            // Segments of one camera do not overlap, so the first one ending after t - slack
+            // is the only one that can cover [t - slack, t + slack]: one index probe each.
             "SELECT q.i, EXISTS (
                  SELECT 1 FROM junctions j
                  JOIN cameras c ON c.junction_id = j.id
-                 JOIN clips k ON k.camera_id = c.id
-                 WHERE j.name = q.name
-                   AND k.ended_at >= q.t - make_interval(secs => $3)
-                   AND k.started_at <= q.t + make_interval(secs => $3))
+                 CROSS JOIN LATERAL (
+                     SELECT k.started_at FROM clips k
+                     WHERE k.camera_id = c.id AND k.ended_at >= q.t - make_interval(secs => $3)
+                     ORDER BY k.ended_at LIMIT 1) k
+                 WHERE j.name = q.name AND k.started_at <= q.t + make_interval(secs => $3))
              FROM unnest($1::text[], $2::timestamptz[]) WITH ORDINALITY AS q(name, t, i)
              ORDER BY q.i",
             &[&names, &times, &slack_s],
