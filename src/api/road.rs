@@ -137,8 +137,8 @@ pub(super) async fn companions(
         min_junctions: i64::from(min_junctions),
         limit: i64::from(limit),
     };
-    let client = state.store.client().await?;
-    let (items, target_passages) = query::companions(&client, &key, &search).await?;
+    let mut client = state.store.client().await?;
+    let (items, target_passages) = query::companions(&mut client, &key, &search).await?;
     let body = json!({
         "plate": key,
         "from": from,

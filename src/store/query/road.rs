@@ -226,12 +226,17 @@ pub struct Companion {
 /// `search.window` of it, ranked by distinct shared junctions, then times together, then the
 /// smallest mean gap. Returns the companions and how many target passages were looked at.
 pub async fn companions(
-    client: &tokio_postgres::Client,
+    client: &mut tokio_postgres::Client,
     target: &str,
     search: &CompanionSearch,
 ) -> Result<(Vec<Companion>, i64), StoreError> {
     let window_s = search.window.num_milliseconds() as f64 / 1000.0;
     let key = target;
+    // The planner cannot see the window when it plans the per-passage range scans and costs
+    // them high enough to JIT-compile the query: seconds of compiling for a query that runs
+    // in tens of milliseconds (measured at 10 M passages: 4.5 s with JIT, 0.13 s without).
+    let client = client.transaction().await?;
+    client.batch_execute("SET LOCAL jit = off").await?;
     let targets: i64 = client
         .query_one(
             "SELECT count(*) FROM plate_reads r
@@ -308,5 +313,6 @@ pub async fn companions(
             passage_ids,
         });
     }
+    client.commit().await?;
     Ok((out, targets))
 }
