@@ -14,12 +14,14 @@
 //! - [`counts`](mod@counts): vehicles per bucket, class and direction.
 //! - [`clips`](mod@clips): clip segments.
 //! - [`catalog`]: cameras, junctions, ids by name, the config sync.
+//! - [`runs`]: analysis runs (a recorded window read again): open, lock, finish.
 
 pub mod catalog;
 pub mod clips;
 pub mod counts;
 pub mod fuzzy;
 pub mod passage;
+pub mod runs;
 pub mod search;
 
 pub use catalog::{
@@ -30,4 +32,5 @@ pub use clips::{clip, clips, ClipView};
 pub use counts::{counts, Bucket, CountRow};
 pub use fuzzy::{fuzzy_costs, CandidateRead};
 pub use passage::{passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView};
+pub use runs::AnalysisRun;
 pub use search::{recent_passages, search_passages, Cursor, SearchFilter, SearchPage};
