@@ -31,6 +31,6 @@ pub use catalog::{
 pub use clips::{clip, clips, ClipView};
 pub use counts::{counts, Bucket, CountRow};
 pub use fuzzy::{fuzzy_costs, CandidateRead};
-pub use passage::{passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView};
+pub use passage::{passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView, RunLink};
 pub use runs::AnalysisRun;
 pub use search::{recent_passages, search_passages, Cursor, SearchFilter, SearchPage};
