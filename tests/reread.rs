@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use matthan::plate::search::{PlateQuery, SearchMode};
-use matthan::store::query::{self, SearchFilter};
+use matthan::store::query::{self, Bucket, SearchFilter};
 use serde_json::Value;
 
 const START: &str = "2026-11-29T01:00:00Z";
@@ -98,8 +98,39 @@ fn a_reread_adds_a_second_run_beside_the_first_and_again_adds_nothing() {
     let rt = tokio::runtime::Runtime::new().unwrap();
     let db = rt.block_on(common::scratch("reread"));
     let url = db.connection_string();
+    // A demo plate on the watchlist: the live analysis raises its alert.
+    rt.block_on(async {
+        let mut client = db.store.client().await.unwrap();
+        let watch = PlateQuery::parse("29B125662", None).unwrap();
+        matthan::store::trust::add_watch(&mut client, &watch, "reread test", "tester")
+            .await
+            .unwrap();
+    });
     ingest(&url, "demo", &video, &dir, 3, 5);
     let client = rt.block_on(db.store.client()).unwrap();
+    let junction: i64 = rt.block_on(async {
+        client
+            .batch_execute(
+                "INSERT INTO junctions (name) VALUES ('J');
+                 UPDATE cameras SET junction_id = (SELECT id FROM junctions)",
+            )
+            .await
+            .unwrap();
+        count(&client, "SELECT id FROM junctions").await
+    });
+    let counts = || {
+        rt.block_on(query::counts(
+            &client,
+            junction,
+            common::t(START),
+            common::t("2026-11-29T01:00:30Z"),
+            Bucket::Quarter,
+        ))
+        .unwrap()
+    };
+    let live_counts = counts();
+    let alerts = rt.block_on(count(&client, "SELECT count(*) FROM alerts"));
+    assert!(alerts >= 1, "the live analysis alerts on the watched plate");
     let live = rt.block_on(rows(&client, LIVE_PASSAGES));
     let live_reads = rt.block_on(rows(&client, LIVE_READS));
     let clips = rt.block_on(rows(&client, "SELECT * FROM clips ORDER BY id"));
@@ -171,6 +202,13 @@ fn a_reread_adds_a_second_run_beside_the_first_and_again_adds_nothing() {
     });
     // No segment was written or changed.
     assert_eq!(files(&dir.join("clips")), clip_files);
+    // The past read again raises no alert, and counts the vehicles once.
+    assert_eq!(
+        rt.block_on(count(&client, "SELECT count(*) FROM alerts")),
+        alerts
+    );
+    assert_eq!(counts(), live_counts);
+    assert!(!live_counts.is_empty());
 
     // The re-read plates are the live ones, each found by a search in both runs.
     let reread_keys: Vec<String> = rt.block_on(async {
