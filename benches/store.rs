@@ -445,6 +445,7 @@ impl DataSet {
             bbox: vec![x, y, x + rng.between(80.0, 400.0) as f32, y + 300.0],
             frames_seen: 5 + rng.below(55) as i32,
             reads,
+            run_id: None,
         };
         Planted { passage, truth }
     }

@@ -21,15 +21,20 @@
 //!   with a mask, and which sampled frames are worth the detectors.
 //! - [`infer`]: the inference service shared by all cameras: worker threads owning the model
 //!   sessions, one bounded lane per camera, round-robin scheduling.
-//! - [`pipeline`]: wires one camera (`mod.rs`): `reader` (source → recorder, reconnects) →
+//! - [`pipeline`]: wires one camera (`mod.rs`): `reader` (source → recorder, reconnects; no
+//!   recorder for a recorded segment read again) →
 //!   `decoder` (decode, motion gate) → `analysis` (cascade: vehicles, then plates only where
 //!   a track needs a read → tracker) → `events` (clip segments, passages, snapshots, store
 //!   rows), with bounded queues between threads.
+//! - [`reread`]: a camera's recorded segments of a time window read again by the current
+//!   recognizer (`matthan reread`), logged as a new analysis run beside the live passages;
+//!   its window and run key are PURE (`plan`), one segment's reading is `segment`.
 //! - [`counters`]: PURE. Per-camera packet and frame counters and the board `/metrics` reads.
 //! - [`cpu`]: CPU time of a thread and the process, peak memory (for `bench streams`).
 //! - [`store`]: the PostgreSQL log: migrations (`sql/`), private cluster when no
 //!   `DATABASE_URL`, batched idempotent writer with its on-disk spool for when the database is
-//!   down, and every query (search, counts, clips; users, audit, watchlist, alerts).
+//!   down, and every query (search, counts, clips, analysis runs; users, audit, watchlist,
+//!   alerts).
 //! - [`api`]: axum HTTP API and the static page in `web/`, served by `matthan serve`; every
 //!   `/api` request is authenticated, checked against its route's role and audited.
 //! - [`access`]: PURE. Roles, the role each route needs, tokens (stored hashed), argon2
@@ -69,6 +74,8 @@
 //! - `store` → `plate` (keys, search keys), `scene` and `track` (class and direction types),
 //!   `road` (a corridor's trips), `access` (token hashes), `config` (junctions and cameras to
 //!   sync).
+//! - `reread` → `pipeline` (the camera without recording), `store` (rows), `video` (the
+//!   source and shutdown), `digest` (the segments' SHA-256); nothing imports `reread`.
 //! - `alerts` → `store`; `retention` → `store`, `config`; `infer` → `recognize`, `cpu`;
 //!   `eval` → `recognize`; `config` → `motion`, `recognize`, `road` (their settings).
 //! - `recognize` → `plate`, `scene`, `motion` (crop looks), `digest`; `video` → `motion`,
@@ -95,6 +102,7 @@ pub mod motion;
 pub mod pipeline;
 pub mod plate;
 pub mod recognize;
+pub mod reread;
 pub mod retention;
 pub mod road;
 pub mod scene;

@@ -1,7 +1,7 @@
 //! The `matthan` command line: parses the flags and calls the command asked for.
 //!
 //! Each command lives in its own file under `cli/` (its flags and its body): `read`, `eval`,
-//! `eval-video`, `models`, `bench`, `ingest`, `migrate`, `serve`, `user`, `demo`,
+//! `eval-video`, `models`, `bench`, `ingest`, `reread`, `migrate`, `serve`, `user`, `demo`,
 //! `make_traffic`;
 //! `cli/common.rs` holds the global flags and what several commands share. Everything `serve`
 //! runs is the library's `app`. Errors are printed here, once, with their causes.
@@ -47,6 +47,10 @@ enum Command {
     /// Ingest one camera (file or rtsp:// URL): record MP4 segments, track vehicles, print
     /// clip segments and passages as JSON lines on stdout; a summary goes to stderr.
     Ingest(cli::ingest::IngestArgs),
+    /// Read a camera's recorded segments of a window (at most 24 h) again with the current
+    /// recognizer, and log the passages as a new analysis run beside the live ones; again
+    /// with the same models it adds nothing. One JSON summary goes to stdout.
+    Reread(cli::reread::RereadArgs),
     /// Apply pending database migrations (they are also applied at every start).
     Migrate(cli::migrate::MigrateArgs),
     /// Serve the API and the web page, and record and analyse the config's live (rtsp://,
@@ -90,6 +94,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Models => cli::models::run(g),
         Command::Bench(args) => cli::bench::run(g, args),
         Command::Ingest(args) => cli::ingest::run(g, args),
+        Command::Reread(args) => cli::reread::run(g, args),
         Command::Migrate(args) => cli::migrate::run(g, args),
         Command::Serve(args) => cli::serve::run(g, args),
         Command::User(args) => cli::user::run(g, args),

@@ -1,10 +1,11 @@
 //! The web page in headless Chromium (Debian's chromium + chromedriver, driven over
 //! WebDriver): a video made from the demo photos is ingested into a real database, the server
 //! runs, and the test types a demo plate into the search box, clicks Search, and sees the
-//! passage's row with its snapshot loaded; opening the row plays the clip at the passage and
-//! shows how long the car went unseen. A second test draws a plate's corridor on a generated
-//! multi-junction log: its points and hops are drawn (checked in the DOM and in a screenshot's
-//! pixels), and clicking a point opens that passage.
+//! passage's row with its snapshot loaded, and the same car read again by `matthan reread`
+//! marked as a re-read; opening the live row plays the clip at the passage and shows how long
+//! the car went unseen. A second test draws a plate's corridor on a generated multi-junction
+//! log: its points and hops are drawn (checked in the DOM and in a screenshot's pixels), and
+//! clicking a point opens that passage.
 
 mod common;
 
@@ -75,6 +76,25 @@ fn ingest_demo(dir: &Path, db: &ScratchDatabase) {
     );
 }
 
+/// The first 3 s of `ingest_demo`'s camera read again as a new analysis run.
+fn reread_demo(dir: &Path, db: &ScratchDatabase) {
+    let out = common::matthan(&db.connection_string())
+        .args(["reread", "--camera", "web-demo"])
+        .args([
+            "--from",
+            "2026-11-29T00:00:00Z",
+            "--to",
+            "2026-11-29T00:00:03Z",
+        ])
+        .arg("--clips")
+        .arg(dir.join("clips"))
+        .arg("--snapshots")
+        .arg(dir.join("snapshots"))
+        .output()
+        .unwrap();
+    common::assert_success(&out);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
     let db = common::scratch("web").await;
@@ -109,6 +129,8 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
             .unwrap();
         assert!(rejoined >= 1);
     }
+    // The first photo's segment read again: the car is listed twice, once as a re-read.
+    tokio::task::block_in_place(|| reread_demo(&dir, &db));
 
     let state = AppState::new(
         db.store.clone(),
@@ -190,7 +212,19 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
             .await?
             .click()
             .await?;
-        let row_css = format!("tr.passage[data-plate='{PLATE}']");
+        let reread_css = format!("tr.passage[data-plate='{PLATE}'] span.run");
+        let badge = browser
+            .wait()
+            .at_most(Duration::from_secs(20))
+            .for_element(Locator::Css(&reread_css))
+            .await?
+            .text()
+            .await?;
+        assert!(
+            badge.starts_with("re-read (run ") && badge.contains(" / đọc lại (đợt "),
+            "{badge}"
+        );
+        let row_css = format!("tr.passage[data-plate='{PLATE}']:not(:has(span.run))");
         let row = browser
             .wait()
             .at_most(Duration::from_secs(20))

@@ -137,6 +137,15 @@ function unseenText(p) {
   return `${en} inside this passage (track rejoined by its plate) / ${vn} trong lượt này (nối lại theo biển số)`;
 }
 
+// A passage logged by a re-read of the recordings (`matthan reread`) names its analysis run;
+// the live analysis' passages have none.
+const runText = (r) => `re-read (run ${r.id}) / đọc lại (đợt ${r.id})`;
+function runDetail(p) {
+  const r = p.run;
+  if (!r) return 'live / trực tiếp';
+  return `${runText(r)}, model ${r.model_version}, ${fmt(fmtDateTime, r.started_at)}`;
+}
+
 // ---------- plate search ----------
 const search = { params: null, cursor: null, count: 0, seq: 0 };
 let modeTouched = false;
@@ -219,6 +228,10 @@ function plateCell(p) {
     : el('span', { class: partial ? 'plate partial' : 'plate none', text: partial || 'no plate / không đọc được',
       title: partial ? 'only a piece of the plate was read; not a plate key / chỉ đọc được một phần biển số' : null }));
   if (text && p.is_vietnamese === false) td.append(el('span', { class: 'flag', text: 'non-VN' }));
+  if (p.run) {
+    td.append(el('span', { class: 'run', text: runText(p.run),
+      title: `model ${p.run.model_version} / mô hình ${p.run.model_version}` }));
+  }
   const m = p.match;
   if (m && m.plate_key && (m.rank !== 1 || m.plate_key !== p.plate_key)) {
     td.append(el('span', { class: 'matched', text: `matched ${m.plate_key} (cand. #${m.rank}, dist ${m.distance})` }));
@@ -288,6 +301,7 @@ function renderDetail(p, match) {
     ['Direction', DIRECTIONS[p.direction] || p.direction || '—'], ['Crossed line', crossed],
     ['Best frame', fmt(fmtDateTime, p.best_at)], ['First seen', fmt(fmtDateTime, p.first_seen)],
     ['Last seen', fmt(fmtDateTime, p.last_seen)],
+    ['Analysis / Phân tích', runDetail(p)],
     ...(gapsOf(p).length ? [['Unseen / Khuất', unseenText(p)],
       ['Unseen at / Lúc khuất', gapsOf(p).map((g) => `${fmt(fmtTime, g.from)}–${fmt(fmtTime, g.to)}`).join(', ')]] : []),
   ];

@@ -17,5 +17,6 @@ pub mod make_traffic;
 pub mod migrate;
 pub mod models;
 pub mod read;
+pub mod reread;
 pub mod serve;
 pub mod user;

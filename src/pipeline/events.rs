@@ -170,6 +170,7 @@ fn passage_row(p: &PassageRecord, counting_line: bool) -> NewPassage {
         bbox: vec![b.x1, b.y1, b.x2, b.y2],
         frames_seen: passage.frames_seen as i32,
         reads: plate.map(plate_reads).unwrap_or_default(),
+        run_id: None,
     }
 }
 

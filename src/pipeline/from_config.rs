@@ -31,6 +31,7 @@ impl CameraSettings {
             source,
             file_start,
             clips_dir: cfg.storage.clips_dir(),
+            record: true,
             snapshots_dir: cfg.storage.snapshots_dir(),
             segment_len_ms: i64::from(cfg.storage.segment_len_sec.max(2)) * 1000,
             analysis_fps: cfg.analysis.fps,

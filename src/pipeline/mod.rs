@@ -80,6 +80,10 @@ pub struct CameraSettings {
     pub file_start: DateTime<Utc>,
     /// Root of the segments folder.
     pub clips_dir: PathBuf,
+    /// Whether to record the video into segments (the default). Off for a file that is
+    /// itself a segment recorded earlier, read again: nothing is written under `clips_dir`,
+    /// the file's time 0 is `file_start` (its recorded start), and passages link to the file.
+    pub record: bool,
     /// Root of the snapshots folder.
     pub snapshots_dir: PathBuf,
     /// Target segment length.
@@ -122,6 +126,7 @@ impl CameraSettings {
             source,
             file_start: Utc::now(),
             clips_dir: dir.join("clips"),
+            record: true,
             snapshots_dir: dir.join("snapshots"),
             segment_len_ms: 60_000,
             analysis_fps: 5.0,
@@ -205,6 +210,10 @@ pub fn run_camera_from(
     absolute_dirs(&mut settings);
     let counters = settings.counters.clone().unwrap_or_default();
     let index = SegmentIndex::default();
+    if let (false, SourceSpec::File(path)) = (settings.record, &settings.source) {
+        // A recorded segment read again is its own clip.
+        index.add(settings.file_start, path.clone());
+    }
     let reader_cpu = crate::cpu::thread_time();
 
     // The models: shared, or this camera's own. Loaded first so a missing model fails

@@ -1,7 +1,8 @@
 //! The reader: a camera's demux / reconnect / record loop, on the caller's thread.
 //!
 //! Owns: opening the source through its [`Opener`] (again after a live source drops, with the
-//! reconnect policy's backoff, until it gives up), recording every packet into segments,
+//! reconnect policy's backoff, until it gives up), recording every packet into segments
+//! (unless the camera's settings say not to: a recorded segment read again),
 //! announcing each connection's stream to the decoder and forwarding packets to it, and
 //! counting media time.
 //!
@@ -162,8 +163,8 @@ impl<'a> Reader<'a> {
         Connect::Retry
     }
 
-    /// Records and forwards one connection's packets; its open segment is closed at the end.
-    /// Errs only when no recorder can be made.
+    /// Records (when the camera records) and forwards one connection's packets; its open
+    /// segment is closed at the end. Errs only when no recorder can be made.
     fn read_connection(&mut self, mut stream: Box<dyn PacketStream>) -> Result<Ended, VideoError> {
         let origin = if self.live {
             Utc::now()
@@ -171,13 +172,22 @@ impl<'a> Reader<'a> {
             self.settings.file_start
         };
         let mut clock = stream.info().clock(origin);
-        let mut recorder = SegmentRecorder::new(
-            &self.settings.name,
-            &self.settings.clips_dir,
-            self.settings.segment_len_ms,
-            stream.info(),
-            self.index.clone(),
-        )?;
+        if !self.settings.record {
+            // A recorded segment read again: its time 0 is its start (the recorder wrote its
+            // first decode timestamp as 0), not its first packet's presentation time.
+            clock.first_ts = Some(0);
+        }
+        let mut recorder = if self.settings.record {
+            Some(SegmentRecorder::new(
+                &self.settings.name,
+                &self.settings.clips_dir,
+                self.settings.segment_len_ms,
+                stream.info(),
+                self.index.clone(),
+            )?)
+        } else {
+            None
+        };
         let mut connection_ms = 0i64;
         let mut stream_announced = false;
         let ended = loop {
@@ -204,17 +214,19 @@ impl<'a> Reader<'a> {
                 }
                 stream_announced = true;
             }
-            match recorder.write(&packet, &mut clock) {
-                Ok(Some(clip)) => self.clip(clip),
-                Ok(None) => {}
-                Err(e) => break Ended::Failed(e),
+            match recorder.as_mut().map(|r| r.write(&packet, &mut clock)) {
+                Some(Ok(Some(clip))) => self.clip(clip),
+                Some(Ok(None)) | None => {}
+                Some(Err(e)) => break Ended::Failed(e),
             }
             if !self.forward(DecoderMsg::Packet(packet)) {
                 break Ended::Done;
             }
         };
         self.media_ms += connection_ms;
-        self.close_segment(&mut recorder);
+        if let Some(recorder) = recorder.as_mut() {
+            self.close_segment(recorder);
+        }
         Ok(ended)
     }
 

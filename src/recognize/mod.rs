@@ -19,12 +19,13 @@
 //! Files: `types.rs` the values it returns and its settings; `detect.rs` stages 1-2 (the
 //! detectors and the shared letterbox); `graphs.rs` which detector graphs load; `plates.rs` stages 3-5 and the text fallback;
 //! `ocr.rs` (PP-OCR), `reader.rs` (our plate reader), `yolo.rs` and `memory.rs` the pieces they use; `vehicle_model.rs` which vehicle
-//! detector runs and its classes; `runtime.rs` ONNX Runtime and the pinned model files. This file loads the sessions and runs the whole cascade.
+//! detector runs and its classes; `runtime.rs` ONNX Runtime and the pinned model files; `fingerprint.rs` what decides the reads, as text. This file loads the sessions and runs the whole cascade.
 //!
 //! Sessions need `&mut self`, so a `Recognizer` belongs to one worker thread; make one per
 //! thread that needs one. Never call it on an async runtime's worker thread.
 
 mod detect;
+mod fingerprint;
 pub mod graphs;
 pub mod memory;
 pub mod ocr;
@@ -41,6 +42,7 @@ use std::time::Instant;
 pub use crate::scene::{BoxXyxy, VehicleClass};
 pub use detect::PreparedFrame;
 use detect::{Detector, DetectorInput};
+pub use fingerprint::fingerprint;
 pub use graphs::{Graph, ModelSet};
 use image::RgbImage;
 pub use memory::PlateMemory;

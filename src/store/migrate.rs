@@ -29,6 +29,10 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0006_partial_plates.sql",
         include_str!("../../sql/0006_partial_plates.sql"),
     ),
+    (
+        "0007_analysis_runs.sql",
+        include_str!("../../sql/0007_analysis_runs.sql"),
+    ),
 ];
 
 /// Advisory lock key held while migrating.

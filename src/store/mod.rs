@@ -16,7 +16,7 @@
 //! - `range`: PostgreSQL's binary `tstzrange`, how a passage's unseen spans are written and
 //!   read (`passages.gaps`).
 //! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second.
-//! - [`query`]: plate search, counts, clips, cameras, junctions.
+//! - [`query`]: plate search, counts, clips, cameras, junctions, analysis runs.
 //! - [`trust`]: users and tokens, the audit log, the watchlist and alerts, retention deletes.
 //! - [`spool`]: batches the database could not take, on disk until it can.
 //! - [`scratch`]: fresh databases for tests and benchmarks.

@@ -18,7 +18,8 @@
 //! Spool format versions: postcard writes a [`WriteItem`] as its variant's index and then its
 //! fields in order, without names, so a passage row with a new field is a new variant index:
 //! index 0 is a passage as spooled before passages had a partial plate read and unseen spans
-//! (decoded with neither), 1 a clip, 2 a passage as now. A later change to the passage row
+//! (decoded with neither), 1 a clip, 2 a passage as spooled before passages had an analysis
+//! run (decoded as the live analysis'), 3 a passage as now. A later change to the passage row
 //! adds an index again and keeps decoding the older ones.
 
 use chrono::{DateTime, Utc};
@@ -132,7 +133,7 @@ impl UnseenSpan {
 pub struct NewPassage {
     /// Camera name (created in `cameras` if unknown).
     pub camera: String,
-    /// Tracker's track number: with camera, first and best time, the passage's natural key.
+    /// Tracker's track number: with camera, first and best time and run, the natural key.
     pub track_no: i64,
     /// What was seen: times, class, voted plate, direction.
     pub facts: PassageFacts,
@@ -148,6 +149,9 @@ pub struct NewPassage {
     pub frames_seen: i32,
     /// Plate candidates, rank 1 first; whole plates only (none when the plate is partial).
     pub reads: Vec<NewPlateRead>,
+    /// The analysis run that read it (`analysis_runs.id`, a re-read of recorded segments);
+    /// `None` for the live analysis. Part of the natural key.
+    pub run_id: Option<i64>,
 }
 
 /// A closed clip segment to log.
@@ -182,7 +186,7 @@ impl serde::Serialize for WriteItem {
     /// As [`SpooledItem`]'s current variants.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            WriteItem::Passage(p) => s.serialize_newtype_variant("SpooledItem", 2, "Passage", p),
+            WriteItem::Passage(p) => s.serialize_newtype_variant("SpooledItem", 3, "Passage", p),
             WriteItem::Clip(c) => s.serialize_newtype_variant("SpooledItem", 1, "Clip", c),
         }
     }
@@ -195,7 +199,9 @@ enum SpooledItem {
     PassageV1(Box<PassageV1>),
     /// 1: a clip.
     Clip(NewClip),
-    /// 2: a passage as now.
+    /// 2: a passage without an analysis run.
+    PassageV2(Box<PassageV2>),
+    /// 3: a passage as now.
     Passage(Box<NewPassage>),
 }
 
@@ -204,7 +210,40 @@ impl From<SpooledItem> for WriteItem {
         match item {
             SpooledItem::PassageV1(p) => WriteItem::Passage(Box::new(p.upgrade())),
             SpooledItem::Clip(c) => WriteItem::Clip(c),
+            SpooledItem::PassageV2(p) => WriteItem::Passage(Box::new(p.upgrade())),
             SpooledItem::Passage(p) => WriteItem::Passage(p),
+        }
+    }
+}
+
+/// [`NewPassage`] as spooled before passages had an analysis run.
+#[derive(serde::Deserialize)]
+struct PassageV2 {
+    camera: String,
+    track_no: i64,
+    facts: PassageFacts,
+    clip_started_at: Option<DateTime<Utc>>,
+    clip_offset_ms: Option<i64>,
+    snapshot_path: Option<String>,
+    bbox: Vec<f32>,
+    frames_seen: i32,
+    reads: Vec<NewPlateRead>,
+}
+
+impl PassageV2 {
+    /// The passage as now, of the live analysis.
+    fn upgrade(self) -> NewPassage {
+        NewPassage {
+            camera: self.camera,
+            track_no: self.track_no,
+            facts: self.facts,
+            clip_started_at: self.clip_started_at,
+            clip_offset_ms: self.clip_offset_ms,
+            snapshot_path: self.snapshot_path,
+            bbox: self.bbox,
+            frames_seen: self.frames_seen,
+            reads: self.reads,
+            run_id: None,
         }
     }
 }
@@ -241,10 +280,10 @@ struct FactsV1 {
 }
 
 impl PassageV1 {
-    /// The passage as now, without a partial read or unseen spans.
+    /// The passage as now, without a partial read or unseen spans, of the live analysis.
     fn upgrade(self) -> NewPassage {
         let f = self.facts;
-        NewPassage {
+        PassageV2 {
             camera: self.camera,
             track_no: self.track_no,
             facts: PassageFacts {
@@ -269,6 +308,7 @@ impl PassageV1 {
             frames_seen: self.frames_seen,
             reads: self.reads,
         }
+        .upgrade()
     }
 }
 
@@ -488,6 +528,65 @@ mod tests {
         assert_eq!(
             postcard::from_bytes::<Vec<WriteItem>>(&bytes).unwrap(),
             items
+        );
+    }
+
+    /// [`NewPassage`] as spooled before passages had an analysis run.
+    #[derive(serde::Serialize)]
+    struct SpooledV2 {
+        camera: String,
+        track_no: i64,
+        facts: PassageFacts,
+        clip_started_at: Option<DateTime<Utc>>,
+        clip_offset_ms: Option<i64>,
+        snapshot_path: Option<String>,
+        bbox: Vec<f32>,
+        frames_seen: i32,
+        reads: Vec<NewPlateRead>,
+    }
+
+    /// [`WriteItem`] as spooled then: a passage was variant 2.
+    #[derive(serde::Serialize)]
+    enum WriteItemV2 {
+        _PassageV1,
+        _Clip,
+        Passage(Box<SpooledV2>),
+    }
+
+    #[test]
+    fn passages_spooled_before_analysis_runs_are_the_live_analysis() {
+        let old = postcard::to_stdvec(&vec![old_passage("car", "along")]).unwrap();
+        let WriteItem::Passage(p) = postcard::from_bytes::<Vec<WriteItem>>(&old)
+            .unwrap()
+            .remove(0)
+        else {
+            panic!("not a passage");
+        };
+        let p = *p;
+        let v2 = WriteItemV2::Passage(Box::new(SpooledV2 {
+            camera: p.camera.clone(),
+            track_no: p.track_no,
+            facts: p.facts.clone(),
+            clip_started_at: p.clip_started_at,
+            clip_offset_ms: p.clip_offset_ms,
+            snapshot_path: p.snapshot_path.clone(),
+            bbox: p.bbox.clone(),
+            frames_seen: p.frames_seen,
+            reads: p.reads.clone(),
+        }));
+        let bytes = postcard::to_stdvec(&vec![v2]).unwrap();
+        let back: Vec<WriteItem> = postcard::from_bytes(&bytes).unwrap();
+        assert_eq!(back, vec![WriteItem::Passage(Box::new(p.clone()))]);
+        assert_eq!(p.run_id, None);
+        // A re-read passage keeps its run through the spool.
+        let reread = vec![WriteItem::Passage(Box::new(NewPassage {
+            run_id: Some(42),
+            ..p
+        }))];
+        let bytes = postcard::to_stdvec(&reread).unwrap();
+        assert_eq!(
+            postcard::from_bytes::<Vec<WriteItem>>(&bytes).unwrap(),
+            reread
         );
     }
 

@@ -394,6 +394,7 @@ mod tests {
                 confidence: 0.1,
                 char_confidences: vec![f32::NAN, 0.5],
             }],
+            run_id: Some(3),
         }));
         s.push(std::slice::from_ref(&passage)).unwrap();
         let back = s.oldest().unwrap().unwrap().items;

@@ -45,8 +45,9 @@ pub struct SegmentIndex(Arc<Mutex<Vec<SegmentStart>>>);
 type SegmentStart = (DateTime<Utc>, PathBuf);
 
 impl SegmentIndex {
-    /// Records a segment that has just been opened.
-    fn push(&self, started_at: DateTime<Utc>, path: PathBuf) {
+    /// Records a segment that has just been opened, or one recorded earlier that is being read
+    /// again (segments are added in start order).
+    pub fn add(&self, started_at: DateTime<Utc>, path: PathBuf) {
         if let Ok(mut v) = self.0.lock() {
             v.push((started_at, path));
         }
@@ -230,7 +231,7 @@ impl SegmentRecorder {
             .stream(0)
             .map(|s| s.time_base())
             .unwrap_or(self.in_tb);
-        self.index.push(started_at, path.clone());
+        self.index.add(started_at, path.clone());
         Ok(OpenSegment {
             output,
             started_at,
@@ -293,8 +294,8 @@ mod tests {
         let t0 = DateTime::parse_from_rfc3339("2026-11-29T01:00:00Z")
             .unwrap()
             .to_utc();
-        idx.push(t0, "a.mp4".into());
-        idx.push(t0 + TimeDelta::seconds(60), "b.mp4".into());
+        idx.add(t0, "a.mp4".into());
+        idx.add(t0 + TimeDelta::seconds(60), "b.mp4".into());
         assert_eq!(idx.locate(t0 - TimeDelta::seconds(1)), None);
         assert_eq!(
             idx.locate(t0 + TimeDelta::milliseconds(1500)),

@@ -52,6 +52,7 @@ pub fn new_passage(
                 char_confidences: vec![],
             })
             .collect(),
+        run_id: None,
     }
 }
 

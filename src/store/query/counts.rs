@@ -74,7 +74,9 @@ impl Bucket {
 
 /// Vehicles per bucket × class × direction at a junction's cameras in [from, to). A camera
 /// with a counting line counts the passages that crossed it; one without counts every
-/// passage. Buckets are aligned to local midnight (UTC+7), weeks to a Monday.
+/// passage. Buckets are aligned to local midnight (UTC+7), weeks to a Monday. Only the live
+/// analysis counts: a re-read run (`matthan reread`) logs the same vehicles again, and counting
+/// both would count them twice.
 pub async fn counts(
     client: &tokio_postgres::Client,
     junction_id: i64,
@@ -95,7 +97,7 @@ pub async fn counts(
                     p.vehicle_class, p.direction, count(*)
              FROM passages p JOIN cameras c ON c.id = p.camera_id
              WHERE c.junction_id = $1 AND p.best_at >= $2 AND p.best_at < $3
-               AND p.crossed_line IS NOT FALSE
+               AND p.crossed_line IS NOT FALSE AND p.run_id IS NULL
              GROUP BY 1, 2, 3 ORDER BY 1, 2, 3",
             &[&junction_id, &from, &to, &seconds, &origin],
         )

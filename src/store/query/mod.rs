@@ -16,6 +16,7 @@
 //! - [`catalog`]: cameras, junctions, ids by name, the config sync.
 //! - [`road`](mod@road): a plate's corridor (trips across junctions, recordings checked),
 //!   plates travelling together.
+//! - [`runs`]: analysis runs (a recorded window read again): open, lock, finish.
 
 pub mod catalog;
 pub mod clips;
@@ -23,6 +24,7 @@ pub mod counts;
 pub mod fuzzy;
 pub mod passage;
 pub mod road;
+pub mod runs;
 pub mod search;
 
 pub use catalog::{
@@ -32,8 +34,9 @@ pub use catalog::{
 pub use clips::{clip, clips, ClipView};
 pub use counts::{counts, Bucket, CountRow};
 pub use fuzzy::{fuzzy_costs, CandidateRead};
-pub use passage::{passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView};
+pub use passage::{passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView, RunLink};
 pub use road::{
     companions, corridor, recording_at, Companion, CompanionSearch, Corridor, VehicleCorridor,
 };
+pub use runs::AnalysisRun;
 pub use search::{recent_passages, search_passages, Cursor, SearchFilter, SearchPage};

@@ -1,6 +1,6 @@
 //! A passage as the API shows it, and reading one: the view types ([`PassageView`] with its
-//! [`ClipLink`], [`MatchInfo`] and [`Candidate`]s), the columns and joins every passage query
-//! selects, and the look-ups of one passage and of its snapshot file.
+//! [`ClipLink`], [`RunLink`], [`MatchInfo`] and [`Candidate`]s), the columns and joins every
+//! passage query selects, and the look-ups of one passage and of its snapshot file.
 //!
 //! The class, direction, plate keys and unseen spans are parsed from the row here, once; a
 //! value this build does not know (or a gap that is not a span with two ends) is a
@@ -29,6 +29,20 @@ pub struct ClipLink {
     pub started_at: DateTime<Utc>,
     /// Segment SHA-256.
     pub sha256: String,
+}
+
+/// The analysis run a re-read passage came from (`matthan reread`); a passage of the live
+/// analysis has none.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunLink {
+    /// Run id.
+    pub id: i64,
+    /// What kind of run: `reread`.
+    pub kind: String,
+    /// Short hash of the models and settings that read it.
+    pub model_version: String,
+    /// When the run began.
+    pub started_at: DateTime<Utc>,
 }
 
 /// Which plate candidate matched a search.
@@ -68,6 +82,8 @@ pub struct PassageView {
     pub facts: PassageFacts,
     /// The segment with the best frame, if recorded.
     pub clip: Option<ClipLink>,
+    /// The re-read run that logged it; `None` for the live analysis.
+    pub run: Option<RunLink>,
     /// Snapshot URL, if a snapshot was saved.
     pub snapshot_url: Option<String>,
     /// Snapshot file (not shown to clients).
@@ -85,10 +101,10 @@ pub(super) const PASSAGE_COLUMNS: &str = "
     p.id, c.name, j.name, p.first_seen, p.last_seen, p.best_at, p.vehicle_class,
     p.plate_key, p.plate_display, p.plate_confidence, p.is_vietnamese, p.direction,
     p.crossed_line, cl.id, cl.started_at, cl.sha256, p.snapshot_path, p.partial_plate,
-    p.partial_confidence, p.gaps";
+    p.partial_confidence, p.gaps, ar.id, ar.kind, ar.model_version, ar.started_at";
 
 /// How many columns `PASSAGE_COLUMNS` selects: a query's own columns after them start here.
-pub(super) const PASSAGE_COLUMN_COUNT: usize = 20;
+pub(super) const PASSAGE_COLUMN_COUNT: usize = 24;
 
 pub(super) const PASSAGE_JOINS: &str = "
     JOIN cameras c ON c.id = p.camera_id
@@ -96,7 +112,8 @@ pub(super) const PASSAGE_JOINS: &str = "
     LEFT JOIN LATERAL (
         SELECT id, started_at, sha256 FROM clips
         WHERE camera_id = p.camera_id AND started_at <= p.best_at AND ended_at >= p.best_at
-        ORDER BY started_at DESC LIMIT 1) cl ON true";
+        ORDER BY started_at DESC LIMIT 1) cl ON true
+    LEFT JOIN analysis_runs ar ON ar.id = p.run_id";
 
 /// Column `idx` of `row`, the text of `column`, parsed.
 pub(super) fn parsed<T>(row: &Row, idx: usize, column: &'static str) -> Result<T, StoreError>
@@ -130,6 +147,12 @@ pub(super) fn passage_from_row(row: &Row) -> Result<PassageView, StoreError> {
         }
     });
     let snapshot_path: Option<String> = row.get(16);
+    let run = row.get::<_, Option<i64>>(20).map(|run_id| RunLink {
+        id: run_id,
+        kind: row.get(21),
+        model_version: row.get(22),
+        started_at: row.get(23),
+    });
     Ok(PassageView {
         id,
         camera: row.get(1),
@@ -159,6 +182,7 @@ pub(super) fn passage_from_row(row: &Row) -> Result<PassageView, StoreError> {
                 .unwrap_or_default(),
         },
         clip,
+        run,
         snapshot_url: snapshot_path
             .as_ref()
             .map(|_| format!("/api/passages/{id}/snapshot.jpg")),
@@ -249,6 +273,7 @@ mod tests {
                 }],
             },
             clip: None,
+            run: None,
             snapshot_url: None,
             snapshot_path: Some("x.jpg".into()),
             matched: None,
@@ -262,8 +287,24 @@ mod tests {
              \"plate_confidence\":0.5,\"is_vietnamese\":true,\"direction\":\"along\",\
              \"crossed_line\":null,\"partial_plate\":null,\"partial_confidence\":null,\
              \"gaps\":[{{\"from\":{t},\"to\":\"2023-11-14T22:13:22.400Z\"}}],\
-             \"clip\":null,\"snapshot_url\":null,\"candidates\":[]}}"
+             \"clip\":null,\"run\":null,\"snapshot_url\":null,\"candidates\":[]}}"
         );
         assert_eq!(serde_json::to_string(&view).unwrap(), expected);
+        // A re-read passage names its run.
+        let view = PassageView {
+            run: Some(RunLink {
+                id: 7,
+                kind: "reread".into(),
+                model_version: "0123456789abcdef".into(),
+                started_at: at,
+            }),
+            ..view
+        };
+        let json = serde_json::to_value(&view).unwrap();
+        assert_eq!(
+            json["run"],
+            serde_json::json!({"id": 7, "kind": "reread",
+                "model_version": "0123456789abcdef", "started_at": "2023-11-14T22:13:20Z"})
+        );
     }
 }

@@ -152,7 +152,7 @@ async fn stage_passages(
         };
         let f = &p.facts;
         // The same passage twice in one batch would insert its reads twice.
-        if !seen_keys.insert((*camera_id, f.best_at, f.first_seen, p.track_no)) {
+        if !seen_keys.insert((*camera_id, f.best_at, f.first_seen, p.track_no, p.run_id)) {
             continue;
         }
         let seq = seq as i32;
@@ -164,7 +164,7 @@ async fn stage_passages(
         // NULL, not an empty array, for a passage without a gap; `unseen_ms` likewise.
         let gaps = (!f.gaps.is_empty()).then_some(f.gaps.as_slice());
         let unseen_ms = f.unseen_ms();
-        let row: [&(dyn ToSql + Sync); 22] = [
+        let row: [&(dyn ToSql + Sync); 23] = [
             &seq,
             camera_id,
             &p.track_no,
@@ -187,6 +187,7 @@ async fn stage_passages(
             &f.partial_confidence,
             &gaps,
             &unseen_ms,
+            &p.run_id,
         ];
         writer.as_mut().write(&row).await?;
     }

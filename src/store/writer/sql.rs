@@ -27,6 +27,7 @@ pub(super) const STAGE_PASSAGE_TYPES: &[Type] = &[
     Type::FLOAT4,           // partial_confidence
     Type::TSTZ_RANGE_ARRAY, // gaps
     Type::INT4,             // unseen_ms
+    Type::INT8,             // run_id
 ];
 
 pub(super) const STAGE_READ_TYPES: &[Type] = &[
@@ -45,31 +46,33 @@ CREATE TEMP TABLE IF NOT EXISTS stage_passages (
     plate_confidence real, is_vietnamese boolean, direction text, crossed_line boolean,
     clip_started_at timestamptz, clip_offset_ms bigint, snapshot_path text, bbox real[],
     frames_seen int, partial_plate text, partial_confidence real, gaps tstzrange[],
-    unseen_ms int) ON COMMIT DELETE ROWS;
+    unseen_ms int, run_id bigint) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_reads (
     seq int, rank smallint, plate_key text, plate_folded text, confidence real,
     char_confidences real[]) ON COMMIT DELETE ROWS;";
 
-/// Moves the staged batch into the log; passages already there (natural key) are skipped
+/// Moves the staged batch into the log; passages already there (natural key: camera, best
+/// frame, first frame, track number and analysis run, NULL for the live one) are skipped
 /// with their reads. A partial plate read goes to its own columns of `passages` and never to
 /// `plate_reads`, so no search or watch sees it; so do the spans the vehicle went unseen
-/// (`gaps`, `unseen_ms`). Every candidate of a new passage is matched against the live watchlist
-/// with the same rules as a search (exact key, `LIKE` pattern, folded key one edit away), and
-/// one alert is raised per (watch, passage). Returns (passages inserted, reads inserted, the
+/// (`gaps`, `unseen_ms`). Every candidate of a new passage of the live analysis is matched
+/// against the live watchlist with the same rules as a search (exact key, `LIKE` pattern, folded
+/// key one edit away), and one alert is raised per (watch, passage); a re-read passage
+/// (`run_id` set) is of the past and raises none. Returns (passages inserted, reads inserted, the
 /// new alerts' ids).
 pub(super) const MOVE_STAGED: &str = "
 WITH ins AS (
     INSERT INTO passages (camera_id, track_no, first_seen, last_seen, best_at, vehicle_class,
         plate_key, plate_display, plate_confidence, is_vietnamese, direction, crossed_line,
         clip_started_at, clip_offset_ms, snapshot_path, bbox, frames_seen, partial_plate,
-        partial_confidence, gaps, unseen_ms)
+        partial_confidence, gaps, unseen_ms, run_id)
     SELECT camera_id, track_no, first_seen, last_seen, best_at, vehicle_class,
         plate_key, plate_display, plate_confidence, is_vietnamese, direction, crossed_line,
         clip_started_at, clip_offset_ms, snapshot_path, bbox, frames_seen, partial_plate,
-        partial_confidence, gaps, unseen_ms
+        partial_confidence, gaps, unseen_ms, run_id
     FROM stage_passages ORDER BY seq
     ON CONFLICT DO NOTHING
-    RETURNING id, best_at, camera_id, first_seen, track_no
+    RETURNING id, best_at, camera_id, first_seen, track_no, run_id
 ), reads AS (
     INSERT INTO plate_reads (passage_id, best_at, camera_id, rank, plate_key, plate_folded,
         confidence, char_confidences)
@@ -78,17 +81,21 @@ WITH ins AS (
     FROM ins
     JOIN stage_passages s ON s.camera_id = ins.camera_id AND s.best_at = ins.best_at
         AND s.first_seen = ins.first_seen AND s.track_no = ins.track_no
+        AND s.run_id IS NOT DISTINCT FROM ins.run_id
     JOIN stage_reads r ON r.seq = s.seq
     RETURNING passage_id, best_at, camera_id, rank, plate_key, plate_folded
+), live_reads AS (
+    SELECT r.* FROM reads r
+    JOIN ins ON ins.id = r.passage_id AND ins.best_at = r.best_at AND ins.run_id IS NULL
 ), matched AS (
     SELECT k.watch_id, r.passage_id, r.best_at, r.camera_id, r.plate_key, r.rank
-    FROM reads r JOIN watch_keys k ON k.kind = 'key' AND k.key = r.plate_key
+    FROM live_reads r JOIN watch_keys k ON k.kind = 'key' AND k.key = r.plate_key
     UNION ALL
     SELECT k.watch_id, r.passage_id, r.best_at, r.camera_id, r.plate_key, r.rank
-    FROM reads r JOIN watch_keys k ON k.kind = 'folded' AND k.key = r.plate_folded
+    FROM live_reads r JOIN watch_keys k ON k.kind = 'folded' AND k.key = r.plate_folded
     UNION ALL
     SELECT w.id, r.passage_id, r.best_at, r.camera_id, r.plate_key, r.rank
-    FROM reads r JOIN watchlist w ON w.mode = 'wildcard' AND w.removed_at IS NULL
+    FROM live_reads r JOIN watchlist w ON w.mode = 'wildcard' AND w.removed_at IS NULL
         AND r.plate_key LIKE w.match_key
 ), hits AS (
     SELECT DISTINCT ON (m.watch_id, m.passage_id)
