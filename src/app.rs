@@ -155,7 +155,8 @@ pub async fn serve_api(
         &api.web_dir,
         gauges.writer,
     )
-    .map_err(AppError::Folders)?;
+    .map_err(AppError::Folders)?
+    .with_evidence_key(&crate::evidence::key_path(&cfg.storage.state_dir));
     if let Some(board) = gauges.cameras {
         state.metrics.set_cameras(board);
     }

@@ -7,12 +7,14 @@
 //!
 //! - [`guard`]: every `/api` request: token → user → role check → handler → audit row.
 //! - `access`, `watch`: login, users, the audit log; the watchlist and alerts (SSE).
+//! - `evidence`: a passage's signed evidence package, and the station's public key.
 //! - [`params`]: query-string parsing into typed values.
 //! - [`error`]: [`ApiError`] and its JSON body.
 //! - [`metrics`]: Prometheus registry and the request-counting middleware.
 
 mod access;
 pub mod error;
+mod evidence;
 pub mod guard;
 pub mod metrics;
 pub mod params;
@@ -69,6 +71,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     /// Watchlist alerts as they are raised (fed by [`AlertHub::listen`]).
     pub alerts: AlertHub,
+    /// The station's evidence key file (made on first use).
+    pub evidence_key: PathBuf,
 }
 
 impl AppState {
@@ -84,15 +88,26 @@ impl AppState {
         for d in [clips_dir, snapshots_dir, export_dir] {
             std::fs::create_dir_all(d)?;
         }
+        let export_dir = export_dir.canonicalize()?;
+        // Beside the exports folder, as under a state directory (see `with_evidence_key`).
+        let evidence_key = crate::evidence::key_path(export_dir.parent().unwrap_or(&export_dir));
         Ok(AppState {
             store,
             clips_dir: clips_dir.canonicalize()?,
             snapshots_dir: snapshots_dir.canonicalize()?,
-            export_dir: export_dir.canonicalize()?,
+            export_dir,
             web_dir: web_dir.to_path_buf(),
             metrics: Arc::new(Metrics::new(writer)),
             alerts: AlertHub::new(),
+            evidence_key,
         })
+    }
+
+    /// The state with its evidence key file at `path` (by default `keys/evidence.ed25519`
+    /// beside the exports folder).
+    pub fn with_evidence_key(mut self, path: &Path) -> AppState {
+        self.evidence_key = path.to_path_buf();
+        self
     }
 }
 
@@ -115,6 +130,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/passages", get(search_passages))
         .route("/api/passages/{id}", get(get_passage))
         .route("/api/passages/{id}/snapshot.jpg", get(get_snapshot))
+        .route("/api/passages/{id}/evidence", get(evidence::export))
+        .route("/api/evidence/key", get(evidence::get_key))
         .route("/api/counts", get(get_counts))
         .route("/api/clips", get(list_clips))
         .route("/api/clips/export", get(export_clip))
