@@ -1,8 +1,9 @@
 //! The web page in headless Chromium (Debian's chromium + chromedriver, driven over
 //! WebDriver): a video made from the demo photos is ingested into a real database, the server
 //! runs, and the test types a demo plate into the search box, clicks Search, and sees the
-//! passage's row with its snapshot loaded; opening the row plays the clip at the passage and
-//! shows how long the car went unseen.
+//! passage's row with its snapshot loaded; opening the row plays the clip at the passage,
+//! shows how long the car went unseen, and offers the evidence package under the station
+//! key's fingerprint.
 
 mod common;
 
@@ -12,6 +13,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
 use matthan::api::{serve, AppState};
+use matthan::evidence::{self, StationKey};
 use matthan::store::scratch::ScratchDatabase;
 use serde_json::json;
 
@@ -259,6 +261,22 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
         ] {
             assert!(fields.contains(said), "{said:?} not in {fields:?}");
         }
+        // An investigator is offered the passage's evidence package, and the page shows the
+        // fingerprint of the key that signs it.
+        let evidence = browser
+            .find(Locator::Css("#evidence:not([hidden])"))
+            .await?;
+        assert!(evidence.text().await?.contains("Gói chứng cứ"));
+        let fingerprint = browser
+            .wait()
+            .for_element(Locator::Css("#station-key:not([hidden]) #station-key-fp"))
+            .await?
+            .text()
+            .await?;
+        let key = StationKey::load(&evidence::key_path(&dir))
+            .unwrap()
+            .unwrap();
+        assert_eq!(fingerprint, key.fingerprint());
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
