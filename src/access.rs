@@ -41,7 +41,7 @@ pub const TOKEN_PREFIX: &str = "mth_";
 pub enum Role {
     /// Searches plates, views passages and snapshots, counts, alerts.
     Viewer,
-    /// And lists, plays and exports clips.
+    /// And lists, plays and exports clips, and exports evidence packages.
     Investigator,
     /// And manages users and the watchlist, and reads the audit log.
     Admin,
@@ -108,6 +108,8 @@ pub fn rule_for(method: &str, route: &str) -> RouteRule {
         (_, "/api/clips") => (Some(Investigator), "clips"),
         (_, "/api/clips/{id}/video") => (Some(Investigator), "clip_video"),
         (_, "/api/clips/export") => (Some(Investigator), "clip_export"),
+        (_, "/api/passages/{id}/evidence") => (Some(Investigator), "evidence_export"),
+        (_, "/api/evidence/key") => (Some(Viewer), "evidence_key"),
         ("POST", "/api/watchlist") => (Some(Admin), "watch_add"),
         (_, "/api/watchlist") => (Some(Admin), "watchlist"),
         (_, "/api/watchlist/{id}") => (Some(Admin), "watch_remove"),
@@ -211,6 +213,13 @@ mod tests {
             Some(Role::Investigator)
         );
         assert_eq!(rule_for("GET", "/api/clips/export").action, "clip_export");
+        let evidence = rule_for("GET", "/api/passages/{id}/evidence");
+        assert_eq!(evidence.role, Some(Role::Investigator));
+        assert_eq!(evidence.action, "evidence_export");
+        assert_eq!(
+            rule_for("GET", "/api/evidence/key").role,
+            Some(Role::Viewer)
+        );
         assert_eq!(
             rule_for("GET", "/api/clips/{id}/video").role,
             Some(Role::Investigator)

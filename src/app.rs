@@ -155,7 +155,8 @@ pub async fn serve_api(
         &api.web_dir,
         gauges.writer,
     )
-    .map_err(AppError::Folders)?;
+    .map_err(AppError::Folders)?
+    .with_evidence_key(&crate::evidence::key_path(&cfg.storage.state_dir));
     let mut state = state;
     state.road = cfg.road;
     if let Some(board) = gauges.cameras {

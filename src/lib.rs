@@ -39,6 +39,12 @@
 //!   `/api` request is authenticated, checked against its route's role and audited.
 //! - [`access`]: PURE. Roles, the role each route needs, tokens (stored hashed), argon2
 //!   password hashes, the reason rule.
+//! - [`evidence`]: a passage's evidence package (`GET /api/passages/{id}/evidence`, `matthan
+//!   evidence export`): one ZIP of the clip of its window (remuxed), snapshot, passage with
+//!   its candidates, camera and junction, the audit rows about it and a manifest of every
+//!   file's SHA-256 signed with the station's Ed25519 key; checking one (`matthan evidence
+//!   verify`) names every file that differs. `manifest`, `check` and `readme` are PURE; `key`
+//!   (the station key file), `package` (the ZIP) and `assemble` (the log, the clip) do the I/O.
 //! - [`alerts`]: watchlist alerts after the write: the database's notifications fanned out
 //!   to the page (SSE), and the webhook outbox with retries.
 //! - [`road`]: PURE. The road as one picture: a plate's sightings across junctions (km
@@ -65,10 +71,13 @@
 //! Arrows point one way (every `crate::` import, checked by reading the tree; no cycles, also
 //! none between the files of one module):
 //! - `app` → `api`, `pipeline`, `infer`, `recognize` (settings), `store`, `alerts`,
-//!   `retention`, `config`, `video` (shutdown); nothing in the library imports `app`.
+//!   `retention`, `config`, `video` (shutdown), `evidence` (the key's place); nothing in the
+//!   library imports `app`.
 //! - `api` → `store`, `video` (clip export), `counters`, `alerts`, `access`, `plate` (search
-//!   patterns), `scene` (class filter), `road` (its rules). Never `pipeline`, `infer` or
-//!   `recognize`.
+//!   patterns), `scene` (class filter), `road` (its rules), `evidence` (packages, the station
+//!   key). Never `pipeline`, `infer` or `recognize`.
+//! - `evidence` → `store` (the passage, its camera, audit rows; its own audit row), `video`
+//!   (the clip, cut from segments), `digest`.
 //! - `pipeline` → `video`, `infer`, `motion`, `track`, `counters`, `cpu`, `store` (rows),
 //!   `config` (camera settings from the file), `recognize` and `scene` (types).
 //! - `store` → `plate` (keys, search keys), `scene` and `track` (class and direction types),
@@ -97,6 +106,7 @@ pub mod counters;
 pub mod cpu;
 pub mod digest;
 pub mod eval;
+pub mod evidence;
 pub mod infer;
 pub mod motion;
 pub mod pipeline;

@@ -1,8 +1,8 @@
 //! The `matthan` command line: parses the flags and calls the command asked for.
 //!
 //! Each command lives in its own file under `cli/` (its flags and its body): `read`, `eval`,
-//! `eval-video`, `models`, `bench`, `ingest`, `reread`, `migrate`, `serve`, `user`, `demo`,
-//! `make_traffic`;
+//! `eval-video`, `models`, `bench`, `ingest`, `reread`, `migrate`, `serve`, `user`, `evidence`,
+//! `demo`, `make_traffic`;
 //! `cli/common.rs` holds the global flags and what several commands share. Everything `serve`
 //! runs is the library's `app`. Errors are printed here, once, with their causes.
 
@@ -58,6 +58,9 @@ enum Command {
     Serve(cli::serve::ServeArgs),
     /// Manage the people who may use the API.
     User(cli::user::UserArgs),
+    /// Evidence packages: the station's public key, a passage's signed package, and checking
+    /// one (`evidence verify FILE.zip` names every file that differs).
+    Evidence(cli::evidence::EvidenceArgs),
     /// The demo: videos made from the eval photos are ingested as two cameras at two
     /// junctions into the log, then the page is served (`make demo` runs it).
     Demo(cli::demo::DemoArgs),
@@ -98,6 +101,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Migrate(args) => cli::migrate::run(g, args),
         Command::Serve(args) => cli::serve::run(g, args),
         Command::User(args) => cli::user::run(g, args),
+        Command::Evidence(args) => cli::evidence::run(g, args),
         Command::Demo(args) => cli::demo::run(g, args),
         Command::MakeTraffic(args) => cli::make_traffic::run(args),
     }

@@ -2,10 +2,11 @@
 //! WebDriver): a video made from the demo photos is ingested into a real database, the server
 //! runs, and the test types a demo plate into the search box, clicks Search, and sees the
 //! passage's row with its snapshot loaded, and the same car read again by `matthan reread`
-//! marked as a re-read; opening the live row plays the clip at the passage and shows how long
-//! the car went unseen. A second test draws a plate's corridor on a generated multi-junction
-//! log: its points and hops are drawn (checked in the DOM and in a screenshot's pixels), and
-//! clicking a point opens that passage.
+//! marked as a re-read; opening the live row plays the clip at the passage, shows how long the
+//! car went unseen, and offers the evidence package under the station key's fingerprint. A
+//! second test draws a plate's corridor on a generated multi-junction log: its points and hops
+//! are drawn (checked in the DOM and in a screenshot's pixels), and clicking a point opens that
+//! passage.
 
 mod common;
 
@@ -15,6 +16,7 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{ClientBuilder, Locator};
 use matthan::api::{serve, AppState};
+use matthan::evidence::{self, StationKey};
 use matthan::store::scratch::ScratchDatabase;
 use serde_json::json;
 
@@ -295,6 +297,22 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
         ] {
             assert!(fields.contains(said), "{said:?} not in {fields:?}");
         }
+        // An investigator is offered the passage's evidence package, and the page shows the
+        // fingerprint of the key that signs it.
+        let evidence = browser
+            .find(Locator::Css("#evidence:not([hidden])"))
+            .await?;
+        assert!(evidence.text().await?.contains("Gói chứng cứ"));
+        let fingerprint = browser
+            .wait()
+            .for_element(Locator::Css("#station-key:not([hidden]) #station-key-fp"))
+            .await?
+            .text()
+            .await?;
+        let key = StationKey::load(&evidence::key_path(&dir))
+            .unwrap()
+            .unwrap();
+        assert_eq!(fingerprint, key.fingerprint());
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;

@@ -1,5 +1,6 @@
-// matthan web UI: login, plate search (with a reason), passage detail + clip player, counts
-// chart (and CSV), camera list, live watchlist alerts; for admins the watchlist and the audit log.
+// matthan web UI: login, plate search (with a reason), passage detail + clip player and the
+// evidence package, counts chart (and CSV), camera list, live watchlist alerts, the station
+// key's fingerprint; for admins the watchlist and the audit log.
 // Plain ES2020, no framework. All data goes into the DOM through textContent / attributes only.
 'use strict';
 
@@ -347,6 +348,9 @@ function renderDetail(p, match) {
   } else {
     exp.hidden = true;
   }
+  const evidence = $('#evidence');
+  evidence.dataset.id = String(p.id);
+  evidence.hidden = !canClips;
 }
 
 function onPlayerMetadata() {
@@ -564,7 +568,7 @@ let alertSource = null;
 function showLogin(msg) {
   if (alertSource) { alertSource.close(); alertSource = null; }
   me = { name: null, role: null };
-  for (const id of ['#main', '#lower', '#admin', '#alerts-section', '#whoami', '#logout']) $(id).hidden = true;
+  for (const id of ['#main', '#lower', '#admin', '#alerts-section', '#whoami', '#logout', '#station-key']) $(id).hidden = true;
   $('#login').hidden = false;
   if (msg) setStatus($('#login-status'), msg, false);
 }
@@ -593,6 +597,27 @@ function exportClip(ev) {
   const reason = (window.prompt('Reason for this export (case number) / Lý do xuất video:') || '').trim();
   if (!reason) return;
   window.location.href = 'api/clips/export?' + $('#export').dataset.query + '&' + qs({ reason });
+}
+
+// Asks for the reason an evidence package needs, then downloads it.
+function exportEvidence(ev) {
+  ev.preventDefault();
+  const reason = (window.prompt('Reason for this evidence package (case number) / Lý do xuất gói chứng cứ:') || '').trim();
+  if (!reason) return;
+  window.location.href = 'api/passages/' + encodeURIComponent($('#evidence').dataset.id) + '/evidence?' + qs({ reason });
+}
+
+// The fingerprint of the key that signs this station's evidence packages.
+async function loadStationKey() {
+  try {
+    const key = await api('api/evidence/key');
+    $('#station-key-fp').textContent = String(key.fingerprint);
+    $('#station-key-fp').title = String(key.public_key);
+    $('#evidence').title = 'signed with station key / ký bằng khóa trạm ' + String(key.fingerprint);
+    $('#station-key').hidden = false;
+  } catch (_) {
+    $('#station-key').hidden = true;
+  }
 }
 
 // ---------- alerts ----------
@@ -677,6 +702,7 @@ async function start() {
   $('#companions-section').hidden = ROLES.indexOf(me.role) < ROLES.indexOf('investigator');
   $('#admin').hidden = me.role !== 'admin';
   startAlerts();
+  loadStationKey();
   if (me.role === 'admin') { loadWatchlist(); loadAudit(); }
   const [, junctionsOk] = await Promise.all([loadCameras(true), loadJunctions()]);
   if (junctionsOk) runCounts();
@@ -706,6 +732,7 @@ async function init() {
   $('#login-form').addEventListener('submit', login);
   $('#logout').addEventListener('click', logout);
   $('#export').addEventListener('click', exportClip);
+  $('#evidence').addEventListener('click', exportEvidence);
   $('#watch-form').addEventListener('submit', addWatch);
   $('#audit-refresh').addEventListener('click', loadAudit);
 

@@ -8,6 +8,7 @@
 //! - [`guard`]: every `/api` request: token → user → role check → handler → audit row.
 //! - `access`, `watch`: login, users, the audit log; the watchlist and alerts (SSE).
 //! - `counts`: vehicle counts per junction as JSON or CSV, the bucket widened to fit the window.
+//! - `evidence`: a passage's signed evidence package, and the station's public key.
 //! - [`params`]: query-string parsing into typed values.
 //! - `road`: a plate's corridor (trips, hops, flags) and the plates travelling with it.
 //! - [`error`]: [`ApiError`] and its JSON body.
@@ -16,6 +17,7 @@
 mod access;
 mod counts;
 pub mod error;
+mod evidence;
 pub mod guard;
 pub mod metrics;
 pub mod params;
@@ -76,6 +78,8 @@ pub struct AppState {
     pub alerts: AlertHub,
     /// What the road allows (corridor trips and impossible hops); the config's `[road]`.
     pub road: RoadRules,
+    /// The station's evidence key file (made on first use).
+    pub evidence_key: PathBuf,
 }
 
 impl AppState {
@@ -91,16 +95,27 @@ impl AppState {
         for d in [clips_dir, snapshots_dir, export_dir] {
             std::fs::create_dir_all(d)?;
         }
+        let export_dir = export_dir.canonicalize()?;
+        // Beside the exports folder, as under a state directory (see `with_evidence_key`).
+        let evidence_key = crate::evidence::key_path(export_dir.parent().unwrap_or(&export_dir));
         Ok(AppState {
             store,
             clips_dir: clips_dir.canonicalize()?,
             snapshots_dir: snapshots_dir.canonicalize()?,
-            export_dir: export_dir.canonicalize()?,
+            export_dir,
             web_dir: web_dir.to_path_buf(),
             metrics: Arc::new(Metrics::new(writer)),
             alerts: AlertHub::new(),
             road: RoadRules::default(),
+            evidence_key,
         })
+    }
+
+    /// The state with its evidence key file at `path` (by default `keys/evidence.ed25519`
+    /// beside the exports folder).
+    pub fn with_evidence_key(mut self, path: &Path) -> AppState {
+        self.evidence_key = path.to_path_buf();
+        self
     }
 }
 
@@ -126,6 +141,8 @@ pub fn router(state: AppState) -> Router {
         .route("/api/counts", get(counts::get_counts))
         .route("/api/corridor", get(road::corridor))
         .route("/api/companions", get(road::companions))
+        .route("/api/passages/{id}/evidence", get(evidence::export))
+        .route("/api/evidence/key", get(evidence::get_key))
         .route("/api/clips", get(list_clips))
         .route("/api/clips/export", get(export_clip))
         .route("/api/clips/{id}/video", get(clip_video))

@@ -12,6 +12,7 @@ pub mod crops;
 pub mod demo;
 pub mod eval;
 pub mod eval_video;
+pub mod evidence;
 pub mod ingest;
 pub mod make_traffic;
 pub mod migrate;

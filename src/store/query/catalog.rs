@@ -1,5 +1,6 @@
-//! The catalog: cameras and junctions as the API lists them, their ids by name, and the
-//! config → database sync (with camera sources' passwords redacted).
+//! The catalog: cameras and junctions as the API lists them, one camera with its junction as
+//! configured, their ids by name, and the config → database sync (with camera sources'
+//! passwords redacted).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::Serialize;
@@ -105,6 +106,71 @@ pub async fn junctions(client: &tokio_postgres::Client) -> Result<Vec<JunctionVi
             cameras: r.get(5),
         })
         .collect())
+}
+
+/// A camera as configured, with its junction: what an evidence package records.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CameraRecord {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Where it is read from (any password removed).
+    pub source: Option<String>,
+    /// The road's direction in the picture.
+    pub road_direction: Vec<f32>,
+    /// The counting line, `[x1, y1, x2, y2]`, if any.
+    pub counting_line: Option<Vec<f32>>,
+    /// Whether it is configured to run.
+    pub enabled: bool,
+    /// Its junction, if any.
+    pub junction: Option<JunctionRecord>,
+}
+
+/// A junction's place.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct JunctionRecord {
+    /// Id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Kilometre marker on the road.
+    pub km_marker: Option<f64>,
+    /// Latitude.
+    pub lat: Option<f64>,
+    /// Longitude.
+    pub lon: Option<f64>,
+}
+
+/// The camera `name` with its junction.
+pub async fn camera_record(
+    client: &tokio_postgres::Client,
+    name: &str,
+) -> Result<Option<CameraRecord>, StoreError> {
+    let row = client
+        .query_opt(
+            "SELECT c.id, c.name, c.source, c.road_direction, c.counting_line, c.enabled,
+                    j.id, j.name, j.km_marker, j.lat, j.lon
+             FROM cameras c LEFT JOIN junctions j ON j.id = c.junction_id
+             WHERE c.name = $1",
+            &[&name],
+        )
+        .await?;
+    Ok(row.map(|r| CameraRecord {
+        id: r.get(0),
+        name: r.get(1),
+        source: r.get(2),
+        road_direction: r.get(3),
+        counting_line: r.get(4),
+        enabled: r.get(5),
+        junction: r.get::<_, Option<i64>>(6).map(|id| JunctionRecord {
+            id,
+            name: r.get(7),
+            km_marker: r.get(8),
+            lat: r.get(9),
+            lon: r.get(10),
+        }),
+    }))
 }
 
 /// Id of the camera `name`.

@@ -13,7 +13,7 @@
 //! - [`fuzzy`]: fuzzy plate search, ranked in SQL by the rule of `fuzzy_cost`.
 //! - [`counts`](mod@counts): vehicles per bucket, class and direction.
 //! - [`clips`](mod@clips): clip segments.
-//! - [`catalog`]: cameras, junctions, ids by name, the config sync.
+//! - [`catalog`]: cameras, junctions, one camera as configured, ids by name, the config sync.
 //! - [`road`](mod@road): a plate's corridor (trips across junctions, recordings checked),
 //!   plates travelling together.
 //! - [`runs`]: analysis runs (a recorded window read again): open, lock, finish.
@@ -28,8 +28,8 @@ pub mod runs;
 pub mod search;
 
 pub use catalog::{
-    camera_id, camera_id_or_create, cameras, junction_camera_ids, junction_id, junctions,
-    redact_source, sync_config, CameraView, JunctionView,
+    camera_id, camera_id_or_create, camera_record, cameras, junction_camera_ids, junction_id,
+    junctions, redact_source, sync_config, CameraRecord, CameraView, JunctionRecord, JunctionView,
 };
 pub use clips::{clip, clips, ClipView};
 pub use counts::{counts, Bucket, CountRow};

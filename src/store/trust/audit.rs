@@ -1,5 +1,5 @@
 //! The audit log: appending one row per authenticated request, and reading it back with
-//! filters. Statements on `audit_log`.
+//! filters or by what the rows touched. Statements on `audit_log`.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -121,21 +121,44 @@ pub async fn audit(
             &[&f.user, &f.action, &f.from, &f.to, &f.before_id, &limit],
         )
         .await?;
-    Ok(rows
-        .iter()
-        .map(|r| AuditView {
-            id: r.get(0),
-            at: r.get(1),
-            user: r.get(2),
-            role: r.get(3),
-            action: r.get(4),
-            method: r.get(5),
-            path: r.get(6),
-            params: r.get(7),
-            reason: r.get(8),
-            target: r.get(9),
-            status: r.get(10),
-            client: r.get(11),
-        })
-        .collect())
+    Ok(rows.iter().map(audit_from_row).collect())
+}
+
+/// The rows about `target`, oldest first: those whose target is `target`, or `target` and
+/// more after a space (`passage:7 evidence sha256:…`). The newest `limit` of them.
+pub async fn audit_of_target(
+    client: &Client,
+    target: &str,
+    limit: i64,
+) -> Result<Vec<AuditView>, StoreError> {
+    let rows = client
+        .query(
+            "SELECT * FROM (
+                 SELECT id, at, user_name, role, action, method, path, params, reason, target,
+                        status, client
+                 FROM audit_log
+                 WHERE target = $1 OR starts_with(target, $1 || ' ')
+                 ORDER BY id DESC LIMIT $2) newest
+             ORDER BY id",
+            &[&target, &limit],
+        )
+        .await?;
+    Ok(rows.iter().map(audit_from_row).collect())
+}
+
+fn audit_from_row(r: &tokio_postgres::Row) -> AuditView {
+    AuditView {
+        id: r.get(0),
+        at: r.get(1),
+        user: r.get(2),
+        role: r.get(3),
+        action: r.get(4),
+        method: r.get(5),
+        path: r.get(6),
+        params: r.get(7),
+        reason: r.get(8),
+        target: r.get(9),
+        status: r.get(10),
+        client: r.get(11),
+    }
 }

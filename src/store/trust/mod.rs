@@ -14,7 +14,7 @@ pub mod retention;
 pub mod users;
 pub mod watch;
 
-pub use audit::{append_audit, audit, AuditEntry, AuditFilter, AuditView};
+pub use audit::{append_audit, audit, audit_of_target, AuditEntry, AuditFilter, AuditView};
 pub use retention::{clips_oldest_first, delete_clip_rows, drop_months_before, StoredClip};
 pub use users::{
     add_token, caller_by_token, create_user, disable_user, login_user, revoke_token, set_password,
