@@ -143,58 +143,11 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
         None,
     )
     .unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, state, async {
-        let _ = stop_rx.await;
-    }));
-
-    let driver = Driver::start();
-    let profile = dir.join("chromium-profile");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync", "--autoplay-policy=no-user-gesture-required",
-                format!("--user-data-dir={}", profile.display()),
-                "--window-size=1366,900"
-            ]
-        }),
-    );
-    let browser = ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session");
+    let page = Page::open(state, &dir).await;
+    let browser = page.browser.clone();
 
     let result = async {
-        browser.goto(&base).await?;
-        // The page asks for a login first; nothing else is shown.
-        let name = browser
-            .wait()
-            .for_element(Locator::Css("#login:not([hidden]) #login-name"))
-            .await?;
-        assert!(browser.find(Locator::Css("#main[hidden]")).await.is_ok());
-        name.send_keys("officer").await?;
-        browser
-            .find(Locator::Css("#login-password"))
-            .await?
-            .send_keys("officer-pass")
-            .await?;
-        browser
-            .find(Locator::Css("#login-btn"))
-            .await?
-            .click()
-            .await?;
-        browser
-            .wait()
-            .for_element(Locator::Css("#main:not([hidden])"))
-            .await?;
+        page.log_in("officer", "officer-pass").await?;
         // The watched plate's alert is listed, and the live stream is open.
         let alert = browser
             .wait()
@@ -316,45 +269,109 @@ async fn the_page_finds_a_demo_plate_with_its_snapshot_and_clip() {
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
-    let screenshot = browser.screenshot().await.ok();
-    let _ = browser.close().await;
-    drop(driver);
-    let _ = stop_tx.send(());
-    let _ = server.await;
-    if let Err(e) = result {
-        if let Some(png) = screenshot {
-            let path = std::env::temp_dir().join("matthan-web-test-failure.png");
-            let _ = std::fs::write(&path, png);
-            panic!("{e} (screenshot: {})", path.display());
-        }
-        panic!("{e}");
-    }
+    page.close(result, "web").await;
     db.drop_database().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// A headless Chromium session on `driver`, its profile under `dir`.
-async fn chromium(driver: &Driver, dir: &Path) -> fantoccini::Client {
-    let profile = dir.join("chromium-profile");
-    let mut caps = serde_json::Map::new();
-    caps.insert(
-        "goog:chromeOptions".into(),
-        json!({
-            "binary": "/usr/bin/chromium",
-            "args": [
-                "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                "--no-first-run", "--disable-background-networking",
-                "--disable-component-update", "--disable-sync",
-                format!("--user-data-dir={}", profile.display()),
-                "--window-size=1366,900"
-            ]
-        }),
-    );
-    ClientBuilder::native()
-        .capabilities(caps)
-        .connect(&driver.url)
-        .await
-        .expect("a Chromium session")
+/// The API and page of `state` served on a free port, with chromedriver and a headless
+/// Chromium (profile under `dir`) on it.
+struct Page {
+    /// The browser session.
+    browser: fantoccini::Client,
+    /// The server's base URL.
+    base: String,
+    /// chromedriver.
+    driver: Driver,
+    /// Stops the server.
+    stop: tokio::sync::oneshot::Sender<()>,
+    /// The server task.
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Page {
+    async fn open(state: AppState, dir: &Path) -> Page {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let (stop, stop_rx) = tokio::sync::oneshot::channel::<()>();
+        let server = tokio::spawn(serve(listener, state, async {
+            let _ = stop_rx.await;
+        }));
+        let driver = Driver::start();
+        let profile = dir.join("chromium-profile");
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                    "--no-first-run", "--disable-background-networking",
+                    "--disable-component-update", "--disable-sync",
+                    "--autoplay-policy=no-user-gesture-required",
+                    format!("--user-data-dir={}", profile.display()),
+                    "--window-size=1366,900"
+                ]
+            }),
+        );
+        let browser = ClientBuilder::native()
+            .capabilities(caps)
+            .connect(&driver.url)
+            .await
+            .expect("a Chromium session");
+        Page {
+            browser,
+            base,
+            driver,
+            stop,
+            server,
+        }
+    }
+
+    /// Opens the page, which shows only the login, and logs in as `name`.
+    async fn log_in(&self, name: &str, password: &str) -> Result<(), Box<dyn std::error::Error>> {
+        let browser = &self.browser;
+        browser.goto(&self.base).await?;
+        let field = browser
+            .wait()
+            .for_element(Locator::Css("#login:not([hidden]) #login-name"))
+            .await?;
+        assert!(browser.find(Locator::Css("#main[hidden]")).await.is_ok());
+        field.send_keys(name).await?;
+        browser
+            .find(Locator::Css("#login-password"))
+            .await?
+            .send_keys(password)
+            .await?;
+        browser
+            .find(Locator::Css("#login-btn"))
+            .await?
+            .click()
+            .await?;
+        browser
+            .wait()
+            .for_element(Locator::Css("#main:not([hidden])"))
+            .await?;
+        Ok(())
+    }
+
+    /// Closes the browser and the server; on `result`'s error, panics with a screenshot of
+    /// the page saved as `matthan-<tag>-test-failure.png` in the temp folder.
+    async fn close(self, result: Result<(), Box<dyn std::error::Error>>, tag: &str) {
+        let screenshot = self.browser.screenshot().await.ok();
+        let _ = self.browser.close().await;
+        drop(self.driver);
+        let _ = self.stop.send(());
+        let _ = self.server.await;
+        if let Err(e) = result {
+            if let Some(png) = screenshot {
+                let path = std::env::temp_dir().join(format!("matthan-{tag}-test-failure.png"));
+                let _ = std::fs::write(&path, png);
+                panic!("{e} (screenshot: {})", path.display());
+            }
+            panic!("{e}");
+        }
+    }
 }
 
 /// Pixels of `png` within a small distance of the colour `rgb`.
@@ -385,33 +402,12 @@ async fn the_corridor_chart_draws_the_trips_and_a_point_opens_its_passage() {
     common::road_log(&db.store).await;
     let mut state = common::app_state(db.store.clone(), &dir);
     state.web_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(serve(listener, state, async {
-        let _ = stop_rx.await;
-    }));
-    let driver = Driver::start();
-    let browser = chromium(&driver, &dir).await;
+    let page = Page::open(state, &dir).await;
+    let browser = page.browser.clone();
     let shot_path = std::env::temp_dir().join("matthan-corridor-chart.png");
 
     let result = async {
-        browser.goto(&base).await?;
-        let name = browser
-            .wait()
-            .for_element(Locator::Css("#login:not([hidden]) #login-name"))
-            .await?;
-        name.send_keys("officer").await?;
-        browser
-            .find(Locator::Css("#login-password"))
-            .await?
-            .send_keys("officer-pass")
-            .await?;
-        browser
-            .find(Locator::Css("#login-btn"))
-            .await?
-            .click()
-            .await?;
+        page.log_in("officer", "officer-pass").await?;
         browser
             .wait()
             .for_element(Locator::Css("#road:not([hidden]) #corridor-plate"))
@@ -522,19 +518,7 @@ async fn the_corridor_chart_draws_the_trips_and_a_point_opens_its_passage() {
         Ok::<(), Box<dyn std::error::Error>>(())
     }
     .await;
-    let screenshot = browser.screenshot().await.ok();
-    let _ = browser.close().await;
-    drop(driver);
-    let _ = stop_tx.send(());
-    let _ = server.await;
-    if let Err(e) = result {
-        if let Some(png) = screenshot {
-            let path = std::env::temp_dir().join("matthan-corridor-test-failure.png");
-            let _ = std::fs::write(&path, png);
-            panic!("{e} (screenshot: {})", path.display());
-        }
-        panic!("{e}");
-    }
+    page.close(result, "corridor").await;
     db.drop_database().await.unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -45,6 +45,13 @@ fn window(
     Ok((from, to))
 }
 
+/// The `plate` parameter, trimmed; absent or empty is a 400.
+fn required_plate(raw: Option<&str>) -> Result<&str, ApiError> {
+    raw.map(str::trim)
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| ApiError::bad("plate", "is required"))
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct CorridorParams {
@@ -62,12 +69,7 @@ pub(super) async fn corridor(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let p: CorridorParams = parse_query(raw.as_deref())?;
-    let text = p
-        .plate
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::bad("plate", "is required"))?;
+    let text = required_plate(p.plate.as_deref())?;
     let mode = params::parse_mode(p.mode.as_deref())?.or(Some(SearchMode::Exact));
     let plate_query = PlateQuery::parse(text, mode).map_err(|e| ApiError::bad("plate", e))?;
     params::require_reason(p.reason.as_deref())?;
@@ -107,12 +109,7 @@ pub(super) async fn companions(
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let p: CompanionParams = parse_query(raw.as_deref())?;
-    let text = p
-        .plate
-        .as_deref()
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .ok_or_else(|| ApiError::bad("plate", "is required"))?;
+    let text = required_plate(p.plate.as_deref())?;
     let key = match PlateQuery::parse(text, Some(SearchMode::Exact))
         .map_err(|e| ApiError::bad("plate", e))?
     {
