@@ -6,29 +6,15 @@
 
 mod common;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use matthan::access::Role;
-use matthan::api::{router, AppState};
+use matthan::api::AppState;
 use serde_json::Value;
-use tower::ServiceExt;
 
 const DAY: &str = "from=2026-11-28T00:00:00%2B07:00&to=2026-11-29T00:00:00%2B07:00";
 
 async fn get(state: &AppState, token: &str, uri: &str) -> (StatusCode, Value) {
-    let response = router(state.clone())
-        .oneshot(
-            Request::get(uri)
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let status = response.status();
-    let body = axum::body::to_bytes(response.into_body(), 1 << 26)
-        .await
-        .unwrap();
+    let (status, _, body) = common::get_as(state, token, uri).await;
     let json = serde_json::from_slice(&body)
         .unwrap_or_else(|e| panic!("{uri}: not JSON ({e}): {}", String::from_utf8_lossy(&body)));
     (status, json)

@@ -3,10 +3,13 @@
 
 use std::path::Path;
 
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use matthan::access::{self, Role};
-use matthan::api::AppState;
+use matthan::api::{router, AppState};
 use matthan::store::scratch::ScratchDatabase;
 use matthan::store::{trust, Store};
+use tower::ServiceExt;
 
 /// A fresh, migrated database named after `tag`, dropped by the test when it is done.
 pub async fn scratch(tag: &str) -> ScratchDatabase {
@@ -41,4 +44,26 @@ pub async fn add_user(store: &Store, name: &str, role: Role, password: Option<&s
         .await
         .unwrap();
     token.secret
+}
+
+/// GET `uri` with `token`: status, headers, body.
+pub async fn get_as(
+    state: &AppState,
+    token: &str,
+    uri: &str,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
+    let response = router(state.clone())
+        .oneshot(
+            Request::get(uri)
+                .header("authorization", format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+        .unwrap();
+    let (status, headers) = (response.status(), response.headers().clone());
+    let body = axum::body::to_bytes(response.into_body(), 1 << 30)
+        .await
+        .unwrap();
+    (status, headers, body.to_vec())
 }

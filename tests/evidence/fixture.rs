@@ -5,13 +5,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use matthan::access::Role;
-use matthan::api::{router, AppState};
 use matthan::store::scratch::ScratchDatabase;
 use matthan::store::writer::write_batch;
-use tower::ServiceExt;
 
 use crate::common::{self, t};
 
@@ -75,27 +72,7 @@ pub async fn passage(dir: &Path, db: &ScratchDatabase, snapshot: bool) -> i64 {
         .get(0)
 }
 
-/// GET `uri` with `token`: status, headers, body.
-pub async fn get(
-    state: &AppState,
-    token: &str,
-    uri: &str,
-) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
-    let response = router(state.clone())
-        .oneshot(
-            Request::get(uri)
-                .header("authorization", format!("Bearer {token}"))
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-        .unwrap();
-    let (status, headers) = (response.status(), response.headers().clone());
-    let body = axum::body::to_bytes(response.into_body(), 1 << 30)
-        .await
-        .unwrap();
-    (status, headers, body.to_vec())
-}
+pub use super::common::get_as as get;
 
 /// A config whose state directory is `dir` (where the API's key lives too).
 pub fn config(dir: &Path) -> PathBuf {
