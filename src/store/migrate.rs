@@ -33,6 +33,7 @@ pub const MIGRATIONS: &[(&str, &str)] = &[
         "0007_analysis_runs.sql",
         include_str!("../../sql/0007_analysis_runs.sql"),
     ),
+    ("0008_nodes.sql", include_str!("../../sql/0008_nodes.sql")),
 ];
 
 /// Advisory lock key held while migrating.
