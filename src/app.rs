@@ -20,6 +20,7 @@ use crate::alerts::{self, WebhookSettings};
 use crate::api::{self, AppState};
 use crate::config::{CameraConfig, Config};
 use crate::infer::{InferenceService, InferenceSettings};
+use crate::peer::PeerSettings;
 use crate::pipeline::{run_camera, write_item, CameraBoard, CameraSettings};
 use crate::recognize::RecognizerSettings;
 use crate::retention::{self, RetentionPolicy};
@@ -156,7 +157,12 @@ pub async fn serve_api(
         gauges.writer,
     )
     .map_err(AppError::Folders)?
-    .with_evidence_key(&crate::evidence::key_path(&cfg.storage.state_dir));
+    .with_evidence_key(&crate::evidence::key_path(&cfg.storage.state_dir))
+    .with_peer_settings(PeerSettings {
+        shared_clips: cfg.storage.shared_clips,
+        ..PeerSettings::default()
+    })
+    .map_err(AppError::Folders)?;
     let mut state = state;
     state.road = cfg.road;
     if let Some(board) = gauges.cameras {

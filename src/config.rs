@@ -121,6 +121,11 @@ pub struct StorageConfig {
     /// Target segment length in seconds (segments end on the next keyframe). Default 60.
     #[serde(default = "default_segment_len_sec")]
     pub segment_len_sec: u32,
+    /// Every node sees every clip segment and snapshot at the same path (one shared mount,
+    /// e.g. NFS): read them from disk whatever node recorded them, instead of asking that
+    /// node over HTTP. Default false.
+    #[serde(default)]
+    pub shared_clips: bool,
 }
 
 fn default_state_dir() -> PathBuf {
@@ -137,6 +142,7 @@ impl Default for StorageConfig {
             clips_dir: None,
             snapshots_dir: None,
             segment_len_sec: default_segment_len_sec(),
+            shared_clips: false,
         }
     }
 }

@@ -45,6 +45,11 @@
 //!   file's SHA-256 signed with the station's Ed25519 key; checking one (`matthan evidence
 //!   verify`) names every file that differs. `manifest`, `check` and `readme` are PURE; `key`
 //!   (the station key file), `package` (the ZIP) and `assemble` (the log, the clip) do the I/O.
+//! - [`node_token`]: PURE. Node tokens: HMAC-SHA256 of the issuing node's name and a
+//!   60 s expiry under the cluster secret, made and checked (no clock: the time is passed in).
+//! - [`peer`]: files on other nodes: whose disk holds a clip segment or snapshot (the log's
+//!   `node_id`), asking the owner node's internal route with a node token (ranges passed on,
+//!   bodies streamed), copies checked against the logged SHA-256, the owner side's token check.
 //! - [`alerts`]: watchlist alerts after the write: the database's notifications fanned out
 //!   to the page (SSE), and the webhook outbox with retries.
 //! - [`road`]: PURE. The road as one picture: a plate's sightings across junctions (km
@@ -71,13 +76,14 @@
 //! Arrows point one way (every `crate::` import, checked by reading the tree; no cycles, also
 //! none between the files of one module):
 //! - `app` → `api`, `pipeline`, `infer`, `recognize` (settings), `store`, `alerts`,
-//!   `retention`, `config`, `video` (shutdown), `evidence` (the key's place); nothing in the
-//!   library imports `app`.
+//!   `retention`, `config`, `video` (shutdown), `evidence` (the key's place), `peer` (its
+//!   settings); nothing in the library imports `app`.
 //! - `api` → `store`, `video` (clip export), `counters`, `alerts`, `access`, `plate` (search
 //!   patterns), `scene` (class filter), `road` (its rules), `evidence` (packages, the station
-//!   key). Never `pipeline`, `infer` or `recognize`.
+//!   key), `peer` (files on other nodes). Never `pipeline`, `infer` or `recognize`.
 //! - `evidence` → `store` (the passage, its camera, audit rows; its own audit row), `video`
-//!   (the clip, cut from segments), `digest`.
+//!   (the clip, cut from segments), `digest`, `peer` (segments and snapshots on other nodes).
+//! - `peer` → `store` (nodes, the cluster secret), `node_token`.
 //! - `pipeline` → `video`, `infer`, `motion`, `track`, `counters`, `cpu`, `store` (rows),
 //!   `config` (camera settings from the file), `recognize` and `scene` (types).
 //! - `store` → `plate` (keys, search keys), `scene` and `track` (class and direction types),
@@ -91,7 +97,7 @@
 //!   `digest`; `track` → `plate`, `scene`; `traffic` → `plate`, `scene`, `track` (types);
 //!   `synth` → `traffic` (the truth file), `plate`, `scene`, `track` (types).
 //! - `road` → `track` (direction type).
-//! - `plate`, `scene`, `motion`, `track`, `road` and `access` do no I/O; `counters`, `cpu` and
+//! - `plate`, `scene`, `motion`, `track`, `road`, `access` and `node_token` do no I/O; `counters`, `cpu` and
 //!   `digest` import nothing of the crate.
 //!
 //! The binary (`src/main.rs`) parses the command line and hands each command to its file in
@@ -109,6 +115,8 @@ pub mod eval;
 pub mod evidence;
 pub mod infer;
 pub mod motion;
+pub mod node_token;
+pub mod peer;
 pub mod pipeline;
 pub mod plate;
 pub mod recognize;

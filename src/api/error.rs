@@ -1,13 +1,17 @@
 //! API errors: one type, one JSON shape (`{"error": "...", "detail": "..."}`).
 //!
 //! Bad input is a 400 and names the parameter; no or a bad token is a 401, a role too low a
-//! 403; a missing thing is a 404; a database that cannot be reached is a 503. A 500 means a fault of ours, never of the request.
+//! 403; a missing thing is a 404; a database, or a node holding the file, that cannot be
+//! reached is a 503; a node holding the file that answers wrongly (refuses us, or sends a
+//! segment whose SHA-256 is not the log's) is a 502. A 500 means a fault of ours, never of the
+//! request.
 
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
 
+use crate::peer::PeerError;
 use crate::store::StoreError;
 
 /// An error answer.
@@ -25,9 +29,13 @@ pub enum ApiError {
     /// No such passage, clip, camera or junction.
     #[error("{0}")]
     NotFound(String),
-    /// The database cannot be reached.
+    /// The database, or the node holding a file, cannot be reached.
     #[error("{0}")]
     Unavailable(String),
+    /// The node holding a file answered wrongly (refused this node, or sent a file that is
+    /// not the one the log holds).
+    #[error("{0}")]
+    BadGateway(String),
     /// Our fault; logged.
     #[error("{0}")]
     Internal(String),
@@ -57,6 +65,7 @@ impl ApiError {
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BadGateway(_) => StatusCode::BAD_GATEWAY,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -74,6 +83,23 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<PeerError> for ApiError {
+    fn from(e: PeerError) -> Self {
+        match e {
+            PeerError::Store(s) => ApiError::from(s),
+            PeerError::UnknownNode { .. } | PeerError::NotAnswering { .. } => {
+                ApiError::Unavailable(e.to_string())
+            }
+            PeerError::Refused { status: 404, .. } => ApiError::NotFound(e.to_string()),
+            PeerError::Refused { .. } | PeerError::Mismatch { .. } => {
+                ApiError::BadGateway(e.to_string())
+            }
+            PeerError::Token(_) => ApiError::Unauthorized(e.to_string()),
+            PeerError::Io { .. } | PeerError::Client(_) => ApiError::Internal(e.to_string()),
+        }
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -83,6 +109,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(_) => "forbidden",
             ApiError::NotFound(_) => "not_found",
             ApiError::Unavailable(_) => "unavailable",
+            ApiError::BadGateway(_) => "bad_gateway",
             ApiError::Internal(_) => "internal",
         };
         if status.is_server_error() {

@@ -33,6 +33,7 @@ impl From<EvidenceError> for ApiError {
     fn from(e: EvidenceError) -> Self {
         match e {
             EvidenceError::Store(s) => ApiError::from(s),
+            EvidenceError::Peer(p) => ApiError::from(p),
             other => ApiError::internal(other),
         }
     }
@@ -93,6 +94,7 @@ pub(super) async fn export(
         clips: state.clips_dir.clone(),
         snapshots: state.snapshots_dir.clone(),
         work: state.export_dir.clone(),
+        peers: state.peers.clone(),
     };
     let client = state.store.client().await?;
     let gathered = evidence::gather(&client, id, &folders, begun)

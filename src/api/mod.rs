@@ -3,12 +3,26 @@
 //! Owns: routes, access control and the audit log (see [`guard`]), parameter parsing and validation (every bad parameter is a 400 with
 //! `{"error","detail"}` before the database is asked anything), mapping store errors to HTTP
 //! (database down → 503), the file edge (snapshots, clip segments and exports can only come
-//! from inside their configured folders), `/metrics` and `/healthz`.
+//! from inside their configured folders, or from the node holding them), `/metrics` and
+//! `/healthz`.
+//!
+//! Clips on several nodes: every node serves every clip. A file whose row names this node
+//! (or no node) is read from disk; one on another node is asked from that node's internal
+//! route with a node token (HMAC-SHA256 of the issuer and a 60 s expiry under the cluster
+//! secret, `Authorization: Node …`) and relayed: ranges pass through, the body is streamed,
+//! an owner that does not answer in 5 s or whose heartbeat is stale is a 503 naming it, and
+//! a segment copied for an export or evidence package must have the SHA-256 the log holds
+//! (else a 502 naming the node and the clip). Users reach only `/api` (user tokens, roles and
+//! audit rows here); nodes reach only `/internal` (node tokens).
 //!
 //! - [`guard`]: every `/api` request: token → user → role check → handler → audit row.
 //! - `access`, `watch`: login, users, the audit log; the watchlist and alerts (SSE).
 //! - `counts`: vehicle counts per junction as JSON or CSV, the bucket widened to fit the window.
 //! - `evidence`: a passage's signed evidence package, and the station's public key.
+//! - `files`: the endpoints that serve a file (segment, snapshot, export), from this node's
+//!   disk or relayed from the node that holds it.
+//! - [`internal`]: `/internal/segments/{clip_id}` and `/internal/snapshots/{passage_id}`,
+//!   this node's own files for the other nodes, only with a node token.
 //! - [`params`]: query-string parsing into typed values.
 //! - `road`: a plate's corridor (trips, hops, flags) and the plates travelling with it.
 //! - [`error`]: [`ApiError`] and its JSON body.
@@ -18,7 +32,9 @@ mod access;
 mod counts;
 pub mod error;
 mod evidence;
+mod files;
 pub mod guard;
+pub mod internal;
 pub mod metrics;
 pub mod params;
 mod road;
@@ -28,30 +44,28 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::Body;
-use axum::extract::{Path as UrlPath, RawQuery, Request, State};
-use axum::http::{header, HeaderValue, StatusCode};
+use axum::extract::{Path as UrlPath, RawQuery, State};
+use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use chrono::TimeDelta;
 use serde::Deserialize;
 use serde_json::json;
-use tower::ServiceExt;
-use tower_http::services::{ServeDir, ServeFile};
+use tower_http::services::ServeDir;
 
 pub use error::ApiError;
 use metrics::Metrics;
 use params::{parse_query, parse_time, parse_time_opt};
 
 use crate::alerts::AlertHub;
+use crate::peer::{NodeIdentity, PeerSettings, Peers};
 use crate::plate::search::PlateQuery;
 use crate::road::RoadRules;
 use crate::scene::VehicleClass;
 use crate::store::query::{self, Cursor, SearchFilter};
 use crate::store::writer::WriterCounters;
 use crate::store::Store;
-use crate::video::export::{export_window, SegmentSource};
 
 /// The OpenAPI document of this API.
 pub const OPENAPI_JSON: &str = include_str!("openapi.json");
@@ -80,6 +94,8 @@ pub struct AppState {
     pub road: RoadRules,
     /// The station's evidence key file (made on first use).
     pub evidence_key: PathBuf,
+    /// The other nodes, asked for the files on their disks; which node this is.
+    pub peers: Peers,
 }
 
 impl AppState {
@@ -99,7 +115,6 @@ impl AppState {
         // Beside the exports folder, as under a state directory (see `with_evidence_key`).
         let evidence_key = crate::evidence::key_path(export_dir.parent().unwrap_or(&export_dir));
         Ok(AppState {
-            store,
             clips_dir: clips_dir.canonicalize()?,
             snapshots_dir: snapshots_dir.canonicalize()?,
             export_dir,
@@ -108,6 +123,9 @@ impl AppState {
             alerts: AlertHub::new(),
             road: RoadRules::default(),
             evidence_key,
+            peers: Peers::new(store.clone(), PeerSettings::default())
+                .map_err(std::io::Error::other)?,
+            store,
         })
     }
 
@@ -116,6 +134,28 @@ impl AppState {
     pub fn with_evidence_key(mut self, path: &Path) -> AppState {
         self.evidence_key = path.to_path_buf();
         self
+    }
+
+    /// The state of node `node`: the files whose rows name it are its own, and it names
+    /// itself in the tokens it asks other nodes with. Without it, only rows with no node are
+    /// this process's files.
+    pub fn with_node(mut self, node: NodeIdentity) -> AppState {
+        self.peers = self.peers.with_identity(node);
+        self
+    }
+
+    /// The node this process runs as, if it is one.
+    pub fn node(&self) -> Option<&NodeIdentity> {
+        self.peers.identity()
+    }
+
+    /// The state with other `settings` for asking the other nodes.
+    pub fn with_peer_settings(mut self, settings: PeerSettings) -> std::io::Result<AppState> {
+        self.peers = self
+            .peers
+            .with_settings(settings)
+            .map_err(std::io::Error::other)?;
+        Ok(self)
     }
 }
 
@@ -137,15 +177,15 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/api/passages", get(search_passages))
         .route("/api/passages/{id}", get(get_passage))
-        .route("/api/passages/{id}/snapshot.jpg", get(get_snapshot))
+        .route("/api/passages/{id}/snapshot.jpg", get(files::get_snapshot))
         .route("/api/counts", get(counts::get_counts))
         .route("/api/corridor", get(road::corridor))
         .route("/api/companions", get(road::companions))
         .route("/api/passages/{id}/evidence", get(evidence::export))
         .route("/api/evidence/key", get(evidence::get_key))
         .route("/api/clips", get(list_clips))
-        .route("/api/clips/export", get(export_clip))
-        .route("/api/clips/{id}/video", get(clip_video))
+        .route("/api/clips/export", get(files::export_clip))
+        .route("/api/clips/{id}/video", get(files::clip_video))
         .route("/api/cameras", get(list_cameras))
         .route("/api/junctions", get(list_junctions))
         .route("/api/openapi.json", get(openapi))
@@ -164,6 +204,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/{*rest}", get(unknown_api))
         .route("/healthz", get(healthz))
         .route("/metrics", get(get_metrics))
+        .merge(internal::routes(state.clone()))
         .fallback_service(web)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -177,7 +218,7 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// `path` resolved, if it lies inside `root` (which is canonical).
-fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
+pub(super) fn inside(root: &Path, path: &Path) -> Option<PathBuf> {
     let resolved = path.canonicalize().ok()?;
     resolved.starts_with(root).then_some(resolved)
 }
@@ -284,12 +325,12 @@ async fn search_passages(
 }
 
 /// `response` with what it touched, for the audit row.
-fn audited(mut response: Response, target: String) -> Response {
+pub(super) fn audited(mut response: Response, target: String) -> Response {
     response.extensions_mut().insert(guard::AuditTarget(target));
     response
 }
 
-fn parse_id(what: &str, raw: &str) -> Result<i64, ApiError> {
+pub(super) fn parse_id(what: &str, raw: &str) -> Result<i64, ApiError> {
     raw.parse::<i64>()
         .ok()
         .filter(|id| *id > 0)
@@ -311,39 +352,6 @@ async fn get_passage(
     ))
 }
 
-async fn get_snapshot(
-    State(state): State<AppState>,
-    UrlPath(id): UrlPath<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let id = parse_id("id", &id)?;
-    let client = state.store.client().await?;
-    let snapshot = query::snapshot_path(&client, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no passage {id}")))?;
-    let path = snapshot
-        .as_deref()
-        .and_then(|p| inside(&state.snapshots_dir, Path::new(p)))
-        .ok_or_else(|| ApiError::not_found(format!("passage {id} has no snapshot")))?;
-    Ok(audited(
-        serve_file(&path, "image/jpeg", request).await?,
-        format!("passage:{id}"),
-    ))
-}
-
-async fn serve_file(path: &Path, mime: &str, request: Request) -> Result<Response, ApiError> {
-    let mut response = ServeFile::new_with_mime(path, &mime.parse().map_err(ApiError::internal)?)
-        .oneshot(request)
-        .await
-        .map_err(ApiError::internal)?
-        .map(Body::new);
-    response.headers_mut().insert(
-        header::CACHE_CONTROL,
-        HeaderValue::from_static("private, max-age=3600"),
-    );
-    Ok(response)
-}
-
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct ClipParams {
@@ -354,7 +362,7 @@ struct ClipParams {
 }
 
 /// Camera id and window of a clip request.
-async fn clip_window(
+pub(super) async fn clip_window(
     state: &AppState,
     raw: Option<&str>,
     need_reason: bool,
@@ -395,113 +403,6 @@ async fn list_clips(
     let client = state.store.client().await?;
     let items = query::clips(&client, camera_id, from, to).await?;
     Ok(Json(json!({ "items": items })).into_response())
-}
-
-async fn clip_video(
-    State(state): State<AppState>,
-    UrlPath(id): UrlPath<String>,
-    request: Request,
-) -> Result<Response, ApiError> {
-    let id = parse_id("id", &id)?;
-    let client = state.store.client().await?;
-    let clip = query::clip(&client, id)
-        .await?
-        .ok_or_else(|| ApiError::not_found(format!("no clip {id}")))?;
-    let path = inside(&state.clips_dir, Path::new(&clip.path))
-        .ok_or_else(|| ApiError::not_found(format!("clip {id} is not on disk")))?;
-    Ok(audited(
-        serve_file(&path, "video/mp4", request).await?,
-        format!("clip:{id}"),
-    ))
-}
-
-async fn export_clip(
-    State(state): State<AppState>,
-    RawQuery(raw): RawQuery,
-) -> Result<Response, ApiError> {
-    let (camera_id, from, to, camera) = clip_window(&state, raw.as_deref(), true).await?;
-    if to - from > MAX_EXPORT {
-        return Err(ApiError::bad("to", "an export covers at most 1 hour"));
-    }
-    let client = state.store.client().await?;
-    let clips = query::clips(&client, camera_id, from, to).await?;
-    drop(client);
-    let segments: Vec<SegmentSource> = clips
-        .iter()
-        .filter_map(|c| {
-            inside(&state.clips_dir, Path::new(&c.path)).map(|path| SegmentSource {
-                path,
-                started_at: c.started_at,
-            })
-        })
-        .collect();
-    if segments.is_empty() {
-        return Err(ApiError::not_found(format!(
-            "no recording of camera `{camera}` in that window"
-        )));
-    }
-    let name = format!(
-        "{}_{}_{}.mp4",
-        crate::video::recorder::safe_name(&camera),
-        from.format("%Y%m%dT%H%M%S"),
-        to.format("%Y%m%dT%H%M%S")
-    );
-    let out = state.export_dir.join(format!(
-        "{}-{}",
-        std::process::id(),
-        state.metrics.next_export_id()
-    ));
-    let out_path = out.clone();
-    let exported =
-        tokio::task::spawn_blocking(move || export_window(&segments, from, to, &out_path))
-            .await
-            .map_err(ApiError::internal)?
-            .map_err(|e| {
-                let _ = std::fs::remove_file(&out);
-                match e {
-                    crate::video::VideoError::NothingToExport { .. } => {
-                        ApiError::not_found(e.to_string())
-                    }
-                    // A recorded segment that cannot be read is our problem, not the request's.
-                    other => ApiError::internal(other),
-                }
-            })?;
-    let file = tokio::fs::File::open(&exported.path)
-        .await
-        .map_err(ApiError::internal)?;
-    // The open file keeps its data; the name can go now so nothing is left behind.
-    let _ = tokio::fs::remove_file(&exported.path).await;
-    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
-    let headers = [
-        (header::CONTENT_TYPE, "video/mp4".to_string()),
-        (header::CONTENT_LENGTH, exported.bytes.to_string()),
-        (
-            header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{name}\""),
-        ),
-        (
-            header::HeaderName::from_static("x-content-sha256"),
-            exported.sha256.clone(),
-        ),
-        (
-            header::HeaderName::from_static("x-clip-start"),
-            exported.started_at.to_rfc3339(),
-        ),
-        (
-            header::HeaderName::from_static("x-clip-end"),
-            exported.ended_at.to_rfc3339(),
-        ),
-    ];
-    state.metrics.exports.inc();
-    Ok(audited(
-        (StatusCode::OK, headers, body).into_response(),
-        format!(
-            "camera:{camera} {}..{} sha256:{}",
-            exported.started_at.to_rfc3339(),
-            exported.ended_at.to_rfc3339(),
-            exported.sha256
-        ),
-    ))
 }
 
 async fn list_cameras(State(state): State<AppState>) -> Result<Response, ApiError> {

@@ -10,6 +10,7 @@ use clap::Subcommand;
 use matthan::access;
 use matthan::config::Config;
 use matthan::evidence::{self, ExpectedKey, Folders, StationKey};
+use matthan::peer::{PeerSettings, Peers};
 use matthan::store::trust::{self, AuditEntry};
 use matthan::store::Database;
 
@@ -99,11 +100,6 @@ fn export(
     }
     let key = StationKey::load_or_create(key_file)?;
     let state = &cfg.storage.state_dir;
-    let folders = Folders {
-        clips: canonical(&cfg.storage.clips_dir())?,
-        snapshots: canonical(&cfg.storage.snapshots_dir())?,
-        work: canonical(&state.join("exports"))?,
-    };
     let entry = AuditEntry {
         user_name: Some(user_name()),
         method: "CLI".into(),
@@ -114,6 +110,20 @@ fn export(
     };
     let rt = tokio::runtime::Runtime::new()?;
     let db = rt.block_on(Database::open(globals.database_url.as_deref(), state))?;
+    // Segments and snapshots on other nodes are fetched from them, as the API does.
+    let peers = Peers::new(
+        db.store.clone(),
+        PeerSettings {
+            shared_clips: cfg.storage.shared_clips,
+            ..PeerSettings::default()
+        },
+    )?;
+    let folders = Folders {
+        clips: canonical(&cfg.storage.clips_dir())?,
+        snapshots: canonical(&cfg.storage.snapshots_dir())?,
+        work: canonical(&state.join("exports"))?,
+        peers,
+    };
     // The row of how it ended: a refusal, a failure, or the package's SHA-256.
     let finish = |status: i16, target: Option<String>| {
         rt.block_on(async {

@@ -3,9 +3,14 @@
 //! window and its snapshot), the audit row of this export, written before anything is built
 //! so the package holds it, and then (blocking) the clip cut from the segments and the ZIP
 //! signed with the station key.
+//!
+//! Segments and the snapshot on another node's disk are copied here first (see
+//! [`crate::peer`]); each copied segment must have the SHA-256 the log holds (the one the
+//! manifest carries), else the export fails naming the node and the clip.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -13,6 +18,7 @@ use super::key::StationKey;
 use super::manifest::{Absent, ClipSource, FileDigest, Manifest, ManifestFile, SegmentRecord};
 use super::package::{write_zip, Content, Part};
 use super::{readme, EvidenceError, ACTION, BEGUN_STATUS, FORMAT};
+use crate::peer::{Owner, Peers, RemoteFile, Scratch};
 use crate::store::query::{self, CameraRecord, ClipView, PassageView};
 use crate::store::trust::{self, AuditEntry, AuditView};
 use crate::video::export::{export_window, SegmentSource};
@@ -34,8 +40,10 @@ pub struct Folders {
     pub clips: PathBuf,
     /// Snapshots (canonical): likewise.
     pub snapshots: PathBuf,
-    /// Scratch folder for the cut clip.
+    /// Scratch folder for the cut clip and the copies fetched from other nodes.
     pub work: PathBuf,
+    /// The other nodes, asked for the files on their disks.
+    pub peers: Peers,
 }
 
 /// What the log holds about one passage, read for its package.
@@ -61,6 +69,9 @@ pub struct Gathered {
     pub segments_gone: usize,
     /// The snapshot file, or why there is none.
     pub snapshot: Result<PathBuf, String>,
+    /// The copies of segments and snapshot fetched from other nodes (removed when the last
+    /// clone of this is dropped).
+    pub fetched: Arc<Scratch>,
 }
 
 /// What was built.
@@ -109,23 +120,50 @@ pub async fn gather(
         None => Vec::new(),
     };
     let total = logged.len();
-    let segments: Vec<ClipView> = logged
-        .into_iter()
-        .filter_map(|mut c| {
-            let path = inside(&folders.clips, Path::new(&c.path))?;
-            c.path = path.to_string_lossy().into_owned();
-            Some(c)
-        })
-        .collect();
+    let fetched = Scratch::new(&folders.work).map_err(|source| EvidenceError::Io {
+        what: format!("making a scratch folder in {}", folders.work.display()),
+        source,
+    })?;
+    let peers = &folders.peers;
+    let mut segments = Vec::with_capacity(total);
+    for mut c in logged {
+        let file = RemoteFile::Segment(c.id);
+        let path = match peers.owner(file, c.node_id).await? {
+            Owner::Here => match inside(&folders.clips, Path::new(&c.path)) {
+                Some(path) => path,
+                None => continue,
+            },
+            // Checked against the log's SHA-256 (what the manifest carries) before use.
+            Owner::Node(node) => {
+                let dest = fetched.file(&format!("clip-{}.mp4", c.id));
+                peers.copy(&node, file, &dest, Some(&c.sha256)).await?;
+                dest
+            }
+        };
+        c.path = path.to_string_lossy().into_owned();
+        segments.push(c);
+    }
+    let snapshot_node = query::snapshot_path(client, id)
+        .await?
+        .and_then(|s| s.node_id);
     let snapshot = match passage.snapshot_path.as_deref() {
         None => Err("no snapshot was saved for this passage".to_string()),
-        Some(p) => inside(&folders.snapshots, Path::new(p)).ok_or_else(|| {
-            let name = Path::new(p)
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy();
-            format!("the snapshot file {name} is not on disk (removed by retention?)")
-        }),
+        Some(p) => match peers.owner(RemoteFile::Snapshot(id), snapshot_node).await? {
+            Owner::Here => inside(&folders.snapshots, Path::new(p)).ok_or_else(|| {
+                let name = Path::new(p)
+                    .file_name()
+                    .unwrap_or_default()
+                    .to_string_lossy();
+                format!("the snapshot file {name} is not on disk (removed by retention?)")
+            }),
+            Owner::Node(node) => {
+                let dest = fetched.file("snapshot.jpg");
+                peers
+                    .copy(&node, RemoteFile::Snapshot(id), &dest, None)
+                    .await?;
+                Ok(dest)
+            }
+        },
     };
     Ok(Some(Gathered {
         passage,
@@ -138,6 +176,7 @@ pub async fn gather(
         segments_gone: total - segments.len(),
         segments,
         snapshot,
+        fetched: Arc::new(fetched),
     }))
 }
 

@@ -29,6 +29,7 @@ pub use key::{key_path, parse_public_key, StationKey};
 pub use manifest::{fingerprint, Manifest, FORMAT};
 pub use package::read_package;
 
+use crate::peer::PeerError;
 use crate::store::StoreError;
 use crate::video::VideoError;
 
@@ -48,6 +49,9 @@ pub enum EvidenceError {
     /// A recorded segment could not be read or the clip written.
     #[error(transparent)]
     Video(#[from] VideoError),
+    /// A segment or snapshot on another node could not be had, or was not the logged one.
+    #[error(transparent)]
+    Peer(#[from] PeerError),
     /// A file could not be read or written.
     #[error("{what}: {source}")]
     Io {

@@ -1,4 +1,5 @@
-//! Clip segments as the API shows them: a camera's segments over a time window, one by id.
+//! Clip segments as the API shows them: a camera's segments over a time window, one by id,
+//! each with the node whose disk holds its file.
 
 use chrono::{DateTime, Utc};
 use serde::Serialize;
@@ -26,6 +27,10 @@ pub struct ClipView {
     /// File path (not shown to clients).
     #[serde(skip)]
     pub path: String,
+    /// The node whose disk holds the file; `None`: the disk of whoever reads it (not shown
+    /// to clients: any node serves any clip).
+    #[serde(skip)]
+    pub node_id: Option<i64>,
 }
 
 fn clip_from_row(r: &Row) -> ClipView {
@@ -39,6 +44,7 @@ fn clip_from_row(r: &Row) -> ClipView {
         sha256: r.get(5),
         url: format!("/api/clips/{id}/video"),
         path: r.get(6),
+        node_id: r.get(7),
     }
 }
 
@@ -51,7 +57,7 @@ pub async fn clips(
 ) -> Result<Vec<ClipView>, StoreError> {
     let rows = client
         .query(
-            "SELECT cl.id, c.name, cl.started_at, cl.ended_at, cl.bytes, cl.sha256, cl.path
+            "SELECT cl.id, c.name, cl.started_at, cl.ended_at, cl.bytes, cl.sha256, cl.path, cl.node_id
              FROM clips cl JOIN cameras c ON c.id = cl.camera_id
              WHERE cl.camera_id = $1 AND cl.started_at < $3 AND cl.ended_at > $2
              ORDER BY cl.started_at",
@@ -68,7 +74,7 @@ pub async fn clip(
 ) -> Result<Option<ClipView>, StoreError> {
     let row = client
         .query_opt(
-            "SELECT cl.id, c.name, cl.started_at, cl.ended_at, cl.bytes, cl.sha256, cl.path
+            "SELECT cl.id, c.name, cl.started_at, cl.ended_at, cl.bytes, cl.sha256, cl.path, cl.node_id
              FROM clips cl JOIN cameras c ON c.id = cl.camera_id WHERE cl.id = $1",
             &[&id],
         )

@@ -16,6 +16,8 @@
 //! - [`catalog`]: cameras, junctions, one camera as configured, ids by name, the config sync.
 //! - [`road`](mod@road): a plate's corridor (trips across junctions, recordings checked),
 //!   plates travelling together.
+//! - [`peers`]: the other nodes as a node asking them for files sees them (where their API
+//!   is, how old their heartbeat), and the cluster's token secret.
 //! - [`runs`]: analysis runs (a recorded window read again): open, lock, finish.
 
 pub mod catalog;
@@ -23,6 +25,7 @@ pub mod clips;
 pub mod counts;
 pub mod fuzzy;
 pub mod passage;
+pub mod peers;
 pub mod road;
 pub mod runs;
 pub mod search;
@@ -34,7 +37,10 @@ pub use catalog::{
 pub use clips::{clip, clips, ClipView};
 pub use counts::{counts, Bucket, CountRow};
 pub use fuzzy::{fuzzy_costs, CandidateRead};
-pub use passage::{passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView, RunLink};
+pub use passage::{
+    passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView, RunLink, SnapshotFile,
+};
+pub use peers::{cluster_secret, node, NodeRecord};
 pub use road::{
     companions, corridor, recording_at, Companion, CompanionSearch, Corridor, VehicleCorridor,
 };

@@ -224,17 +224,33 @@ pub async fn passage(
     Ok(Some(p))
 }
 
-/// The snapshot file of passage `id`: `None` if there is no such passage, `Some(None)` if it
-/// has no snapshot. (What the snapshot endpoint needs, without the joins and candidates of
-/// [`passage`]: the page asks for one per result row.)
+/// Where a passage's snapshot is: the file, and the node whose disk holds it (`None`: the
+/// disk of whoever reads it).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotFile {
+    /// The file; `None` when no snapshot was saved.
+    pub path: Option<String>,
+    /// Its node.
+    pub node_id: Option<i64>,
+}
+
+/// The snapshot file of passage `id`: `None` if there is no such passage. (What the snapshot
+/// endpoint needs, without the joins and candidates of [`passage`]: the page asks for one per
+/// result row.)
 pub async fn snapshot_path(
     client: &tokio_postgres::Client,
     id: i64,
-) -> Result<Option<Option<String>>, StoreError> {
+) -> Result<Option<SnapshotFile>, StoreError> {
     Ok(client
-        .query_opt("SELECT snapshot_path FROM passages WHERE id = $1", &[&id])
+        .query_opt(
+            "SELECT snapshot_path, node_id FROM passages WHERE id = $1",
+            &[&id],
+        )
         .await?
-        .map(|r| r.get(0)))
+        .map(|r| SnapshotFile {
+            path: r.get(0),
+            node_id: r.get(1),
+        }))
 }
 
 #[cfg(test)]
