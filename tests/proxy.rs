@@ -559,12 +559,13 @@ async fn internal_routes_open_only_with_a_fresh_node_token_of_this_cluster() {
     }
     // A good node token opens no user route, on either node.
     for base in [&c.a.url, &c.b.url] {
-        let (status, _) = ask(
+        let (status, body) = ask(
             format!("{base}/api/clips/{id}/video"),
             Some(format!("Node {good}")),
         )
         .await;
         assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert!(detail(&body).contains("a node token opens only the internal routes"));
     }
     // pc-b gives only its own files: not a clip the log puts on pc-a.
     client
@@ -600,6 +601,21 @@ async fn a_segment_altered_on_its_node_is_refused_by_exports_and_evidence() {
         );
     }
     assert_eq!(files_under(&c.a.dir.join("exports")), Vec::<PathBuf>::new());
+    // Played through pc-a, the whole segment is cut before its end (here, a small one held
+    // back whole, before the answer's head): never had whole.
+    let played = c
+        .http
+        .get(format!("{}/api/clips/{id}/video", c.a.url))
+        .bearer_auth(&c.token)
+        .send()
+        .await;
+    match played {
+        Err(e) => assert!(e.is_request(), "{e}"),
+        Ok(r) => {
+            assert_eq!(r.status(), StatusCode::OK);
+            assert!(r.bytes().await.is_err(), "an altered segment is cut short");
+        }
+    }
     c.clean_up().await;
 }
 

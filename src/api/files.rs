@@ -6,7 +6,8 @@
 //! A file whose node is this one (or none, or on a shared mount) is read from its folder;
 //! one on another node is asked from that node (see [`crate::peer`]): a segment or snapshot
 //! is relayed as the owner sends it (status, `Content-Range`, length; the body streamed,
-//! and cut, not completed, if the owner stops mid-way), and the segments of an export are
+//! and cut, not completed, if the owner stops mid-way; a whole segment is checked against
+//! its logged SHA-256 as it passes and cut before its last piece if it differs), and the segments of an export are
 //! copied here first, each checked against the SHA-256 the log holds, then cut as local ones
 //! are. Roles and audit rows stay with the guard of this node.
 
@@ -54,12 +55,14 @@ pub(super) async fn serve_file(
 }
 
 /// `file` from its owner `node`, answered to a request with headers `request` as the owner
-/// answers it.
+/// answers it. A whole file with a logged SHA-256 (`expected_sha256`, a segment's) is checked
+/// as it passes: one that differs is cut before its last piece.
 async fn relay(
     state: &AppState,
     node: &NodeRecord,
     file: RemoteFile,
     request: &HeaderMap,
+    expected_sha256: Option<&str>,
 ) -> Result<Response, ApiError> {
     let answer = state.peers.get(node, file, Some(request)).await?;
     let status = StatusCode::from_u16(answer.status().as_u16()).map_err(ApiError::internal)?;
@@ -73,7 +76,10 @@ async fn relay(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, max-age=3600"),
     );
-    let body = Body::from_stream(state.peers.body(node, file, answer));
+    let body = match expected_sha256.filter(|_| status == StatusCode::OK) {
+        Some(sha) => Body::from_stream(state.peers.checked_body(node, file, answer, sha.into())),
+        None => Body::from_stream(state.peers.body(node, file, answer)),
+    };
     let mut response = (status, body).into_response();
     response.headers_mut().extend(headers);
     Ok(response)
@@ -99,7 +105,7 @@ pub(super) async fn get_snapshot(
             let path = inside(&state.snapshots_dir, Path::new(path)).ok_or_else(no_snapshot)?;
             serve_file(&path, "image/jpeg", request).await?
         }
-        Owner::Node(node) => relay(&state, &node, file, request.headers()).await?,
+        Owner::Node(node) => relay(&state, &node, file, request.headers(), None).await?,
     };
     Ok(audited(response, format!("passage:{id}")))
 }
@@ -123,7 +129,9 @@ pub(super) async fn clip_video(
                 .ok_or_else(|| ApiError::not_found(format!("clip {id} is not on disk")))?;
             serve_file(&path, "video/mp4", request).await?
         }
-        Owner::Node(node) => relay(&state, &node, file, request.headers()).await?,
+        Owner::Node(node) => {
+            relay(&state, &node, file, request.headers(), Some(&clip.sha256)).await?
+        }
     };
     Ok(audited(response, format!("clip:{id}")))
 }

@@ -161,6 +161,16 @@ pub async fn guard(State(state): State<AppState>, mut request: Request, next: Ne
 
 /// The caller holding the request's token.
 async fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<Caller, ApiError> {
+    let node_token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().split_once(' '))
+        .is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case(super::internal::SCHEME));
+    if node_token {
+        return Err(ApiError::Unauthorized(
+            "a node token opens only the internal routes; /api takes a user's token".into(),
+        ));
+    }
     let token = token_of(headers).ok_or_else(|| {
         ApiError::Unauthorized("a token is required (Authorization: Bearer …, or log in)".into())
     })?;

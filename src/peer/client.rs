@@ -1,6 +1,7 @@
 //! The HTTP side of asking an owner node for a file: one request with a node token and the
 //! caller's range headers, its answer checked, its body read piece by piece with a timeout on
-//! each piece, and a copy to disk hashed as it is written.
+//! each piece (and, for a whole segment, checked against its logged SHA-256 before its last
+//! piece is let through), and a copy to disk hashed as it is written.
 
 use std::path::Path;
 
@@ -110,10 +111,10 @@ impl Peers {
         node: &NodeRecord,
         file: RemoteFile,
         response: reqwest::Response,
-    ) -> impl Stream<Item = Result<Bytes, PeerError>> + Send + 'static {
+    ) -> impl Stream<Item = Result<Bytes, PeerError>> + Send + Unpin + 'static {
         let timeout = self.settings.answer_timeout;
         let (name, url) = (node.name.clone(), node.api_url.clone());
-        futures_util::stream::unfold(Some(response), move |state| {
+        Box::pin(futures_util::stream::unfold(Some(response), move |state| {
             let (name, url) = (name.clone(), url.clone());
             async move {
                 let mut response = state?;
@@ -131,6 +132,62 @@ impl Peers {
                         Err(cut(format!("nothing for {} s", timeout.as_secs_f64()))),
                         None,
                     )),
+                }
+            }
+        }))
+    }
+
+    /// The body of a whole-file answer of `node`, checked against the SHA-256 the log holds
+    /// for it: the last piece is held back until the whole has been hashed, and a body that
+    /// differs ends with an error instead (so whoever relays it is cut short and never has
+    /// the whole of a file that is not the logged one).
+    pub fn checked_body(
+        &self,
+        node: &NodeRecord,
+        file: RemoteFile,
+        response: reqwest::Response,
+        expected_sha256: String,
+    ) -> impl Stream<Item = Result<Bytes, PeerError>> + Send + 'static {
+        use futures_util::StreamExt;
+        struct State<S> {
+            body: S,
+            hasher: Sha256,
+            held: Option<Bytes>,
+        }
+        let start = State {
+            body: self.body(node, file, response),
+            hasher: Sha256::new(),
+            held: None,
+        };
+        let node = node.name.clone();
+        futures_util::stream::unfold(Some(start), move |state| {
+            let (node, expected) = (node.clone(), expected_sha256.clone());
+            async move {
+                let mut s = state?;
+                loop {
+                    match s.body.next().await {
+                        Some(Ok(piece)) => {
+                            s.hasher.update(&piece);
+                            if let Some(before) = s.held.replace(piece) {
+                                return Some((Ok(before), Some(s)));
+                            }
+                        }
+                        Some(Err(e)) => return Some((Err(e), None)),
+                        None => {
+                            let actual = hex(&std::mem::take(&mut s.hasher).finalize());
+                            if expected.eq_ignore_ascii_case(&actual) {
+                                return s.held.take().map(|last| (Ok(last), None));
+                            }
+                            let e = PeerError::Mismatch {
+                                file,
+                                node,
+                                expected,
+                                actual,
+                            };
+                            tracing::warn!("{e}; the download was cut");
+                            return Some((Err(e), None));
+                        }
+                    }
                 }
             }
         })
@@ -189,11 +246,7 @@ impl Peers {
             out.write_all(&piece).await.map_err(io("writing"))?;
         }
         out.flush().await.map_err(io("writing"))?;
-        let actual: String = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let actual = hex(&hasher.finalize());
         if let Some(expected) = expected_sha256 {
             if !expected.eq_ignore_ascii_case(&actual) {
                 return Err(PeerError::Mismatch {
@@ -206,6 +259,11 @@ impl Peers {
         }
         Ok((bytes, actual))
     }
+}
+
+/// Lowercase hex.
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// An error with its causes (reqwest's own message alone says little: "error sending
