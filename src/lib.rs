@@ -52,8 +52,14 @@
 //!   or a cloned plate) and junctions passed by while they were recording (a missed read).
 //! - [`retention`]: deletes the oldest clip segments first when the disk is nearly full or
 //!   they are older than their retention, old snapshots, and drops old passage months.
-//! - [`app`]: everything `matthan serve` runs (database and writer, live cameras, API with
-//!   alerts and webhook, retention), started in order and stopped together on one signal.
+//! - [`lease`]: PURE. Nodes sharing the cameras: lease timings and the takeover bound, how many
+//!   free cameras a node takes (an even share, up to its capacity; pinned cameras first),
+//!   which running cameras it must stop, and the fencing rule the writer applies to every row
+//!   a node makes (its lease epoch, when it was made).
+//! - [`app`]: everything `matthan serve` runs (database and writer, this process as a node
+//!   with the live cameras it holds leases on, API with alerts and webhook, retention),
+//!   started in order and stopped together on one signal: `node` (register, heartbeat,
+//!   renew, take and lose leases) and `live` (start and stop one camera, its rows fenced).
 //!   `app` → `api`, `pipeline`, `infer`, `store`, `alerts`, `retention`; nothing imports `app`.
 //! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
 //! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
@@ -71,8 +77,8 @@
 //! Arrows point one way (every `crate::` import, checked by reading the tree; no cycles, also
 //! none between the files of one module):
 //! - `app` → `api`, `pipeline`, `infer`, `recognize` (settings), `store`, `alerts`,
-//!   `retention`, `config`, `video` (shutdown), `evidence` (the key's place); nothing in the
-//!   library imports `app`.
+//!   `retention`, `config`, `video` (shutdown), `evidence` (the key's place), `lease`,
+//!   `counters`; nothing in the library imports `app`.
 //! - `api` → `store`, `video` (clip export), `counters`, `alerts`, `access`, `plate` (search
 //!   patterns), `scene` (class filter), `road` (its rules), `evidence` (packages, the station
 //!   key). Never `pipeline`, `infer` or `recognize`.
@@ -82,16 +88,17 @@
 //!   `config` (camera settings from the file), `recognize` and `scene` (types).
 //! - `store` → `plate` (keys, search keys), `scene` and `track` (class and direction types),
 //!   `road` (a corridor's trips), `access` (token hashes), `config` (junctions and cameras to
-//!   sync).
+//!   sync), `lease` (the fence, a node's share of the cameras).
 //! - `reread` → `pipeline` (the camera without recording), `store` (rows), `video` (the
 //!   source and shutdown), `digest` (the segments' SHA-256); nothing imports `reread`.
 //! - `alerts` → `store`; `retention` → `store`, `config`; `infer` → `recognize`, `cpu`;
-//!   `eval` → `recognize`; `config` → `motion`, `recognize`, `road` (their settings).
+//!   `eval` → `recognize`; `config` → `motion`, `recognize`, `road` (their settings), `lease`
+//!   (the shortest lease).
 //! - `recognize` → `plate`, `scene`, `motion` (crop looks), `digest`; `video` → `motion`,
 //!   `digest`; `track` → `plate`, `scene`; `traffic` → `plate`, `scene`, `track` (types);
 //!   `synth` → `traffic` (the truth file), `plate`, `scene`, `track` (types).
 //! - `road` → `track` (direction type).
-//! - `plate`, `scene`, `motion`, `track`, `road` and `access` do no I/O; `counters`, `cpu` and
+//! - `plate`, `scene`, `motion`, `track`, `road`, `access` and `lease` do no I/O; `counters`, `cpu` and
 //!   `digest` import nothing of the crate.
 //!
 //! The binary (`src/main.rs`) parses the command line and hands each command to its file in
@@ -108,6 +115,7 @@ pub mod digest;
 pub mod eval;
 pub mod evidence;
 pub mod infer;
+pub mod lease;
 pub mod motion;
 pub mod pipeline;
 pub mod plate;

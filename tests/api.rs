@@ -199,6 +199,7 @@ async fn files_outside_their_folders_are_never_served() {
                 path: "/etc/passwd".into(),
                 bytes: 1,
                 sha256: "00".into(),
+                fence: None,
             }),
         ],
     )
@@ -553,6 +554,7 @@ fn the_openapi_document_lists_every_route() {
             "/api/login",
             "/api/logout",
             "/api/me",
+            "/api/nodes",
             "/api/openapi.json",
             "/api/passages",
             "/api/passages/{id}",
@@ -801,6 +803,7 @@ async fn answers_match_the_openapi_document() {
                 path: dir.join("clips/x.mp4").to_string_lossy().into_owned(),
                 bytes: 10,
                 sha256: "ab".into(),
+                fence: None,
             }),
         ],
     )
@@ -862,6 +865,7 @@ async fn answers_match_the_openapi_document() {
         (format!("/api/clips?camera=cam-a&{window}"), "ClipList"),
         ("/api/cameras".to_string(), "CameraList"),
         ("/api/junctions".to_string(), "JunctionList"),
+        ("/api/nodes".to_string(), "NodeList"),
         ("/healthz".to_string(), "Health"),
         ("/api/me".to_string(), "Me"),
         ("/api/evidence/key".to_string(), "EvidenceKey"),

@@ -15,8 +15,10 @@
 //!   the write row and the query view share.
 //! - `range`: PostgreSQL's binary `tstzrange`, how a passage's unseen spans are written and
 //!   read (`passages.gaps`).
-//! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second.
-//! - [`query`]: plate search, counts, clips, cameras, junctions, analysis runs.
+//! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second,
+//!   each row a node made fenced by its camera's lease epoch.
+//! - [`query`]: plate search, counts, clips, cameras, junctions, analysis runs, nodes and
+//!   camera leases.
 //! - [`trust`]: users and tokens, the audit log, the watchlist and alerts, retention deletes.
 //! - [`spool`]: batches the database could not take, on disk until it can.
 //! - [`scratch`]: fresh databases for tests and benchmarks.
@@ -38,7 +40,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use cluster::PrivateCluster;
-pub use rows::{NewClip, NewPassage, NewPlateRead, PassageFacts, UnseenSpan, WriteItem};
+pub use rows::{Fence, NewClip, NewPassage, NewPlateRead, PassageFacts, UnseenSpan, WriteItem};
 pub use writer::{Writer, WriterSettings, WriterStats};
 
 /// Everything that can go wrong with the log.
@@ -73,6 +75,19 @@ pub enum StoreError {
         column: &'static str,
         /// Why its value does not parse.
         reason: String,
+    },
+    /// Another process runs as this node: it heartbeated within its lease.
+    #[error(
+        "node {name} is already running: its last heartbeat was {age_sec:.1} s ago \
+         ({heartbeat_at}); give this one another name ([node] name) or stop the other first"
+    )]
+    NodeRunning {
+        /// The node's name.
+        name: String,
+        /// Its last heartbeat.
+        heartbeat_at: chrono::DateTime<chrono::Utc>,
+        /// Seconds since then.
+        age_sec: f64,
     },
 }
 

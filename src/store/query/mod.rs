@@ -17,11 +17,14 @@
 //! - [`road`](mod@road): a plate's corridor (trips across junctions, recordings checked),
 //!   plates travelling together.
 //! - [`runs`]: analysis runs (a recorded window read again): open, lock, finish.
+//! - [`nodes`](mod@nodes): nodes and camera leases: register, one tick (heartbeat, renew,
+//!   take free cameras), release, the node list.
 
 pub mod catalog;
 pub mod clips;
 pub mod counts;
 pub mod fuzzy;
+pub mod nodes;
 pub mod passage;
 pub mod road;
 pub mod runs;
@@ -34,6 +37,10 @@ pub use catalog::{
 pub use clips::{clip, clips, ClipView};
 pub use counts::{counts, Bucket, CountRow};
 pub use fuzzy::{fuzzy_costs, CandidateRead};
+pub use nodes::{
+    lease_tick, nodes, register_node, release_node, NodeIdentity, NodeRegistration, NodeView,
+    TickAnswer, TickRequest,
+};
 pub use passage::{passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView, RunLink};
 pub use road::{
     companions, corridor, recording_at, Companion, CompanionSearch, Corridor, VehicleCorridor,
