@@ -33,8 +33,8 @@
 //! - [`cpu`]: CPU time of a thread and the process, peak memory (for `bench streams`).
 //! - [`store`]: the PostgreSQL log: migrations (`sql/`), private cluster when no
 //!   `DATABASE_URL`, batched idempotent writer with its on-disk spool for when the database is
-//!   down, and every query (search, counts, clips, analysis runs; users, audit, watchlist,
-//!   alerts).
+//!   down, each row a node made fenced by its camera's lease epoch, and every query (search,
+//!   counts, clips, analysis runs, nodes and camera leases; users, audit, watchlist, alerts).
 //! - [`api`]: axum HTTP API and the static page in `web/`, served by `matthan serve`; every
 //!   `/api` request is authenticated, checked against its route's role and audited.
 //! - [`access`]: PURE. Roles, the role each route needs, tokens (stored hashed), argon2

@@ -6,7 +6,8 @@
 mod common;
 
 use std::collections::{BTreeMap, HashSet};
-use std::io::Write;
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -14,6 +15,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, TimeDelta, Utc};
+use matthan::access::Role;
 use matthan::config::{CameraConfig, Config};
 use matthan::lease::{Fence, Held};
 use matthan::store::query::{
@@ -481,6 +483,22 @@ impl Drop for Node {
     }
 }
 
+/// GET `path` of the API on `port` with a bearer token: the JSON body of a 200.
+fn api_get(port: u16, path: &str, token: &str) -> serde_json::Value {
+    let mut s = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {token}\r\n\
+         Connection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+    serde_json::from_str(raw.split_once("\r\n\r\n").unwrap().1).unwrap()
+}
+
 /// (camera, holder node name, epoch) of every lease not run out.
 async fn leases(store: &Store) -> Vec<(String, String, i64)> {
     let client = store.client().await.unwrap();
@@ -719,6 +737,35 @@ fn three_nodes_share_six_cameras_and_take_over_a_killed_one_without_double_recor
         &[&victim, &restarted_at],
     ));
     assert_eq!(late, 0, "the restarted node logged rows");
+    // The node list, as any node's API shows it.
+    let token = rt.block_on(common::add_user(&db.store, "officer", Role::Viewer, None));
+    let listed = api_get(nodes[0].port, "/api/nodes", &token);
+    let summary: Vec<(String, bool, usize)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| {
+            (
+                n["name"].as_str().unwrap().to_string(),
+                n["alive"].as_bool().unwrap(),
+                n["cameras"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    println!("GET /api/nodes: {summary:?}");
+    assert_eq!(
+        summary,
+        vec![
+            ("node-a".to_string(), true, 3),
+            ("node-b".to_string(), true, 0),
+            ("node-c".to_string(), true, 3)
+        ],
+        "{listed}"
+    );
+    assert_eq!(
+        listed["items"][0]["api_url"],
+        format!("http://127.0.0.1:{}", nodes[0].port)
+    );
 
     for n in nodes.iter_mut() {
         n.stop();
