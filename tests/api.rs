@@ -834,6 +834,34 @@ async fn answers_match_the_openapi_document() {
         p.run_id = Some(run);
     }
     write_batch(&db.store, &[reread]).await.unwrap();
+    // A node holding cam-a, for the node list.
+    let client = db.store.client().await.unwrap();
+    let node = matthan::store::query::register_node(
+        &client,
+        &matthan::store::query::NodeRegistration {
+            name: "pc-1".into(),
+            api_url: "http://10.0.0.11:8080".into(),
+            cores: 2,
+            capacity: 4,
+            version: "spec test".into(),
+            lease: std::time::Duration::from_secs(20),
+        },
+    )
+    .await
+    .unwrap();
+    client
+        .execute(
+            "INSERT INTO camera_leases (camera_id, node_id, epoch, since, expires_at)
+             SELECT id, $1, 1, now(), now() + interval '20 seconds' FROM cameras
+             WHERE name = 'cam-a'",
+            &[&node.id],
+        )
+        .await
+        .unwrap();
+    drop(client);
+    let (_, nodes) = get_json(&s, "/api/nodes").await;
+    assert_eq!(nodes["items"][0]["cameras"][0], "cam-a", "{nodes}");
+    assert_eq!(nodes["items"][0]["alive"], true, "{nodes}");
     let (_, page) = get_json(&s, "/api/passages?plate=298I25662").await;
     let runs: Vec<&Value> = page["items"]
         .as_array()
