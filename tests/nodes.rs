@@ -2,7 +2,8 @@
 //! nodes racing for cameras, pins, expiry and takeover, a name taken while it heartbeats, the
 //! fence refusing rows of a lost lease and taking spooled rows made before the handover), and
 //! three real `serve` processes with six live cameras, one killed and started again, another
-//! paused past its lease and woken.
+//! paused past its lease and woken; and a node that loses the database for longer than its
+//! lease, which goes on recording and keeps its camera.
 
 mod common;
 
@@ -24,7 +25,7 @@ use matthan::store::query::{
     TickAnswer, TickRequest,
 };
 use matthan::store::writer::write_batch;
-use matthan::store::{NewClip, Store, StoreError, WriteItem};
+use matthan::store::{NewClip, PrivateCluster, Store, StoreError, WriteItem};
 
 const LEASE: Duration = Duration::from_secs(20);
 
@@ -911,5 +912,141 @@ fn three_nodes_share_six_cameras_and_take_over_a_killed_one_without_double_recor
     );
     drop(client);
     rt.block_on(db.drop_database()).unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The spool's batch files under `root` (one folder per writer).
+fn spooled_batches(root: &Path) -> usize {
+    let Ok(dirs) = std::fs::read_dir(root) else {
+        return 0;
+    };
+    dirs.flatten()
+        .filter_map(|d| std::fs::read_dir(d.path()).ok())
+        .flat_map(|files| files.flatten())
+        .filter(|f| f.path().extension().is_some_and(|x| x == "batch"))
+        .count()
+}
+
+#[test]
+fn a_node_cut_off_from_the_database_keeps_recording_and_keeps_its_camera() {
+    let dir = common::temp_dir("nodes-down");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let pg_state = dir.join("pg");
+    let cluster = PrivateCluster::start(&pg_state).expect("initdb/pg_ctl from Debian's postgresql");
+    let url = cluster.connection_string();
+    let store = Store::from_config(cluster.client_config(), 2).unwrap();
+    rt.block_on(store.migrate()).unwrap();
+    let video = dir.join("road.mp4");
+    let photos = common::vn_dev_photos(&["101.jpg", "119.jpg", "4.jpg", "bien_so.jpg"]);
+    common::make_video(
+        &video,
+        &photos,
+        &[
+            "--seconds",
+            "2",
+            "--size",
+            "640x480",
+            "--fps",
+            "10",
+            "--gop",
+            "10",
+        ],
+    );
+    let stream = format!("http://127.0.0.1:{}/gate.ts", common::free_port());
+    let camera = Camera::start(&video, &stream);
+    let config = dir.join("node.toml");
+    std::fs::write(
+        &config,
+        format!(
+            "[storage]\nstate_dir = \"{}\"\nsegment_len_sec = 2\n\n\
+             [analysis]\nfps = 1\nworkers = 1\n\n[node]\nname = \"pc-1\"\n\n\
+             [[cameras]]\nname = \"gate\"\nsource = \"{stream}\"\n",
+            dir.join("state").display()
+        ),
+    )
+    .unwrap();
+    let mut node = Node {
+        name: "pc-1".into(),
+        config,
+        port: common::free_port(),
+        log: dir.join("pc-1.log"),
+        child: None,
+    };
+    node.start(&url);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    while rt.block_on(count(&store, "SELECT count(*) FROM clips", &[])) < 2 {
+        node.assert_running();
+        assert!(Instant::now() < deadline, "the camera does not record");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let held = rt.block_on(leases(&store));
+    assert_eq!(held, vec![("gate".into(), "pc-1".into(), 1)]);
+    drop(store);
+
+    // The database goes away for longer than the lease.
+    cluster.stop();
+    let down = Instant::now();
+    let mut spooled = 0;
+    while down.elapsed() < Duration::from_secs(30) {
+        spooled = spooled.max(spooled_batches(&dir.join("state/spool")));
+        node.assert_running();
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    assert!(
+        spooled > 0,
+        "nothing was spooled while the database was down"
+    );
+    let cluster = PrivateCluster::start(&pg_state).unwrap();
+    let store = Store::from_config(cluster.client_config(), 2).unwrap();
+    // The spool is replayed, and the node renews its lease: same epoch, nobody else took it.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let in_spool = spooled_batches(&dir.join("state/spool"));
+        let l = rt.block_on(leases(&store));
+        if in_spool == 0 && l == held {
+            break;
+        }
+        node.assert_running();
+        assert!(
+            Instant::now() < deadline,
+            "{in_spool} batches left, leases {l:?}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+    std::thread::sleep(Duration::from_secs(3));
+    let metrics = http_text(node.port, "/metrics");
+    node.stop();
+    drop(camera);
+    let log = std::fs::read_to_string(&node.log).unwrap();
+    assert!(
+        log.contains("the cameras go on recording into the spool"),
+        "{log}"
+    );
+    // The camera recorded throughout: its segments follow each other without a gap, and
+    // none was refused.
+    let client = rt.block_on(store.client()).unwrap();
+    let row = rt
+        .block_on(client.query_one(
+            "SELECT count(*), max(gap) FROM (
+                SELECT extract(epoch FROM started_at - lag(ended_at) OVER (ORDER BY started_at))::float8
+                    AS gap FROM clips) g",
+            &[],
+        ))
+        .unwrap();
+    let (segments, gap): (i64, Option<f64>) = (row.get(0), row.get(1));
+    let fenced = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("matthan_rows_fenced_total "))
+        .map(|n| n.trim().to_string());
+    println!(
+        "database down 30 s: {spooled} batch(es) spooled, {segments} segments, longest gap \
+         {:.1} s, rows fenced {fenced:?}",
+        gap.unwrap_or(0.0)
+    );
+    assert!(gap.unwrap_or(0.0) < 2.0, "a gap of {gap:?} s");
+    assert_eq!(fenced.as_deref(), Some("0"));
+    drop(client);
+    drop(store);
+    cluster.stop();
     std::fs::remove_dir_all(&dir).ok();
 }
