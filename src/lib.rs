@@ -32,7 +32,8 @@
 //! - [`counters`]: PURE. Per-camera packet and frame counters and the board `/metrics` reads.
 //! - [`cpu`]: CPU time of a thread and the process, peak memory (for `bench streams`).
 //! - [`store`]: the PostgreSQL log: migrations (`sql/`), private cluster when no
-//!   `DATABASE_URL`, batched idempotent writer with its on-disk spool for when the database is
+//!   `DATABASE_URL`, read-write sessions only (with several hosts, the one that is the primary;
+//!   `store::primary` names what each is when none is), batched idempotent writer with its on-disk spool for when the database is
 //!   down, and every query (search, counts, clips, analysis runs; users, audit, watchlist,
 //!   alerts).
 //! - [`api`]: axum HTTP API and the static page in `web/`, served by `matthan serve`; every
