@@ -14,6 +14,7 @@ pub mod eval;
 pub mod eval_video;
 pub mod evidence;
 pub mod ingest;
+pub mod install;
 pub mod make_traffic;
 pub mod migrate;
 pub mod models;
