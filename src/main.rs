@@ -2,7 +2,7 @@
 //!
 //! Each command lives in its own file under `cli/` (its flags and its body): `read`, `eval`,
 //! `eval-video`, `models`, `bench`, `ingest`, `reread`, `migrate`, `serve`, `user`, `evidence`,
-//! `demo`, `make_traffic`, `install`;
+//! `demo`, `make_traffic`, `install`, `check`;
 //! `cli/common.rs` holds the global flags and what several commands share. Everything `serve`
 //! runs is the library's `app`. Errors are printed here, once, with their causes.
 
@@ -71,6 +71,9 @@ enum Command {
     /// bounds the log's disk, the service's user and the config template (an existing
     /// config is never overwritten); then prints the next steps.
     Install(cli::install::InstallArgs),
+    /// Check this machine: models, database and schema, each enabled camera (a first frame),
+    /// disk and retention headroom, clock. One line per item; exits 1 when any FAILs.
+    Check(cli::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -109,5 +112,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => cli::demo::run(g, args),
         Command::MakeTraffic(args) => cli::make_traffic::run(args),
         Command::Install(args) => cli::install::run(g, args),
+        Command::Check(args) => cli::check::run(g, args),
     }
 }

@@ -7,6 +7,7 @@
 //! `anyhow` here, and only here and in `main.rs`.
 
 pub mod bench;
+pub mod check;
 pub mod common;
 pub mod crops;
 pub mod demo;
