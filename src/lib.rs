@@ -57,6 +57,12 @@
 //!   alerts and webhook, retention), started in order and stopped together on one signal.
 //!   `app` → `api`, `pipeline`, `infer`, `store`, `alerts`, `retention`; nothing imports `app`.
 //! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
+//! - [`install`]: `matthan install`: the systemd unit, journald drop-in, service user and
+//!   config template (files under `deploy/`, embedded), planned PURE and written under a
+//!   prefix; an existing config is never overwritten.
+//! - [`check`]: `matthan check`: models, database and schema, cameras (a first frame),
+//!   disk and retention headroom, clock; findings to lines and the exit code are PURE
+//!   (`report`), the probes at the edge.
 //! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing,
@@ -86,6 +92,10 @@
 //!   sync).
 //! - `reread` → `pipeline` (the camera without recording), `store` (rows), `video` (the
 //!   source and shutdown), `digest` (the segments' SHA-256); nothing imports `reread`.
+//! - `check` → `config`, `recognize` (the lock), `store` (schema, clock, clips, the private
+//!   cluster's place), `video` (opener, decoder), `retention` (disk space); nothing imports
+//!   `check`.
+//! - `install` → `config` (only its tests, which parse the template); nothing imports it.
 //! - `alerts` → `store`; `retention` → `store`, `config`; `infer` → `recognize`, `cpu`;
 //!   `eval` → `recognize`; `config` → `motion`, `recognize`, `road` (their settings).
 //! - `recognize` → `plate`, `scene`, `motion` (crop looks), `digest`; `video` → `motion`,
@@ -102,6 +112,7 @@ pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod app;
+pub mod check;
 pub mod config;
 pub mod counters;
 pub mod cpu;
@@ -109,6 +120,7 @@ pub mod digest;
 pub mod eval;
 pub mod evidence;
 pub mod infer;
+pub mod install;
 pub mod motion;
 pub mod pipeline;
 pub mod plate;

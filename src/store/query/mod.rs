@@ -17,11 +17,13 @@
 //! - [`road`](mod@road): a plate's corridor (trips across junctions, recordings checked),
 //!   plates travelling together.
 //! - [`runs`]: analysis runs (a recorded window read again): open, lock, finish.
+//! - [`health`]: the server's clock and the clips' volume (`matthan check`).
 
 pub mod catalog;
 pub mod clips;
 pub mod counts;
 pub mod fuzzy;
+pub mod health;
 pub mod passage;
 pub mod road;
 pub mod runs;
