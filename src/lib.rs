@@ -32,9 +32,11 @@
 //! - [`counters`]: PURE. Per-camera packet and frame counters and the board `/metrics` reads.
 //! - [`cpu`]: CPU time of a thread and the process, peak memory (for `bench streams`).
 //! - [`store`]: the PostgreSQL log: migrations (`sql/`), private cluster when no
-//!   `DATABASE_URL`, batched idempotent writer with its on-disk spool for when the database is
-//!   down, each row a node made fenced by its camera's lease epoch, and every query (search,
-//!   counts, clips, analysis runs, nodes and camera leases; users, audit, watchlist, alerts).
+//!   `DATABASE_URL`, read-write sessions only (with several hosts, the one that is the primary;
+//!   `store::primary` names what each is when none is), batched idempotent writer with its
+//!   on-disk spool for when the database is down, each row a node made fenced by its camera's
+//!   lease epoch, and every query (search, counts, clips, analysis runs, nodes and camera
+//!   leases; users, audit, watchlist, alerts).
 //! - [`api`]: axum HTTP API and the static page in `web/`, served by `matthan serve`; every
 //!   `/api` request is authenticated, checked against its route's role and audited.
 //! - [`access`]: PURE. Roles, the role each route needs, tokens (stored hashed), argon2
@@ -62,6 +64,12 @@
 //!   renew, take and lose leases) and `live` (start and stop one camera, its rows fenced).
 //!   `app` → `api`, `pipeline`, `infer`, `store`, `alerts`, `retention`; nothing imports `app`.
 //! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
+//! - [`install`]: `matthan install`: the systemd unit, journald drop-in, service user and
+//!   config template (files under `deploy/`, embedded), planned PURE and written under a
+//!   prefix; an existing config is never overwritten.
+//! - [`check`]: `matthan check`: models, database and schema, cameras (a first frame),
+//!   disk and retention headroom, clock; findings to lines and the exit code are PURE
+//!   (`report`), the probes at the edge.
 //! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing,
@@ -91,6 +99,10 @@
 //!   sync), `lease` (the fence, a node's share of the cameras).
 //! - `reread` → `pipeline` (the camera without recording), `store` (rows), `video` (the
 //!   source and shutdown), `digest` (the segments' SHA-256); nothing imports `reread`.
+//! - `check` → `config`, `recognize` (the lock), `store` (schema, clock, clips, the private
+//!   cluster's place), `video` (opener, decoder), `retention` (disk space); nothing imports
+//!   `check`.
+//! - `install` → `config` (only its tests, which parse the template); nothing imports it.
 //! - `alerts` → `store`; `retention` → `store`, `config`; `infer` → `recognize`, `cpu`;
 //!   `eval` → `recognize`; `config` → `motion`, `recognize`, `road` (their settings), `lease`
 //!   (the shortest lease).
@@ -108,6 +120,7 @@ pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod app;
+pub mod check;
 pub mod config;
 pub mod counters;
 pub mod cpu;
@@ -115,6 +128,7 @@ pub mod digest;
 pub mod eval;
 pub mod evidence;
 pub mod infer;
+pub mod install;
 pub mod lease;
 pub mod motion;
 pub mod pipeline;

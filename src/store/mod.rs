@@ -10,6 +10,8 @@
 //!   (stopped by [`Database::close`]).
 //! - [`migrate`]: applies `sql/*.sql` in order, once each, tracked in `schema_migrations`.
 //! - [`cluster`]: `initdb` + `pg_ctl` under the state directory, Unix socket only.
+//! - [`primary`]: read-write sessions only (a standby is refused), and which host is what when
+//!   no primary answers.
 //! - [`rows`]: what the cameras log ([`WriteItem`]: passages with their reads, clip segments),
 //!   as the writer's queue and the spool carry it; and [`PassageFacts`], the passage fields
 //!   the write row and the query view share.
@@ -25,6 +27,7 @@
 
 pub mod cluster;
 pub mod migrate;
+pub mod primary;
 pub mod query;
 mod range;
 pub mod rows;
@@ -55,6 +58,13 @@ pub enum StoreError {
     /// The pool could not hand out a connection (database down, pool closed).
     #[error("database unavailable: {0}")]
     Pool(String),
+    /// No host of the connection string is a read-write primary (what each is: see
+    /// [`primary::describe`]).
+    #[error(
+        "database unavailable, no primary to write to: {0} (promote the standby with \
+         `pg_ctl promote`, or start the primary)"
+    )]
+    NoPrimary(String),
     /// The private cluster could not be set up or started.
     #[error("private PostgreSQL cluster: {0}")]
     Cluster(String),
@@ -127,11 +137,14 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// A pool for `config`, at most `max_size` connections. Connects lazily.
+    /// A pool for `config`, at most `max_size` connections. Connects lazily, and only to a
+    /// read-write server (see [`primary::for_writing`]); with several hosts, to the first
+    /// that is one.
     pub fn from_config(
         mut config: tokio_postgres::Config,
         max_size: usize,
     ) -> Result<Store, StoreError> {
+        primary::for_writing(&mut config);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
@@ -166,7 +179,13 @@ impl Store {
         ),
         StoreError,
     > {
-        Ok(self.config.connect(NoTls).await?)
+        match self.config.connect(NoTls).await {
+            Ok(c) => Ok(c),
+            Err(e) if primary::is_connect_failure(&e) => {
+                Err(primary::explain(&self.config, e).await)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A pool for a `postgres://` URL or a `key=value` connection string.
@@ -177,9 +196,16 @@ impl Store {
         Store::from_config(config, max_size)
     }
 
-    /// A connection from the pool.
+    /// A connection from the pool; when none can be made for want of a primary,
+    /// [`StoreError::NoPrimary`] says what each host is.
     pub async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        Ok(self.pool.get().await?)
+        match self.pool.get().await {
+            Ok(c) => Ok(c),
+            Err(deadpool_postgres::PoolError::Backend(e)) if primary::is_connect_failure(&e) => {
+                Err(primary::explain(&self.config, e).await)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Whether the database answers a trivial query.

@@ -17,6 +17,7 @@
 //! - [`road`](mod@road): a plate's corridor (trips across junctions, recordings checked),
 //!   plates travelling together.
 //! - [`runs`]: analysis runs (a recorded window read again): open, lock, finish.
+//! - [`health`]: the server's clock and the clips' volume (`matthan check`).
 //! - [`nodes`](mod@nodes): nodes and camera leases: register, one tick (heartbeat, renew,
 //!   take free cameras), release, the node list.
 
@@ -24,6 +25,7 @@ pub mod catalog;
 pub mod clips;
 pub mod counts;
 pub mod fuzzy;
+pub mod health;
 pub mod nodes;
 pub mod passage;
 pub mod road;

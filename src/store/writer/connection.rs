@@ -49,14 +49,24 @@ impl WriterConnection {
         }
     }
 
-    /// Drops the connection after an error (the next batch connects afresh).
+    /// Drops the connection after an error; the next batch connects afresh. It is taken out
+    /// of the pool, not handed back: a connection to a server that turned read-only (a fenced
+    /// old primary) would otherwise come back from the pool for every retry, while a fresh
+    /// one goes to whichever host is the primary now.
     pub(super) fn reset(&mut self) {
-        self.client = None;
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
         // Retention may have dropped a month meanwhile.
         self.months.clear();
     }
 
     async fn client(&mut self) -> Result<&mut deadpool_postgres::Object, StoreError> {
+        // The server closed it (it stopped or crashed): connect afresh, to whichever host is
+        // the primary now, rather than fail the batch on a dead connection.
+        if self.client.as_ref().is_some_and(|c| c.is_closed()) {
+            self.reset();
+        }
         if self.client.is_none() {
             let client = self.store.client().await?;
             client.batch_execute(CREATE_STAGING).await?;
