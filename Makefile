@@ -22,7 +22,7 @@ bench: setup
 # Ingest throughput on a 1080p25 H.264 file made from the toll-booth video.
 bench-video: build
 	mkdir -p var/bench
-	ffmpeg -hide_banner -v error -y -i $(SHARED)/media/vn_toll_station_cars.mp4 -vf scale=1920:1080 \
+	ffmpeg -hide_banner -v error -y -i tests/data/vn_toll_station_cars.mp4 -vf scale=1920:1080 \
 	  -r 25 -c:v libx264 -preset veryfast -b:v 4M -g 50 -an var/bench/toll1080p25.mp4
 	target/release/matthan bench ingest var/bench/toll1080p25.mp4
 

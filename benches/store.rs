@@ -446,6 +446,7 @@ impl DataSet {
             frames_seen: 5 + rng.below(55) as i32,
             reads,
             run_id: None,
+            fence: None,
         };
         Planted { passage, truth }
     }

@@ -64,3 +64,10 @@ CREATE TABLE cluster_secret (
 );
 INSERT INTO cluster_secret (secret)
 VALUES (sha256(convert_to(gen_random_uuid()::text || gen_random_uuid()::text, 'UTF8')));
+
+-- How long this node's leases last (seconds): it counts as alive while its last heartbeat is
+-- younger than that. Set when it registers.
+ALTER TABLE nodes ADD COLUMN lease_sec integer NOT NULL DEFAULT 20 CHECK (lease_sec > 0);
+-- Set when the node stopped cleanly (its leases released); NULL while it runs. A node that
+-- stopped cleanly may be started again at once under the same name.
+ALTER TABLE nodes ADD COLUMN stopped_at timestamptz;

@@ -102,6 +102,7 @@ pub fn rule_for(method: &str, route: &str) -> RouteRule {
         (_, "/api/companions") => (Some(Investigator), "companions"),
         (_, "/api/cameras") => (Some(Viewer), "cameras"),
         (_, "/api/junctions") => (Some(Viewer), "junctions"),
+        (_, "/api/nodes") => (Some(Viewer), "nodes"),
         (_, "/api/alerts") => (Some(Viewer), "alerts"),
         (_, "/api/alerts/stream") => (Some(Viewer), "alert_stream"),
         (_, "/api/openapi.json") => (Some(Viewer), "openapi"),
@@ -230,6 +231,7 @@ mod tests {
             "watch_remove"
         );
         assert_eq!(rule_for("GET", "/api/audit").role, Some(Role::Admin));
+        assert_eq!(rule_for("GET", "/api/nodes").role, Some(Role::Viewer));
         // A GET on the login route is not the login.
         assert_eq!(rule_for("GET", "/api/login").role, Some(Role::Viewer));
         assert_eq!(rule_for("GET", "/api/nothing/here").action, "unknown");

@@ -72,7 +72,12 @@ impl AlertHub {
         let mut delay = Duration::from_millis(500);
         loop {
             match self.listen_once(&store, &mut last_id).await {
-                Ok(()) => tracing::warn!("alert listener: connection closed; reconnecting"),
+                Ok(()) => {
+                    // It was connected: the next host (a promoted standby) is tried after the
+                    // shortest wait, not the longest back-off of earlier failures.
+                    tracing::warn!("alert listener: connection closed; reconnecting");
+                    delay = Duration::from_millis(500);
+                }
                 Err(e) => tracing::debug!("alert listener: {e}"),
             }
             tokio::time::sleep(delay).await;

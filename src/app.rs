@@ -1,12 +1,15 @@
 //! Everything `matthan serve` runs, started and stopped together: the database and its
-//! writer, the config's live cameras, the HTTP API with the alert listener, the webhook and
-//! retention.
+//! writer, this process as a node and the live cameras it holds leases on, the HTTP API with
+//! the alert listener, the webhook and retention.
 //!
-//! Owns the order of start and stop, not what each part does. One stop signal (a future the
-//! caller gives, e.g. Ctrl-C) ends the API; then the cameras are told to stop and joined, the
-//! writer writes what is queued, and the private cluster stops. A camera that fails is
-//! logged and the others go on; a part that cannot start (database, folders, listener) is an
-//! error, after whatever had started is stopped again.
+//! Owns the order of start and stop, not what each part does. Serving with cameras registers
+//! a node (refused while another process of the same name heartbeats); its loop (`node`)
+//! takes, renews and loses camera leases and starts and stops the cameras (`live`) as it
+//! goes. One stop signal (a future the caller gives, e.g. Ctrl-C) ends the API; then the node
+//! loop stops its cameras and joins them, the writer writes what is queued, the node releases
+//! its leases, and the private cluster stops. A camera that fails is logged and the others go
+//! on; a part that cannot start (database, node, folders, listener) is an error, after
+//! whatever had started is stopped again.
 //!
 //! Prints nothing: the caller hears where the API listens through a callback.
 
@@ -14,19 +17,22 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::thread::JoinHandle;
 
 use crate::alerts::{self, WebhookSettings};
 use crate::api::{self, AppState};
-use crate::config::{CameraConfig, Config};
-use crate::infer::{InferenceService, InferenceSettings};
+use crate::config::Config;
+use crate::lease::LeaseTimings;
 use crate::peer::PeerSettings;
-use crate::pipeline::{run_camera, write_item, CameraBoard, CameraSettings};
+use crate::pipeline::CameraBoard;
 use crate::recognize::RecognizerSettings;
 use crate::retention::{self, RetentionPolicy};
-use crate::store::writer::{WriterCounters, WriterInput};
+use crate::store::writer::WriterCounters;
 use crate::store::{query, Database, Store, StoreError, Writer, WriterSettings};
-use crate::video::{Shutdown, SourceSpec};
+
+mod live;
+mod node;
+
+use live::LiveCameras;
 
 /// Why `serve` could not start or stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -104,36 +110,79 @@ pub async fn serve(
 ) -> Result<(), AppError> {
     let db = Database::open(settings.database_url.as_deref(), &cfg.storage.state_dir).await?;
     let client = db.store.client().await?;
-    query::sync_config(&client, cfg).await?;
+    let synced = query::sync_config(&client, cfg).await;
+    // Serving cameras makes this process a node; serving only the log does not.
+    let registered = match (synced, settings.run_cameras) {
+        (Err(e), _) => Err(e),
+        (Ok(()), false) => Ok(None),
+        (Ok(()), true) => {
+            query::register_node(&client, &node::registration(cfg, &settings.api.listen))
+                .await
+                .map(Some)
+        }
+    };
     drop(client);
-    // Live cameras of the config are recorded and analysed while serving.
+    let me = match registered {
+        Ok(me) => me,
+        Err(e) => {
+            db.close().await;
+            return Err(e.into());
+        }
+    };
     let writer = Writer::start(db.store.clone(), WriterSettings::from_config(cfg));
-    let shutdown = Shutdown::new();
     let board = Arc::new(CameraBoard::default());
-    let cameras = if settings.run_cameras {
-        start_live_cameras(
+    // The node's loop runs the cameras it holds leases on while serving.
+    let (stop_node, node_stopped) = tokio::sync::watch::channel(false);
+    let node_loop = me.clone().map(|me| {
+        let reg = node::registration(cfg, &settings.api.listen);
+        let timings = LeaseTimings::from_lease_sec(cfg.node.lease_sec());
+        tracing::info!(
+            "node {} (id {}): capacity {}, leases of {} s renewed every {:.1} s",
+            me.name,
+            me.id,
+            reg.capacity,
+            timings.lease.as_secs(),
+            timings.tick.as_secs_f64()
+        );
+        let cameras = LiveCameras::new(
             cfg,
             &settings.recognizer,
-            &writer.input(),
-            &shutdown,
-            &board,
-        )
-    } else {
-        Vec::new()
-    };
+            writer.input(),
+            board.clone(),
+            me.id,
+            reg.capacity,
+        );
+        tokio::spawn(node::run(
+            db.store.clone(),
+            me,
+            timings,
+            reg.capacity,
+            LiveCameras::runnable(cfg),
+            cameras,
+            node_stopped,
+        ))
+    });
     let gauges = Gauges {
         writer: Some(writer.counters()),
         cameras: Some(board),
     };
     let served = serve_api(&db, cfg, &settings.api, gauges, on_listening, stop).await;
-    shutdown.trigger();
-    tokio::task::block_in_place(|| {
-        for c in cameras {
-            let _ = c.join();
-        }
-    });
+    let _ = stop_node.send(true);
+    if let Some(task) = node_loop {
+        // The cameras are stopped and joined; their writer inputs go with them.
+        drop(task.await);
+    }
     let stats = writer.close().await;
     tracing::info!("log: {stats:?}");
+    if let Some(me) = &me {
+        let released = match db.store.client().await {
+            Ok(mut client) => query::release_node(&mut client, me).await,
+            Err(e) => Err(e),
+        };
+        if let Err(e) = released {
+            tracing::warn!("node {}: leases not released ({e}); they run out", me.name);
+        }
+    }
     db.close().await;
     served
 }
@@ -209,101 +258,4 @@ async fn run_retention(store: Store, cfg: Config) {
             Err(e) => tracing::warn!("retention run failed: {e}"),
         }
     }
-}
-
-/// Starts every enabled camera of `cfg` whose source is live, sharing one inference
-/// service; each feeds `input` until `shutdown`. A camera that fails is logged; the others
-/// go on.
-fn start_live_cameras(
-    cfg: &Config,
-    recognizer: &RecognizerSettings,
-    input: &WriterInput,
-    shutdown: &Shutdown,
-    board: &Arc<CameraBoard>,
-) -> Vec<JoinHandle<()>> {
-    let mut handles = Vec::new();
-    let live = cfg
-        .cameras
-        .iter()
-        .filter(|c| {
-            c.enabled
-                && c.source
-                    .as_deref()
-                    .is_some_and(|s| SourceSpec::parse(s).is_live())
-        })
-        .count();
-    // One set of models for all cameras, sized to the machine.
-    let inference = if live == 0 {
-        None
-    } else {
-        let service_settings = InferenceSettings::new(
-            cfg.analysis.workers.unwrap_or(0).min(live),
-            RecognizerSettings {
-                plate_search: cfg.analysis.plates_in,
-                reader: cfg.analysis.reader.unwrap_or(recognizer.reader),
-                vehicle_model: cfg
-                    .analysis
-                    .vehicle_model
-                    .unwrap_or(recognizer.vehicle_model),
-                ..recognizer.clone()
-            },
-        );
-        match InferenceService::start(service_settings) {
-            Ok(s) => Some(s),
-            Err(e) => {
-                tracing::error!("cameras not started: {e}");
-                return handles;
-            }
-        }
-    };
-    for cam in cfg.cameras.iter().filter(|c| c.enabled) {
-        let Some(source) = cam.source.as_deref() else {
-            continue;
-        };
-        let spec = SourceSpec::parse(source);
-        if !spec.is_live() {
-            tracing::warn!(
-                "camera {}: {source} is a file; serve runs live cameras only (use `matthan ingest`)",
-                cam.name
-            );
-            continue;
-        }
-        let mut settings =
-            CameraSettings::from_config(cfg, cam, spec, chrono::Utc::now(), recognizer.clone());
-        settings.inference = inference.clone();
-        settings.counters = Some(board.register(&cam.name));
-        match spawn_camera(cam, settings, input.clone(), shutdown.clone()) {
-            Ok(h) => handles.push(h),
-            Err(e) => tracing::error!("camera {}: cannot start: {e}", cam.name),
-        }
-    }
-    handles
-}
-
-/// One live camera on its own thread: its pipeline's events go to the writer until
-/// `shutdown` or the writer stops.
-fn spawn_camera(
-    cam: &CameraConfig,
-    settings: CameraSettings,
-    input: WriterInput,
-    shutdown: Shutdown,
-) -> std::io::Result<JoinHandle<()>> {
-    let (name, has_line) = (cam.name.clone(), cam.counting_line.is_some());
-    std::thread::Builder::new()
-        .name(format!("camera-{name}"))
-        .spawn(move || {
-            let (tx, rx) = crossbeam_channel::unbounded();
-            let worker = std::thread::spawn(move || run_camera(settings, shutdown, tx));
-            for event in rx {
-                if let Err(e) = input.blocking_send(write_item(&event, has_line)) {
-                    tracing::error!("camera {name}: {e}");
-                    break;
-                }
-            }
-            match worker.join() {
-                Ok(Ok(report)) => tracing::info!("camera {name} stopped: {report:?}"),
-                Ok(Err(e)) => tracing::error!("camera {name} stopped: {e}"),
-                Err(_) => tracing::error!("camera {name}: worker panicked"),
-            }
-        })
 }

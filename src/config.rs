@@ -1,4 +1,5 @@
-//! Typed, strict configuration (TOML): storage folders, analysis rate, junctions and cameras.
+//! Typed, strict configuration (TOML): storage folders, analysis rate, junctions and cameras,
+//! and this process as a node among several sharing the cameras (`[node]`).
 //!
 //! Owns: parsing and validating the file. Unknown keys are errors, every default is written
 //! next to its field, and nothing secret lives here (camera passwords belong in the source
@@ -47,6 +48,36 @@ pub struct Config {
     /// What the road allows: the corridor's impossible speed and trip breaks.
     #[serde(default)]
     pub road: crate::road::RoadRules,
+    /// This `matthan serve` as a node sharing the cameras with others (every node reads the
+    /// same config with every camera, and runs those it holds a lease on).
+    #[serde(default)]
+    pub node: NodeConfig,
+}
+
+/// `[node]`: every key optional.
+#[derive(Debug, Clone, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct NodeConfig {
+    /// Unique name among the nodes. Default: the host name.
+    pub name: Option<String>,
+    /// Base URL other nodes reach this node's API at. Default `http://<listen address>`.
+    pub advertise_url: Option<String>,
+    /// Most cameras this node runs. Default: two per CPU core
+    /// ([`crate::lease::default_capacity`]); 0 runs none (the API only).
+    pub capacity: Option<u32>,
+    /// How long a camera lease lasts, seconds (renewed every quarter of it; a dead node's
+    /// cameras are taken within this plus a quarter). Default 20, at least 2.
+    pub lease_sec: Option<u32>,
+}
+
+impl NodeConfig {
+    /// The default lease, seconds.
+    pub const DEFAULT_LEASE_SEC: u32 = 20;
+
+    /// The lease, seconds.
+    pub fn lease_sec(&self) -> u32 {
+        self.lease_sec.unwrap_or(Self::DEFAULT_LEASE_SEC)
+    }
 }
 
 /// Retention: days per kind of record (0 = keep forever) and the free-disk reserve.
@@ -267,6 +298,9 @@ pub struct CameraConfig {
     /// `[x1, y1, x2, y2]` in fractions of the picture; added to `analysis.motion.mask`.
     #[serde(default)]
     pub motion_mask: Vec<crate::motion::MaskRect>,
+    /// The node this camera runs on (a `[node] name`), e.g. a camera wired to one site; no
+    /// other node takes it. Default: any node.
+    pub node: Option<String>,
 }
 
 fn default_road_direction() -> [f32; 2] {
@@ -287,6 +321,7 @@ impl CameraConfig {
             counting_line: None,
             enabled: true,
             motion_mask: Vec::new(),
+            node: None,
         }
     }
 }
@@ -354,6 +389,26 @@ impl Config {
                 ));
             }
         }
+        if let Some(sec) = self.node.lease_sec {
+            if !(crate::lease::LeaseTimings::MIN_LEASE_SEC..=3600).contains(&sec) {
+                return bad(format!("node.lease_sec must be in 2..=3600, got {sec}"));
+            }
+        }
+        if self
+            .node
+            .name
+            .as_deref()
+            .is_some_and(|n| n.trim().is_empty())
+        {
+            return bad("node.name is empty".into());
+        }
+        if let Some(url) = &self.node.advertise_url {
+            if !(url.starts_with("http://") || url.starts_with("https://")) {
+                return bad(format!(
+                    "node.advertise_url must be an http(s) URL, got {url:?}"
+                ));
+            }
+        }
         let mut names = std::collections::HashSet::new();
         for j in &self.junctions {
             if !names.insert(("j", j.name.as_str())) {
@@ -377,6 +432,9 @@ impl Config {
             }
             if !names.insert(("c", c.name.as_str())) {
                 return bad(format!("camera {:?} is listed twice", c.name));
+            }
+            if c.node.as_deref().is_some_and(|n| n.trim().is_empty()) {
+                return bad(format!("camera {:?}: node is empty", c.name));
             }
             if let Some(j) = &c.junction {
                 if !self.junctions.iter().any(|x| &x.name == j) {
@@ -443,6 +501,33 @@ counting_line = [[0.0, 0.6], [1.0, 0.6]]
         assert_eq!(cam.road_direction, [0.0, -1.0]);
         assert!(cam.enabled);
         assert!(Config::parse("").unwrap().cameras.is_empty());
+    }
+
+    #[test]
+    fn the_node_section_is_optional_and_checked() {
+        let none = Config::parse("").unwrap();
+        assert_eq!(
+            (none.node.name.as_deref(), none.node.capacity),
+            (None, None)
+        );
+        assert_eq!(none.node.lease_sec(), 20);
+        let c = Config::parse(
+            "[node]\nname = \"pc-2\"\nadvertise_url = \"http://10.0.0.12:8080\"\n\
+             capacity = 3\nlease_sec = 10\n[[cameras]]\nname = \"a\"\nnode = \"pc-2\"",
+        )
+        .unwrap();
+        assert_eq!(c.node.name.as_deref(), Some("pc-2"));
+        assert_eq!((c.node.capacity, c.node.lease_sec()), (Some(3), 10));
+        assert_eq!(c.camera("a").unwrap().node.as_deref(), Some("pc-2"));
+        for bad in [
+            "[node]\nlease_sec = 1",
+            "[node]\nname = \" \"",
+            "[node]\nadvertise_url = \"10.0.0.1:80\"",
+            "[node]\nheartbeat = 5",
+            "[[cameras]]\nname = \"a\"\nnode = \"\"",
+        ] {
+            assert!(Config::parse(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

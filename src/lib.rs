@@ -32,9 +32,11 @@
 //! - [`counters`]: PURE. Per-camera packet and frame counters and the board `/metrics` reads.
 //! - [`cpu`]: CPU time of a thread and the process, peak memory (for `bench streams`).
 //! - [`store`]: the PostgreSQL log: migrations (`sql/`), private cluster when no
-//!   `DATABASE_URL`, batched idempotent writer with its on-disk spool for when the database is
-//!   down, and every query (search, counts, clips, analysis runs; users, audit, watchlist,
-//!   alerts).
+//!   `DATABASE_URL`, read-write sessions only (with several hosts, the one that is the primary;
+//!   `store::primary` names what each is when none is), batched idempotent writer with its
+//!   on-disk spool for when the database is down, each row a node made fenced by its camera's
+//!   lease epoch, and every query (search, counts, clips, analysis runs, nodes and camera
+//!   leases; users, audit, watchlist, alerts).
 //! - [`api`]: axum HTTP API and the static page in `web/`, served by `matthan serve`; every
 //!   `/api` request is authenticated, checked against its route's role and audited.
 //! - [`access`]: PURE. Roles, the role each route needs, tokens (stored hashed), argon2
@@ -57,10 +59,22 @@
 //!   or a cloned plate) and junctions passed by while they were recording (a missed read).
 //! - [`retention`]: deletes the oldest clip segments first when the disk is nearly full or
 //!   they are older than their retention, old snapshots, and drops old passage months.
-//! - [`app`]: everything `matthan serve` runs (database and writer, live cameras, API with
-//!   alerts and webhook, retention), started in order and stopped together on one signal.
+//! - [`lease`]: PURE. Nodes sharing the cameras: lease timings and the takeover bound, how many
+//!   free cameras a node takes (an even share, up to its capacity; pinned cameras first),
+//!   which running cameras it must stop, and the fencing rule the writer applies to every row
+//!   a node makes (its lease epoch, when it was made).
+//! - [`app`]: everything `matthan serve` runs (database and writer, this process as a node
+//!   with the live cameras it holds leases on, API with alerts and webhook, retention),
+//!   started in order and stopped together on one signal: `node` (register, heartbeat,
+//!   renew, take and lose leases) and `live` (start and stop one camera, its rows fenced).
 //!   `app` → `api`, `pipeline`, `infer`, `store`, `alerts`, `retention`; nothing imports `app`.
 //! - [`config`]: typed TOML configuration (storage, analysis, junctions, cameras).
+//! - [`install`]: `matthan install`: the systemd unit, journald drop-in, service user and
+//!   config template (files under `deploy/`, embedded), planned PURE and written under a
+//!   prefix; an existing config is never overwritten.
+//! - [`check`]: `matthan check`: models, database and schema, cameras (a first frame),
+//!   disk and retention headroom, clock; findings to lines and the exit code are PURE
+//!   (`report`), the probes at the edge.
 //! - [`digest`]: SHA-256 of files (pinned models, clip segments as evidence).
 //! - [`eval`]: scores the recognizer against a labelled folder (`labels.csv`).
 //! - [`track`]: PURE. Multi-object tracker, passage assembly, plate voting, direction, line crossing,
@@ -76,8 +90,8 @@
 //! Arrows point one way (every `crate::` import, checked by reading the tree; no cycles, also
 //! none between the files of one module):
 //! - `app` → `api`, `pipeline`, `infer`, `recognize` (settings), `store`, `alerts`,
-//!   `retention`, `config`, `video` (shutdown), `evidence` (the key's place), `peer` (its
-//!   settings); nothing in the library imports `app`.
+//!   `retention`, `config`, `video` (shutdown), `evidence` (the key's place), `lease`,
+//!   `counters`, `peer` (its settings); nothing in the library imports `app`.
 //! - `api` → `store`, `video` (clip export), `counters`, `alerts`, `access`, `plate` (search
 //!   patterns), `scene` (class filter), `road` (its rules), `evidence` (packages, the station
 //!   key), `peer` (files on other nodes). Never `pipeline`, `infer` or `recognize`.
@@ -88,16 +102,21 @@
 //!   `config` (camera settings from the file), `recognize` and `scene` (types).
 //! - `store` → `plate` (keys, search keys), `scene` and `track` (class and direction types),
 //!   `road` (a corridor's trips), `access` (token hashes), `config` (junctions and cameras to
-//!   sync).
+//!   sync), `lease` (the fence, a node's share of the cameras).
 //! - `reread` → `pipeline` (the camera without recording), `store` (rows), `video` (the
 //!   source and shutdown), `digest` (the segments' SHA-256); nothing imports `reread`.
+//! - `check` → `config`, `recognize` (the lock), `store` (schema, clock, clips, the private
+//!   cluster's place), `video` (opener, decoder), `retention` (disk space); nothing imports
+//!   `check`.
+//! - `install` → `config` (only its tests, which parse the template); nothing imports it.
 //! - `alerts` → `store`; `retention` → `store`, `config`; `infer` → `recognize`, `cpu`;
-//!   `eval` → `recognize`; `config` → `motion`, `recognize`, `road` (their settings).
+//!   `eval` → `recognize`; `config` → `motion`, `recognize`, `road` (their settings), `lease`
+//!   (the shortest lease).
 //! - `recognize` → `plate`, `scene`, `motion` (crop looks), `digest`; `video` → `motion`,
 //!   `digest`; `track` → `plate`, `scene`; `traffic` → `plate`, `scene`, `track` (types);
 //!   `synth` → `traffic` (the truth file), `plate`, `scene`, `track` (types).
 //! - `road` → `track` (direction type).
-//! - `plate`, `scene`, `motion`, `track`, `road`, `access` and `node_token` do no I/O; `counters`, `cpu` and
+//! - `plate`, `scene`, `motion`, `track`, `road`, `access`, `lease` and `node_token` do no I/O; `counters`, `cpu` and
 //!   `digest` import nothing of the crate.
 //!
 //! The binary (`src/main.rs`) parses the command line and hands each command to its file in
@@ -107,6 +126,7 @@ pub mod access;
 pub mod alerts;
 pub mod api;
 pub mod app;
+pub mod check;
 pub mod config;
 pub mod counters;
 pub mod cpu;
@@ -114,6 +134,8 @@ pub mod digest;
 pub mod eval;
 pub mod evidence;
 pub mod infer;
+pub mod install;
+pub mod lease;
 pub mod motion;
 pub mod node_token;
 pub mod peer;

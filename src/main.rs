@@ -2,7 +2,7 @@
 //!
 //! Each command lives in its own file under `cli/` (its flags and its body): `read`, `eval`,
 //! `eval-video`, `models`, `bench`, `ingest`, `reread`, `migrate`, `serve`, `user`, `evidence`,
-//! `demo`, `make_traffic`;
+//! `demo`, `make_traffic`, `install`, `check`;
 //! `cli/common.rs` holds the global flags and what several commands share. Everything `serve`
 //! runs is the library's `app`. Errors are printed here, once, with their causes.
 
@@ -67,6 +67,13 @@ enum Command {
     /// Make a traffic video from the eval photos (vehicles driving, following, stopping,
     /// overtaking, day or night) and its truth file of what passed.
     MakeTraffic(cli::make_traffic::MakeTrafficArgs),
+    /// Install as a systemd service: the unit (restarts, journald), a journald drop-in that
+    /// bounds the log's disk, the service's user and the config template (an existing
+    /// config is never overwritten); then prints the next steps.
+    Install(cli::install::InstallArgs),
+    /// Check this machine: models, database and schema, each enabled camera (a first frame),
+    /// disk and retention headroom, clock. One line per item; exits 1 when any FAILs.
+    Check(cli::check::CheckArgs),
 }
 
 fn main() -> ExitCode {
@@ -104,5 +111,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Evidence(args) => cli::evidence::run(g, args),
         Command::Demo(args) => cli::demo::run(g, args),
         Command::MakeTraffic(args) => cli::make_traffic::run(args),
+        Command::Install(args) => cli::install::run(g, args),
+        Command::Check(args) => cli::check::run(g, args),
     }
 }

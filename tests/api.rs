@@ -199,6 +199,7 @@ async fn files_outside_their_folders_are_never_served() {
                 path: "/etc/passwd".into(),
                 bytes: 1,
                 sha256: "00".into(),
+                fence: None,
             }),
         ],
     )
@@ -553,6 +554,7 @@ fn the_openapi_document_lists_every_route() {
             "/api/login",
             "/api/logout",
             "/api/me",
+            "/api/nodes",
             "/api/openapi.json",
             "/api/passages",
             "/api/passages/{id}",
@@ -801,6 +803,7 @@ async fn answers_match_the_openapi_document() {
                 path: dir.join("clips/x.mp4").to_string_lossy().into_owned(),
                 bytes: 10,
                 sha256: "ab".into(),
+                fence: None,
             }),
         ],
     )
@@ -831,6 +834,34 @@ async fn answers_match_the_openapi_document() {
         p.run_id = Some(run);
     }
     write_batch(&db.store, &[reread]).await.unwrap();
+    // A node holding cam-a, for the node list.
+    let client = db.store.client().await.unwrap();
+    let node = matthan::store::query::register_node(
+        &client,
+        &matthan::store::query::NodeRegistration {
+            name: "pc-1".into(),
+            api_url: "http://10.0.0.11:8080".into(),
+            cores: 2,
+            capacity: 4,
+            version: "spec test".into(),
+            lease: std::time::Duration::from_secs(20),
+        },
+    )
+    .await
+    .unwrap();
+    client
+        .execute(
+            "INSERT INTO camera_leases (camera_id, node_id, epoch, since, expires_at)
+             SELECT id, $1, 1, now(), now() + interval '20 seconds' FROM cameras
+             WHERE name = 'cam-a'",
+            &[&node.id],
+        )
+        .await
+        .unwrap();
+    drop(client);
+    let (_, nodes) = get_json(&s, "/api/nodes").await;
+    assert_eq!(nodes["items"][0]["cameras"][0], "cam-a", "{nodes}");
+    assert_eq!(nodes["items"][0]["alive"], true, "{nodes}");
     let (_, page) = get_json(&s, "/api/passages?plate=298I25662").await;
     let runs: Vec<&Value> = page["items"]
         .as_array()
@@ -862,6 +893,7 @@ async fn answers_match_the_openapi_document() {
         (format!("/api/clips?camera=cam-a&{window}"), "ClipList"),
         ("/api/cameras".to_string(), "CameraList"),
         ("/api/junctions".to_string(), "JunctionList"),
+        ("/api/nodes".to_string(), "NodeList"),
         ("/healthz".to_string(), "Health"),
         ("/api/me".to_string(), "Me"),
         ("/api/evidence/key".to_string(), "EvidenceKey"),

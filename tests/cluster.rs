@@ -37,6 +37,7 @@ async fn a_private_cluster_starts_keeps_data_and_stops() {
         path: "/dev/null".into(),
         bytes: 0,
         sha256: "00".into(),
+        fence: None,
     });
     let stats = write_batch(&db.store, &[clip]).await.unwrap();
     assert_eq!(stats.clips, 1);

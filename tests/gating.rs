@@ -14,7 +14,7 @@ use matthan::pipeline::{CameraSettings, PassageRecord};
 use matthan::video::SourceSpec;
 
 fn toll_video() -> PathBuf {
-    common::eval_dir().join("../media/vn_toll_station_cars.mp4")
+    common::toll_video()
 }
 
 /// Runs `scripts/make-sparse-video` with `args`.

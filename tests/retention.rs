@@ -27,6 +27,7 @@ fn clip(dir: &std::path::Path, n: i64, ended: DateTime<Utc>, bytes: u64) -> Writ
         path: path.to_string_lossy().into_owned(),
         bytes: bytes as i64,
         sha256: "00".into(),
+        fence: None,
     })
 }
 

@@ -74,8 +74,17 @@ impl ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Pool(_) | StoreError::WriterClosed => ApiError::Unavailable(e.to_string()),
+            StoreError::Pool(_) | StoreError::NoPrimary(_) | StoreError::WriterClosed => {
+                ApiError::Unavailable(e.to_string())
+            }
             StoreError::Postgres(ref pg) if pg.is_closed() || pg.as_db_error().is_none() => {
+                ApiError::Unavailable(e.to_string())
+            }
+            // The server turned read-only under an open connection (a fenced old primary).
+            StoreError::Postgres(ref pg)
+                if pg.code()
+                    == Some(&tokio_postgres::error::SqlState::READ_ONLY_SQL_TRANSACTION) =>
+            {
                 ApiError::Unavailable(e.to_string())
             }
             other => ApiError::Internal(other.to_string()),

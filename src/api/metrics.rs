@@ -154,6 +154,11 @@ fn writer_families(w: &WriterCounters) -> Result<Vec<MetricFamily>, prometheus::
             "Watchlist alerts raised by passages this process wrote",
             s.alerts,
         ),
+        (
+            "matthan_rows_fenced_total",
+            "Rows refused because their node had lost the camera's lease",
+            s.refused,
+        ),
     ] {
         let c = IntCounter::new(name, help)?;
         c.inc_by(value);

@@ -188,6 +188,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/clips/{id}/video", get(files::clip_video))
         .route("/api/cameras", get(list_cameras))
         .route("/api/junctions", get(list_junctions))
+        .route("/api/nodes", get(list_nodes))
         .route("/api/openapi.json", get(openapi))
         .route("/api/login", post(access::login))
         .route("/api/logout", post(access::logout))
@@ -414,6 +415,12 @@ async fn list_cameras(State(state): State<AppState>) -> Result<Response, ApiErro
 async fn list_junctions(State(state): State<AppState>) -> Result<Response, ApiError> {
     let client = state.store.client().await?;
     let items = query::junctions(&client).await?;
+    Ok(Json(json!({ "items": items })).into_response())
+}
+
+async fn list_nodes(State(state): State<AppState>) -> Result<Response, ApiError> {
+    let client = state.store.client().await?;
+    let items = query::nodes(&client).await?;
     Ok(Json(json!({ "items": items })).into_response())
 }
 

@@ -1,9 +1,12 @@
-//! `matthan demo`: two demo cameras at two junctions, fed with videos made from the eval
-//! photos, ingested into the log (DATABASE_URL or the private cluster), then served.
+//! `matthan demo`: two demo cameras at two junctions, fed with the toll-booth clip that ships
+//! with the repository (`tests/data/vn_toll_station_cars.mp4`, MIT), ingested into the log
+//! (DATABASE_URL or the private cluster), then served. `--photos DIR` adds a third camera made
+//! from a folder of eval photos.
 //!
 //! The videos are dated today in Asia/Ho_Chi_Minh (at 07:00 once that is past), and a second
 //! run the same local day reuses the first run's start, so it finds every passage already
-//! logged and adds nothing (the writer is idempotent).
+//! logged and adds nothing (the writer is idempotent). The second junction sees the clip
+//! twenty minutes after the first, so the same vehicles make a corridor on the page.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
@@ -20,13 +23,20 @@ use matthan::video::{Shutdown, SourceSpec};
 use super::common::{describe, Globals};
 use super::serve::{ctrl_c, print_listening};
 
+/// The clip the demo cameras show, as shipped with the repository.
+const DEMO_CLIP: &str = "tests/data/vn_toll_station_cars.mp4";
+
 /// Flags of `matthan demo`.
 #[derive(clap::Args)]
 pub struct DemoArgs {
     /// Address to listen on.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
-    /// Folder with the eval photos (default: $MATTHAN_EVAL_DIR, else ../shared/eval).
+    /// The video the two demo cameras show.
+    #[arg(long, default_value = DEMO_CLIP)]
+    clip: PathBuf,
+    /// A folder of eval photos (its `vn-dev`, else the folder itself) for a third camera, shown
+    /// 3 s each (default: $MATTHAN_EVAL_DIR if set; none otherwise).
     #[arg(long)]
     photos: Option<PathBuf>,
     /// Ingest only; do not serve afterwards.
@@ -34,23 +44,31 @@ pub struct DemoArgs {
     no_serve: bool,
 }
 
-/// One demo camera: its name, junction and photos.
+/// Where a demo camera's video comes from.
+enum DemoVideo {
+    /// A video file, ingested as it is.
+    Clip(PathBuf),
+    /// Photos made into a video, 3 s each.
+    Photos(Vec<PathBuf>),
+}
+
+/// One demo camera: its name, junction and video.
 struct DemoCamera {
     /// Camera name.
     name: &'static str,
     /// Junction name.
     junction: &'static str,
-    /// Photos that make its video.
-    photos: Vec<PathBuf>,
+    /// What it shows.
+    video: DemoVideo,
     /// Offset of its video's start from the demo's start.
     start_offset: TimeDelta,
 }
 
-fn eval_dir(photos: Option<&Path>) -> PathBuf {
+/// The photo folder for the third camera, if one was asked for.
+fn photo_dir(photos: Option<&Path>) -> Option<PathBuf> {
     photos
         .map(Path::to_path_buf)
         .or_else(|| std::env::var_os("MATTHAN_EVAL_DIR").map(PathBuf::from))
-        .unwrap_or_else(|| PathBuf::from("../shared/eval"))
 }
 
 fn jpegs(dir: &Path, max: usize) -> anyhow::Result<Vec<PathBuf>> {
@@ -151,7 +169,7 @@ pub fn run(globals: &Globals, args: &DemoArgs) -> anyhow::Result<ExitCode> {
     let recognizer = globals.recognizer();
     runtime::verify_model_dir(&recognizer.model_dir)
         .context("the demo needs the models: run `make setup`")?;
-    let cameras = demo_cameras(&eval_dir(args.photos.as_deref()))?;
+    let cameras = demo_cameras(&args.clip, photo_dir(args.photos.as_deref()).as_deref())?;
     let cfg = demo_config(&cameras)?;
     let demo_dir = cfg.storage.state_dir.join("demo");
     std::fs::create_dir_all(&demo_dir)?;
@@ -193,22 +211,44 @@ struct Demo {
     recognizer: RecognizerSettings,
 }
 
-/// The two demo cameras, with photos from the eval folder's `vn-dev` and `vn-car`.
-fn demo_cameras(eval: &Path) -> anyhow::Result<Vec<DemoCamera>> {
-    Ok(vec![
+/// The demo cameras: the clip at Km 31 and, twenty minutes later, at Km 42; the photos of
+/// `photos` (its `vn-dev` if it has one) at Km 52 ten minutes in, when asked for.
+fn demo_cameras(clip: &Path, photos: Option<&Path>) -> anyhow::Result<Vec<DemoCamera>> {
+    if !clip.is_file() {
+        bail!(
+            "the demo clip {} is missing: run the demo from the matthan folder, or give --clip",
+            clip.display()
+        );
+    }
+    let mut cameras = vec![
         DemoCamera {
             name: "km31-junction",
             junction: "Km 31 junction",
-            photos: jpegs(&eval.join("vn-dev"), 8)?,
+            video: DemoVideo::Clip(clip.to_path_buf()),
             start_offset: TimeDelta::zero(),
         },
         DemoCamera {
             name: "km42-market-gate",
             junction: "Km 42 market",
-            photos: jpegs(&eval.join("vn-car"), 6)?,
+            video: DemoVideo::Clip(clip.to_path_buf()),
             start_offset: TimeDelta::minutes(20),
         },
-    ])
+    ];
+    if let Some(dir) = photos {
+        let vn_dev = dir.join("vn-dev");
+        let dir = if vn_dev.is_dir() {
+            vn_dev
+        } else {
+            dir.to_path_buf()
+        };
+        cameras.push(DemoCamera {
+            name: "km52-photos",
+            junction: "Km 52 bridge",
+            video: DemoVideo::Photos(jpegs(&dir, 8)?),
+            start_offset: TimeDelta::minutes(10),
+        });
+    }
+    Ok(cameras)
 }
 
 /// The default config with the demo's junctions and cameras, and short segments.
@@ -275,7 +315,9 @@ fn ingest_and_serve(
         listen: args.listen.clone(),
         web_dir: matthan::api::default_web_dir(),
     };
-    println!("demo: open the page and search a plate, e.g. 29B125662 or 30A99999");
+    println!(
+        "demo: open the page and search a plate, e.g. 34A36837 (or 34A3683*), then its corridor"
+    );
     let gauges = Gauges {
         writer: Some(counters),
         cameras: None,
@@ -299,13 +341,19 @@ fn ingest_camera(
     writer: &Writer,
     shutdown: &Shutdown,
 ) -> anyhow::Result<()> {
-    let video = demo.demo_dir.join(format!("{}.mp4", c.name));
-    println!(
-        "demo: making {} from {} photos (3 s each)",
-        video.display(),
-        c.photos.len()
-    );
-    make_video(&video, &c.photos)?;
+    let video = match &c.video {
+        DemoVideo::Clip(path) => path.clone(),
+        DemoVideo::Photos(photos) => {
+            let video = demo.demo_dir.join(format!("{}.mp4", c.name));
+            println!(
+                "demo: making {} from {} photos (3 s each)",
+                video.display(),
+                photos.len()
+            );
+            make_video(&video, photos)?;
+            video
+        }
+    };
     println!("demo: ingesting camera {} at {}", c.name, c.junction);
     let cam = demo
         .cfg
@@ -342,8 +390,8 @@ fn ingest_camera(
 /// The demo's admin login.
 const DEMO_USER: &str = "demo";
 
-/// The plate the demo watches for (a motorbike in the vn-dev photos).
-const DEMO_WATCH: &str = "29B125662";
+/// The plate the demo watches for (the white car at the toll booth, 34A-368.37).
+const DEMO_WATCH: &str = "34A36837";
 
 /// Makes (or re-keys) the demo admin with a fresh random password, and puts the demo plate on
 /// the watchlist, so its passages raise alerts. Returns the password.

@@ -7,6 +7,7 @@
 //! `anyhow` here, and only here and in `main.rs`.
 
 pub mod bench;
+pub mod check;
 pub mod common;
 pub mod crops;
 pub mod demo;
@@ -14,6 +15,7 @@ pub mod eval;
 pub mod eval_video;
 pub mod evidence;
 pub mod ingest;
+pub mod install;
 pub mod make_traffic;
 pub mod migrate;
 pub mod models;

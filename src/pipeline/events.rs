@@ -126,6 +126,7 @@ pub fn write_item(event: &IngestEvent, counting_line: bool) -> WriteItem {
             path: c.path.to_string_lossy().into_owned(),
             bytes: c.bytes as i64,
             sha256: c.sha256.clone(),
+            fence: None,
         }),
         IngestEvent::Passage(p) => WriteItem::Passage(Box::new(passage_row(p, counting_line))),
     }
@@ -171,6 +172,7 @@ fn passage_row(p: &PassageRecord, counting_line: bool) -> NewPassage {
         frames_seen: passage.frames_seen as i32,
         reads: plate.map(plate_reads).unwrap_or_default(),
         run_id: None,
+        fence: None,
     }
 }
 

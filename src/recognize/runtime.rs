@@ -70,21 +70,25 @@ pub fn default_model_dir() -> PathBuf {
 
 /// Checks that every locked file exists in `dir` with the pinned SHA-256.
 pub fn verify_model_dir(dir: &Path) -> Result<(), RecognizeError> {
-    for file in locked_files() {
-        let path = dir.join(file.dest);
-        let (_, got) =
-            crate::digest::sha256_file(&path).map_err(|e| RecognizeError::ModelMissing {
-                path: path.clone(),
-                reason: e.to_string(),
-            })?;
-        if got != file.sha256 {
-            return Err(RecognizeError::ModelTampered {
-                path,
-                origin: file.origin,
-                expected: file.sha256.to_string(),
-                got,
-            });
-        }
+    locked_files()
+        .iter()
+        .try_for_each(|file| verify_model_file(dir, file))
+}
+
+/// Checks that `file` exists in `dir` with its pinned SHA-256.
+pub fn verify_model_file(dir: &Path, file: &LockedFile) -> Result<(), RecognizeError> {
+    let path = dir.join(file.dest);
+    let (_, got) = crate::digest::sha256_file(&path).map_err(|e| RecognizeError::ModelMissing {
+        path: path.clone(),
+        reason: e.to_string(),
+    })?;
+    if got != file.sha256 {
+        return Err(RecognizeError::ModelTampered {
+            path,
+            origin: file.origin.clone(),
+            expected: file.sha256.to_string(),
+            got,
+        });
     }
     Ok(())
 }

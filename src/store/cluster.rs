@@ -78,6 +78,58 @@ fn running_as_root() -> bool {
     std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
 }
 
+/// Where the cluster of `state_dir` lives when the `postgres` user cannot reach it.
+fn fallback_data_dir(state_dir: &Path) -> PathBuf {
+    let tag: String = Sha256::digest(state_dir.to_string_lossy().as_bytes())
+        .iter()
+        .take(4)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    PathBuf::from(format!("/var/lib/matthan/postgres-{tag}"))
+}
+
+/// The folder of the server's socket: the data directory, or one under the temp folder when
+/// the socket's path would be too long.
+fn socket_dir_for(data_dir: &Path) -> PathBuf {
+    if data_dir.as_os_str().len() + ".s.PGSQL.5432".len() + 1 > MAX_SOCKET_PATH {
+        return std::env::temp_dir().join(format!(
+            "matthan-pg-{}",
+            data_dir
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        ));
+    }
+    data_dir.to_path_buf()
+}
+
+/// Connection settings for the cluster whose socket is in `socket_dir`.
+fn socket_config(socket_dir: &Path) -> tokio_postgres::Config {
+    let mut c = tokio_postgres::Config::new();
+    c.host_path(socket_dir)
+        .port(5432)
+        .user(DB_NAME)
+        .dbname(DB_NAME);
+    c
+}
+
+/// The private clusters that exist for `state_dir` (its `postgres` folder, or the one under
+/// `/var/lib/matthan` used when `postgres` could not reach it), each with the settings to
+/// connect to it if it runs. Creates and starts nothing (`matthan check`).
+pub fn existing(state_dir: &Path) -> Vec<(PathBuf, tokio_postgres::Config)> {
+    let Ok(state_dir) = state_dir.canonicalize() else {
+        return Vec::new();
+    };
+    [state_dir.join("postgres"), fallback_data_dir(&state_dir)]
+        .into_iter()
+        .filter(|d| d.is_dir())
+        .map(|d| {
+            let config = socket_config(&socket_dir_for(&d));
+            (d, config)
+        })
+        .collect()
+}
+
 impl PrivateCluster {
     /// Creates the cluster under `state_dir/postgres` if it does not exist, and starts it
     /// unless it already runs.
@@ -96,12 +148,7 @@ impl PrivateCluster {
         let mut data_dir = state_dir.join("postgres");
         if let Some(user) = &run_as {
             if !user_can_reach(user, &state_dir) {
-                let tag: String = Sha256::digest(state_dir.to_string_lossy().as_bytes())
-                    .iter()
-                    .take(4)
-                    .map(|b| format!("{b:02x}"))
-                    .collect();
-                data_dir = PathBuf::from(format!("/var/lib/matthan/postgres-{tag}"));
+                data_dir = fallback_data_dir(&state_dir);
                 tracing::warn!(
                     "user {user} cannot reach {}; the private cluster lives in {} instead",
                     state_dir.display(),
@@ -109,16 +156,7 @@ impl PrivateCluster {
                 );
             }
         }
-        let mut socket_dir = data_dir.clone();
-        if socket_dir.as_os_str().len() + ".s.PGSQL.5432".len() + 1 > MAX_SOCKET_PATH {
-            socket_dir = std::env::temp_dir().join(format!(
-                "matthan-pg-{}",
-                data_dir
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default()
-            ));
-        }
+        let socket_dir = socket_dir_for(&data_dir);
         let mut cluster = PrivateCluster {
             bin_dir,
             data_dir,
@@ -147,12 +185,7 @@ impl PrivateCluster {
 
     /// Connection settings for the cluster's database, over its Unix socket.
     pub fn client_config(&self) -> tokio_postgres::Config {
-        let mut c = tokio_postgres::Config::new();
-        c.host_path(&self.socket_dir)
-            .port(5432)
-            .user(DB_NAME)
-            .dbname(DB_NAME);
-        c
+        socket_config(&self.socket_dir)
     }
 
     /// A `key=value` connection string for the cluster (for `psql` and friends).

@@ -138,9 +138,80 @@ pub async fn applied(client: &tokio_postgres::Client) -> Result<Vec<AppliedMigra
         .collect())
 }
 
+/// How a database's applied migrations stand against this build's (what `matthan check`
+/// reports; [`apply`] refuses the same unknown and changed ones).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SchemaState {
+    /// This build's migrations the database has not applied, in order.
+    pub pending: Vec<String>,
+    /// Applied migrations this build does not know (a newer build wrote them).
+    pub unknown: Vec<String>,
+    /// Applied migrations whose text differs from this build's.
+    pub changed: Vec<String>,
+    /// Applied migrations that match this build's.
+    pub matching: usize,
+}
+
+/// Compares `applied` (name, SHA-256) with [`MIGRATIONS`]. Pure.
+pub fn compare(applied: &[(String, String)]) -> SchemaState {
+    let mut state = SchemaState::default();
+    for (name, sha) in applied {
+        match MIGRATIONS.iter().find(|(n, _)| n == name) {
+            None => state.unknown.push(name.clone()),
+            Some((_, text)) if digest(text) != *sha => state.changed.push(name.clone()),
+            Some(_) => state.matching += 1,
+        }
+    }
+    state.pending = MIGRATIONS
+        .iter()
+        .filter(|(n, _)| !applied.iter().any(|(a, _)| a == n))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    state
+}
+
+/// How the database's schema stands, without changing anything (a database never migrated
+/// has every migration pending).
+pub async fn state(client: &tokio_postgres::Client) -> Result<SchemaState, StoreError> {
+    let table: Option<String> = client
+        .query_one("SELECT to_regclass('schema_migrations')::text", &[])
+        .await?
+        .get(0);
+    if table.is_none() {
+        return Ok(compare(&[]));
+    }
+    let rows = client
+        .query(
+            "SELECT name, sha256 FROM schema_migrations ORDER BY name",
+            &[],
+        )
+        .await?;
+    let applied: Vec<(String, String)> = rows.iter().map(|r| (r.get(0), r.get(1))).collect();
+    Ok(compare(&applied))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_schema_state_names_pending_unknown_and_changed_migrations() {
+        assert_eq!(compare(&[]).pending.len(), MIGRATIONS.len());
+        let all: Vec<(String, String)> = MIGRATIONS
+            .iter()
+            .map(|(n, t)| (n.to_string(), digest(t)))
+            .collect();
+        let up = compare(&all);
+        assert_eq!(up.matching, MIGRATIONS.len());
+        assert!(up.pending.is_empty() && up.unknown.is_empty() && up.changed.is_empty());
+        let mut odd = all[..1].to_vec();
+        odd[0].1 = "0".repeat(64);
+        odd.push(("9999_future.sql".into(), "x".into()));
+        let s = compare(&odd);
+        assert_eq!(s.changed, ["0001_init.sql"]);
+        assert_eq!(s.unknown, ["9999_future.sql"]);
+        assert_eq!(s.pending.len(), MIGRATIONS.len() - 1);
+    }
 
     #[test]
     fn every_sql_file_is_embedded_in_order() {

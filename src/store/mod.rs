@@ -10,19 +10,24 @@
 //!   (stopped by [`Database::close`]).
 //! - [`migrate`]: applies `sql/*.sql` in order, once each, tracked in `schema_migrations`.
 //! - [`cluster`]: `initdb` + `pg_ctl` under the state directory, Unix socket only.
+//! - [`primary`]: read-write sessions only (a standby is refused), and which host is what when
+//!   no primary answers.
 //! - [`rows`]: what the cameras log ([`WriteItem`]: passages with their reads, clip segments),
 //!   as the writer's queue and the spool carry it; and [`PassageFacts`], the passage fields
 //!   the write row and the query view share.
 //! - `range`: PostgreSQL's binary `tstzrange`, how a passage's unseen spans are written and
 //!   read (`passages.gaps`).
-//! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second.
-//! - [`query`]: plate search, counts, clips, cameras, junctions, analysis runs.
+//! - [`writer`]: passages and clips in batches (binary COPY), committed at least every second,
+//!   each row a node made fenced by its camera's lease epoch.
+//! - [`query`]: plate search, counts, clips, cameras, junctions, analysis runs, nodes and
+//!   camera leases.
 //! - [`trust`]: users and tokens, the audit log, the watchlist and alerts, retention deletes.
 //! - [`spool`]: batches the database could not take, on disk until it can.
 //! - [`scratch`]: fresh databases for tests and benchmarks.
 
 pub mod cluster;
 pub mod migrate;
+pub mod primary;
 pub mod query;
 mod range;
 pub mod rows;
@@ -38,7 +43,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod};
 use tokio_postgres::NoTls;
 
 pub use cluster::PrivateCluster;
-pub use rows::{NewClip, NewPassage, NewPlateRead, PassageFacts, UnseenSpan, WriteItem};
+pub use rows::{Fence, NewClip, NewPassage, NewPlateRead, PassageFacts, UnseenSpan, WriteItem};
 pub use writer::{Writer, WriterSettings, WriterStats};
 
 /// Everything that can go wrong with the log.
@@ -53,6 +58,13 @@ pub enum StoreError {
     /// The pool could not hand out a connection (database down, pool closed).
     #[error("database unavailable: {0}")]
     Pool(String),
+    /// No host of the connection string is a read-write primary (what each is: see
+    /// [`primary::describe`]).
+    #[error(
+        "database unavailable, no primary to write to: {0} (promote the standby with \
+         `pg_ctl promote`, or start the primary)"
+    )]
+    NoPrimary(String),
     /// The private cluster could not be set up or started.
     #[error("private PostgreSQL cluster: {0}")]
     Cluster(String),
@@ -73,6 +85,19 @@ pub enum StoreError {
         column: &'static str,
         /// Why its value does not parse.
         reason: String,
+    },
+    /// Another process runs as this node: it heartbeated within its lease.
+    #[error(
+        "node {name} is already running: its last heartbeat was {age_sec:.1} s ago \
+         ({heartbeat_at}); give this one another name ([node] name) or stop the other first"
+    )]
+    NodeRunning {
+        /// The node's name.
+        name: String,
+        /// Its last heartbeat.
+        heartbeat_at: chrono::DateTime<chrono::Utc>,
+        /// Seconds since then.
+        age_sec: f64,
     },
 }
 
@@ -112,11 +137,14 @@ impl std::fmt::Debug for Store {
 }
 
 impl Store {
-    /// A pool for `config`, at most `max_size` connections. Connects lazily.
+    /// A pool for `config`, at most `max_size` connections. Connects lazily, and only to a
+    /// read-write server (see [`primary::for_writing`]); with several hosts, to the first
+    /// that is one.
     pub fn from_config(
         mut config: tokio_postgres::Config,
         max_size: usize,
     ) -> Result<Store, StoreError> {
+        primary::for_writing(&mut config);
         if config.get_connect_timeout().is_none() {
             config.connect_timeout(Duration::from_secs(5));
         }
@@ -151,7 +179,13 @@ impl Store {
         ),
         StoreError,
     > {
-        Ok(self.config.connect(NoTls).await?)
+        match self.config.connect(NoTls).await {
+            Ok(c) => Ok(c),
+            Err(e) if primary::is_connect_failure(&e) => {
+                Err(primary::explain(&self.config, e).await)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// A pool for a `postgres://` URL or a `key=value` connection string.
@@ -162,9 +196,16 @@ impl Store {
         Store::from_config(config, max_size)
     }
 
-    /// A connection from the pool.
+    /// A connection from the pool; when none can be made for want of a primary,
+    /// [`StoreError::NoPrimary`] says what each host is.
     pub async fn client(&self) -> Result<deadpool_postgres::Object, StoreError> {
-        Ok(self.pool.get().await?)
+        match self.pool.get().await {
+            Ok(c) => Ok(c),
+            Err(deadpool_postgres::PoolError::Backend(e)) if primary::is_connect_failure(&e) => {
+                Err(primary::explain(&self.config, e).await)
+            }
+            Err(e) => Err(e.into()),
+        }
     }
 
     /// Whether the database answers a trivial query.

@@ -18,12 +18,19 @@
 //! Spool format versions: postcard writes a [`WriteItem`] as its variant's index and then its
 //! fields in order, without names, so a passage row with a new field is a new variant index:
 //! index 0 is a passage as spooled before passages had a partial plate read and unseen spans
-//! (decoded with neither), 1 a clip, 2 a passage as spooled before passages had an analysis
-//! run (decoded as the live analysis'), 3 a passage as now. A later change to the passage row
-//! adds an index again and keeps decoding the older ones.
+//! (decoded with neither), 1 a clip as spooled before rows had a fence, 2 a passage as spooled
+//! before passages had an analysis run (decoded as the live analysis'), 3 a passage as spooled
+//! before rows had a fence (decoded without one: not fenced, of no node), 4 a passage as now, 5
+//! a clip as now. A later change to a row adds an index again and keeps decoding the older
+//! ones.
+//!
+//! A row a node's camera made carries its [`Fence`]: the node, the epoch of the camera's lease
+//! and when it was made; the writer checks it in the committing transaction and logs the
+//! node as the holder of the row's files. Rows of `matthan ingest` and re-reads have none.
 
 use chrono::{DateTime, Utc};
 
+pub use crate::lease::Fence;
 use crate::plate::{PlateFragment, PlateKey};
 use crate::scene::VehicleClass;
 use crate::track::Direction;
@@ -152,6 +159,8 @@ pub struct NewPassage {
     /// The analysis run that read it (`analysis_runs.id`, a re-read of recorded segments);
     /// `None` for the live analysis. Part of the natural key.
     pub run_id: Option<i64>,
+    /// The node and lease epoch it was made under; `None`: not fenced, of no node.
+    pub fence: Option<Fence>,
 }
 
 /// A closed clip segment to log.
@@ -169,6 +178,8 @@ pub struct NewClip {
     pub bytes: i64,
     /// SHA-256, lowercase hex.
     pub sha256: String,
+    /// The node and lease epoch it was made under; `None`: not fenced, of no node.
+    pub fence: Option<Fence>,
 }
 
 /// What goes into the writer (and, when the database is down, into the spool, in the format
@@ -182,12 +193,39 @@ pub enum WriteItem {
     Clip(NewClip),
 }
 
+impl WriteItem {
+    /// The camera the row is of.
+    pub fn camera(&self) -> &str {
+        match self {
+            WriteItem::Passage(p) => &p.camera,
+            WriteItem::Clip(c) => &c.camera,
+        }
+    }
+
+    /// Its fence, if it has one.
+    pub fn fence(&self) -> Option<&Fence> {
+        match self {
+            WriteItem::Passage(p) => p.fence.as_ref(),
+            WriteItem::Clip(c) => c.fence.as_ref(),
+        }
+    }
+
+    /// The row, fenced by `fence`.
+    pub fn fenced(mut self, fence: Fence) -> WriteItem {
+        match &mut self {
+            WriteItem::Passage(p) => p.fence = Some(fence),
+            WriteItem::Clip(c) => c.fence = Some(fence),
+        }
+        self
+    }
+}
+
 impl serde::Serialize for WriteItem {
     /// As [`SpooledItem`]'s current variants.
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {
-            WriteItem::Passage(p) => s.serialize_newtype_variant("SpooledItem", 3, "Passage", p),
-            WriteItem::Clip(c) => s.serialize_newtype_variant("SpooledItem", 1, "Clip", c),
+            WriteItem::Passage(p) => s.serialize_newtype_variant("SpooledItem", 4, "Passage", p),
+            WriteItem::Clip(c) => s.serialize_newtype_variant("SpooledItem", 5, "Clip", c),
         }
     }
 }
@@ -197,21 +235,87 @@ impl serde::Serialize for WriteItem {
 enum SpooledItem {
     /// 0: a passage without a partial plate read or unseen spans.
     PassageV1(Box<PassageV1>),
-    /// 1: a clip.
-    Clip(NewClip),
+    /// 1: a clip without a fence.
+    ClipV1(ClipV1),
     /// 2: a passage without an analysis run.
     PassageV2(Box<PassageV2>),
-    /// 3: a passage as now.
+    /// 3: a passage without a fence.
+    PassageV3(Box<PassageV3>),
+    /// 4: a passage as now.
     Passage(Box<NewPassage>),
+    /// 5: a clip as now.
+    Clip(NewClip),
 }
 
 impl From<SpooledItem> for WriteItem {
     fn from(item: SpooledItem) -> WriteItem {
         match item {
             SpooledItem::PassageV1(p) => WriteItem::Passage(Box::new(p.upgrade())),
-            SpooledItem::Clip(c) => WriteItem::Clip(c),
+            SpooledItem::ClipV1(c) => WriteItem::Clip(c.upgrade()),
             SpooledItem::PassageV2(p) => WriteItem::Passage(Box::new(p.upgrade())),
+            SpooledItem::PassageV3(p) => WriteItem::Passage(Box::new(p.upgrade())),
             SpooledItem::Passage(p) => WriteItem::Passage(p),
+            SpooledItem::Clip(c) => WriteItem::Clip(c),
+        }
+    }
+}
+
+/// [`NewClip`] as spooled before rows had a fence.
+#[derive(serde::Deserialize)]
+struct ClipV1 {
+    camera: String,
+    started_at: DateTime<Utc>,
+    ended_at: DateTime<Utc>,
+    path: String,
+    bytes: i64,
+    sha256: String,
+}
+
+impl ClipV1 {
+    /// The clip as now, not fenced.
+    fn upgrade(self) -> NewClip {
+        NewClip {
+            camera: self.camera,
+            started_at: self.started_at,
+            ended_at: self.ended_at,
+            path: self.path,
+            bytes: self.bytes,
+            sha256: self.sha256,
+            fence: None,
+        }
+    }
+}
+
+/// [`NewPassage`] as spooled before rows had a fence.
+#[derive(serde::Deserialize)]
+struct PassageV3 {
+    camera: String,
+    track_no: i64,
+    facts: PassageFacts,
+    clip_started_at: Option<DateTime<Utc>>,
+    clip_offset_ms: Option<i64>,
+    snapshot_path: Option<String>,
+    bbox: Vec<f32>,
+    frames_seen: i32,
+    reads: Vec<NewPlateRead>,
+    run_id: Option<i64>,
+}
+
+impl PassageV3 {
+    /// The passage as now, not fenced.
+    fn upgrade(self) -> NewPassage {
+        NewPassage {
+            camera: self.camera,
+            track_no: self.track_no,
+            facts: self.facts,
+            clip_started_at: self.clip_started_at,
+            clip_offset_ms: self.clip_offset_ms,
+            snapshot_path: self.snapshot_path,
+            bbox: self.bbox,
+            frames_seen: self.frames_seen,
+            reads: self.reads,
+            run_id: self.run_id,
+            fence: None,
         }
     }
 }
@@ -233,7 +337,7 @@ struct PassageV2 {
 impl PassageV2 {
     /// The passage as now, of the live analysis.
     fn upgrade(self) -> NewPassage {
-        NewPassage {
+        PassageV3 {
             camera: self.camera,
             track_no: self.track_no,
             facts: self.facts,
@@ -245,6 +349,7 @@ impl PassageV2 {
             reads: self.reads,
             run_id: None,
         }
+        .upgrade()
     }
 }
 
@@ -374,11 +479,22 @@ mod tests {
         reads: Vec<OldPlateRead>,
     }
 
+    /// [`NewClip`] as it was before rows had a fence.
+    #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+    struct OldClip {
+        camera: String,
+        started_at: DateTime<Utc>,
+        ended_at: DateTime<Utc>,
+        path: String,
+        bytes: i64,
+        sha256: String,
+    }
+
     /// [`WriteItem`] as it was.
     #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
     enum OldWriteItem {
         Passage(Box<OldPassage>),
-        Clip(NewClip),
+        Clip(OldClip),
     }
 
     fn old_passage(class: &str, direction: &str) -> OldWriteItem {
@@ -420,7 +536,7 @@ mod tests {
 
     #[test]
     fn rows_spooled_by_older_builds_decode_without_a_partial_read_or_gaps() {
-        let clip = OldWriteItem::Clip(NewClip {
+        let clip = OldWriteItem::Clip(OldClip {
             camera: "cam".into(),
             started_at: Utc.timestamp_opt(1_700_000_000, 0).unwrap(),
             ended_at: Utc.timestamp_opt(1_700_000_004, 0).unwrap(),
@@ -452,10 +568,92 @@ mod tests {
                 assert_eq!(postcard::from_bytes::<Vec<WriteItem>>(&again).unwrap(), new);
             }
         }
-        // A clip's encoding did not change.
+        // A clip spooled before rows had a fence reads back without one; written again it
+        // has the current layout, which reads back the same.
         let bytes = postcard::to_stdvec(&vec![clip]).unwrap();
         let new: Vec<WriteItem> = postcard::from_bytes(&bytes).unwrap();
-        assert_eq!(postcard::to_stdvec(&new).unwrap(), bytes);
+        assert!(matches!(&new[0], WriteItem::Clip(c) if c.fence.is_none() && c.bytes == 3));
+        let again = postcard::to_stdvec(&new).unwrap();
+        assert_ne!(again, bytes);
+        assert_eq!(postcard::from_bytes::<Vec<WriteItem>>(&again).unwrap(), new);
+    }
+
+    #[test]
+    fn fences_survive_the_spool_and_older_passages_have_none() {
+        let old = postcard::to_stdvec(&vec![old_passage("car", "along")]).unwrap();
+        let WriteItem::Passage(p) = postcard::from_bytes::<Vec<WriteItem>>(&old)
+            .unwrap()
+            .remove(0)
+        else {
+            panic!("not a passage");
+        };
+        assert_eq!(p.fence, None);
+        // A passage as spooled before rows had a fence (variant 3): read back without one.
+        let v3 = postcard::to_stdvec(&vec![WriteItemV3::Passage(Box::new(SpooledV3 {
+            camera: p.camera.clone(),
+            track_no: p.track_no,
+            facts: p.facts.clone(),
+            clip_started_at: p.clip_started_at,
+            clip_offset_ms: p.clip_offset_ms,
+            snapshot_path: p.snapshot_path.clone(),
+            bbox: p.bbox.clone(),
+            frames_seen: p.frames_seen,
+            reads: p.reads.clone(),
+            run_id: Some(3),
+        }))])
+        .unwrap();
+        let back: Vec<WriteItem> = postcard::from_bytes(&v3).unwrap();
+        assert_eq!(
+            back,
+            vec![WriteItem::Passage(Box::new(NewPassage {
+                run_id: Some(3),
+                ..(*p).clone()
+            }))]
+        );
+        let fence = Fence {
+            node_id: 4,
+            epoch: 9,
+            made_at: Utc.timestamp_opt(1_800_000_000, 5_000_000).unwrap(),
+        };
+        let clip = WriteItem::Clip(NewClip {
+            camera: "cam".into(),
+            started_at: fence.made_at,
+            ended_at: fence.made_at,
+            path: "a.mp4".into(),
+            bytes: 1,
+            sha256: "00".into(),
+            fence: None,
+        });
+        let items = vec![WriteItem::Passage(p).fenced(fence), clip.fenced(fence)];
+        let bytes = postcard::to_stdvec(&items).unwrap();
+        let back = postcard::from_bytes::<Vec<WriteItem>>(&bytes).unwrap();
+        assert_eq!(back, items);
+        assert!(back.iter().all(|i| i.fence() == Some(&fence)));
+        assert_eq!(back[1].camera(), "cam");
+    }
+
+    /// [`NewPassage`] as spooled before rows had a fence.
+    #[derive(serde::Serialize)]
+    struct SpooledV3 {
+        camera: String,
+        track_no: i64,
+        facts: PassageFacts,
+        clip_started_at: Option<DateTime<Utc>>,
+        clip_offset_ms: Option<i64>,
+        snapshot_path: Option<String>,
+        bbox: Vec<f32>,
+        frames_seen: i32,
+        reads: Vec<NewPlateRead>,
+        run_id: Option<i64>,
+    }
+
+    /// [`WriteItem`] as spooled then: a passage was variant 3.
+    #[derive(serde::Serialize)]
+    enum WriteItemV3 {
+        _PassageV1,
+        _Clip,
+        _PassageV2,
+        Passage(Box<SpooledV3>),
     }
 
     #[test]

@@ -302,6 +302,7 @@ mod tests {
             path: format!("/clips/{n}.mp4"),
             bytes: n,
             sha256: "00".into(),
+            fence: None,
         })
     }
 
@@ -395,6 +396,7 @@ mod tests {
                 char_confidences: vec![f32::NAN, 0.5],
             }],
             run_id: Some(3),
+            fence: None,
         }));
         s.push(std::slice::from_ref(&passage)).unwrap();
         let back = s.oldest().unwrap().unwrap().items;

@@ -53,6 +53,7 @@ pub fn new_passage(
             })
             .collect(),
         run_id: None,
+        fence: None,
     }
 }
 

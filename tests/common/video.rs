@@ -38,9 +38,10 @@ pub fn demo_video(out: &Path) {
     make_video(out, &photos, &["--seconds", "3", "--size", "1280x960"]);
 }
 
-/// The real toll-booth clip (1280x720, 18.74 s, two shots, three vehicles through the lane).
+/// The real toll-booth clip (1280x720, 18.74 s, two shots, three vehicles through the lane),
+/// as shipped in `tests/data` for the demo.
 pub fn toll_video() -> PathBuf {
-    eval_dir().join("../media/vn_toll_station_cars.mp4")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/vn_toll_station_cars.mp4")
 }
 
 /// The truth file of [`toll_video`].

@@ -266,13 +266,15 @@ pub async fn sync_config(
         let line: Option<Vec<f32>> = c.counting_line.map(|[a, b]| vec![a[0], a[1], b[0], b[1]]);
         client
             .execute(
-                "INSERT INTO cameras (name, junction_id, source, road_direction, counting_line, enabled)
-                 VALUES ($1, $2, $3, $4, $5, $6)
+                "INSERT INTO cameras (name, junction_id, source, road_direction, counting_line, enabled,
+                     pinned_node)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)
                  ON CONFLICT (name) DO UPDATE
                  SET junction_id = EXCLUDED.junction_id, source = EXCLUDED.source,
                      road_direction = EXCLUDED.road_direction,
-                     counting_line = EXCLUDED.counting_line, enabled = EXCLUDED.enabled",
-                &[&c.name, &junction, &source, &road, &line, &c.enabled],
+                     counting_line = EXCLUDED.counting_line, enabled = EXCLUDED.enabled,
+                     pinned_node = EXCLUDED.pinned_node",
+                &[&c.name, &junction, &source, &road, &line, &c.enabled, &c.node],
             )
             .await?;
     }

@@ -19,11 +19,16 @@
 //! - [`peers`]: the other nodes as a node asking them for files sees them (where their API
 //!   is, how old their heartbeat), and the cluster's token secret.
 //! - [`runs`]: analysis runs (a recorded window read again): open, lock, finish.
+//! - [`health`]: the server's clock and the clips' volume (`matthan check`).
+//! - [`nodes`](mod@nodes): nodes and camera leases: register, one tick (heartbeat, renew,
+//!   take free cameras), release, the node list.
 
 pub mod catalog;
 pub mod clips;
 pub mod counts;
 pub mod fuzzy;
+pub mod health;
+pub mod nodes;
 pub mod passage;
 pub mod peers;
 pub mod road;
@@ -37,6 +42,10 @@ pub use catalog::{
 pub use clips::{clip, clips, ClipView};
 pub use counts::{counts, Bucket, CountRow};
 pub use fuzzy::{fuzzy_costs, CandidateRead};
+pub use nodes::{
+    lease_tick, nodes, register_node, release_node, NodeIdentity, NodeRegistration, NodeView,
+    TickAnswer, TickRequest,
+};
 pub use passage::{
     passage, snapshot_path, Candidate, ClipLink, MatchInfo, PassageView, RunLink, SnapshotFile,
 };

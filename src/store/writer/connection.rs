@@ -1,8 +1,10 @@
 //! The writer's connection: one batch into the database in one transaction. Resolves camera
 //! names to ids and makes the monthly partitions first (each idempotent, committed on its own),
-//! then `COPY`s the passages and their reads into the staging tables, moves them into the log
-//! (skipping passages it already holds, raising watchlist alerts, announced on commit), and
-//! upserts the clips.
+//! then, in the transaction, fences the rows a node made (share-locks their cameras' leases
+//! and refuses the rows [`crate::lease::fence`] refuses, counted and logged), `COPY`s the
+//! passages and their reads into the staging tables, moves them into the log (skipping
+//! passages it already holds, raising watchlist alerts, announced on commit), and upserts the
+//! clips. A fenced row is logged as its node's (`node_id`); an unfenced one as no node's.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Instant;
@@ -13,9 +15,11 @@ use tokio_postgres::binary_copy::BinaryCopyInWriter;
 use tokio_postgres::types::ToSql;
 
 use super::sql::{
-    ALERT_CHANNEL, CREATE_STAGING, MOVE_STAGED, STAGE_PASSAGE_TYPES, STAGE_READ_TYPES, UPSERT_CLIP,
+    ALERT_CHANNEL, CREATE_STAGING, EPOCH_FACTS, LOCK_LEASES, MOVE_STAGED, STAGE_PASSAGE_TYPES,
+    STAGE_READ_TYPES, UPSERT_CLIP,
 };
 use super::{WriteItem, WriterStats, Written};
+use crate::lease::{fence, EpochFacts, Refusal};
 use crate::plate::{fold_confusions, PlateFragment, PlateKey};
 use crate::store::{Store, StoreError};
 
@@ -45,14 +49,24 @@ impl WriterConnection {
         }
     }
 
-    /// Drops the connection after an error (the next batch connects afresh).
+    /// Drops the connection after an error; the next batch connects afresh. It is taken out
+    /// of the pool, not handed back: a connection to a server that turned read-only (a fenced
+    /// old primary) would otherwise come back from the pool for every retry, while a fresh
+    /// one goes to whichever host is the primary now.
     pub(super) fn reset(&mut self) {
-        self.client = None;
+        if let Some(client) = self.client.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
         // Retention may have dropped a month meanwhile.
         self.months.clear();
     }
 
     async fn client(&mut self) -> Result<&mut deadpool_postgres::Object, StoreError> {
+        // The server closed it (it stopped or crashed): connect afresh, to whichever host is
+        // the primary now, rather than fail the batch on a dead connection.
+        if self.client.as_ref().is_some_and(|c| c.is_closed()) {
+            self.reset();
+        }
         if self.client.is_none() {
             let client = self.store.client().await?;
             client.batch_execute(CREATE_STAGING).await?;
@@ -96,12 +110,20 @@ impl WriterConnection {
         let camera_ids = self.resolve(batch).await?;
         let client = self.client().await?;
         let tx = client.transaction().await?;
-        stage_passages(&tx, batch, &camera_ids).await?;
-        stage_reads(&tx, batch).await?;
+        let taken = check_fences(&tx, batch, &camera_ids).await?;
+        let (kept, kept_ids): (Vec<&WriteItem>, Vec<i64>) = batch
+            .iter()
+            .zip(&camera_ids)
+            .zip(&taken)
+            .filter(|(_, taken)| **taken)
+            .map(|((item, id), _)| (item, *id))
+            .unzip();
+        stage_passages(&tx, &kept, &kept_ids).await?;
+        stage_reads(&tx, &kept).await?;
         let (inserted, alerts) = move_staged(&tx).await?;
-        let clips = upsert_clips(&tx, batch, &camera_ids).await?;
+        let clips = upsert_clips(&tx, &kept, &kept_ids).await?;
         tx.commit().await?;
-        let passages_in_batch = batch
+        let passages_in_batch = kept
             .iter()
             .filter(|i| matches!(i, WriteItem::Passage(_)))
             .count() as u64;
@@ -110,6 +132,7 @@ impl WriterConnection {
             duplicates: passages_in_batch - inserted,
             clips,
             alerts,
+            refused: (batch.len() - kept.len()) as u64,
         })
     }
 
@@ -133,11 +156,74 @@ impl WriterConnection {
     }
 }
 
+/// Which rows of the batch the fence takes (one flag per row, in order): unfenced rows all,
+/// fenced ones by [`fence`] against their camera's epochs, read after share-locking the
+/// cameras' leases so none changes hands before the batch commits. Each refused group
+/// (camera, epoch, why) is logged once.
+async fn check_fences(
+    tx: &deadpool_postgres::Transaction<'_>,
+    batch: &[WriteItem],
+    camera_ids: &[i64],
+) -> Result<Vec<bool>, StoreError> {
+    let mut epochs: Vec<(i64, i64)> = batch
+        .iter()
+        .zip(camera_ids)
+        .filter_map(|(item, camera)| item.fence().map(|f| (*camera, f.epoch)))
+        .collect();
+    if epochs.is_empty() {
+        return Ok(vec![true; batch.len()]);
+    }
+    epochs.sort_unstable();
+    epochs.dedup();
+    let mut cameras: Vec<i64> = epochs.iter().map(|(c, _)| *c).collect();
+    cameras.dedup();
+    tx.query(LOCK_LEASES, &[&cameras]).await?;
+    let (ids, numbers): (Vec<i64>, Vec<i64>) = epochs.iter().copied().unzip();
+    let mut facts: HashMap<(i64, i64), EpochFacts> = HashMap::new();
+    for row in tx.query(EPOCH_FACTS, &[&ids, &numbers]).await? {
+        facts.insert(
+            (row.get(0), row.get(1)),
+            EpochFacts {
+                holder: row.get(2),
+                next_since: row.get(3),
+            },
+        );
+    }
+    let mut refused: HashMap<(&str, i64, Refusal), u64> = HashMap::new();
+    let taken = batch
+        .iter()
+        .zip(camera_ids)
+        .map(|(item, camera)| {
+            let Some(f) = item.fence() else {
+                return true;
+            };
+            let epoch = facts.get(&(*camera, f.epoch)).copied().unwrap_or_default();
+            match fence(f, &epoch) {
+                Ok(()) => true,
+                Err(why) => {
+                    *refused.entry((item.camera(), f.epoch, why)).or_default() += 1;
+                    false
+                }
+            }
+        })
+        .collect();
+    for ((camera, epoch, why), n) in refused {
+        let why = match why {
+            Refusal::UnknownEpoch => "its node never held that lease",
+            Refusal::AfterHandover => "made after the camera changed hands",
+        };
+        tracing::warn!(
+            "fence: {n} row(s) of camera {camera} under lease epoch {epoch} refused: {why}"
+        );
+    }
+    Ok(taken)
+}
+
 /// `COPY`s the batch's passages into `stage_passages`, each with its place in the batch
 /// (`seq`); a passage that appears twice in the batch is staged once.
 async fn stage_passages(
     tx: &deadpool_postgres::Transaction<'_>,
-    batch: &[WriteItem],
+    batch: &[&WriteItem],
     camera_ids: &[i64],
 ) -> Result<(), StoreError> {
     let mut seen_keys = HashSet::new();
@@ -164,7 +250,8 @@ async fn stage_passages(
         // NULL, not an empty array, for a passage without a gap; `unseen_ms` likewise.
         let gaps = (!f.gaps.is_empty()).then_some(f.gaps.as_slice());
         let unseen_ms = f.unseen_ms();
-        let row: [&(dyn ToSql + Sync); 23] = [
+        let node_id = p.fence.map(|f| f.node_id);
+        let row: [&(dyn ToSql + Sync); 24] = [
             &seq,
             camera_id,
             &p.track_no,
@@ -188,6 +275,7 @@ async fn stage_passages(
             &gaps,
             &unseen_ms,
             &p.run_id,
+            &node_id,
         ];
         writer.as_mut().write(&row).await?;
     }
@@ -199,7 +287,7 @@ async fn stage_passages(
 /// passage's `seq`, with its folded key (what fuzzy search and fuzzy watches look up).
 async fn stage_reads(
     tx: &deadpool_postgres::Transaction<'_>,
-    batch: &[WriteItem],
+    batch: &[&WriteItem],
 ) -> Result<(), StoreError> {
     let sink = tx
         .copy_in("COPY stage_reads FROM STDIN (FORMAT binary)")
@@ -252,12 +340,13 @@ async fn move_staged(
 /// Inserts or refreshes the batch's clip rows; returns how many.
 async fn upsert_clips(
     tx: &deadpool_postgres::Transaction<'_>,
-    batch: &[WriteItem],
+    batch: &[&WriteItem],
     camera_ids: &[i64],
 ) -> Result<u64, StoreError> {
     let mut clips = 0u64;
     for (item, camera_id) in batch.iter().zip(camera_ids) {
         if let WriteItem::Clip(c) = item {
+            let node_id = c.fence.map(|f| f.node_id);
             tx.execute(
                 UPSERT_CLIP,
                 &[
@@ -267,6 +356,7 @@ async fn upsert_clips(
                     &c.path,
                     &c.bytes,
                     &c.sha256,
+                    &node_id,
                 ],
             )
             .await?;
@@ -292,6 +382,7 @@ pub async fn write_batch(store: &Store, items: &[WriteItem]) -> Result<WriterSta
         clips: written.clips,
         batches: 1,
         alerts: written.alerts.len() as u64,
+        refused: written.refused,
         ..WriterStats::default()
     })
 }

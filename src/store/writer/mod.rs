@@ -4,7 +4,8 @@
 //! binary `COPY` into per-connection staging tables and the one statement that moves a batch
 //! into `passages` and `plate_reads`, idempotently (a passage already in the log, by its natural
 //! key, is skipped with its reads), raising watchlist alerts in the same transaction, and never
-//! losing a batch: when the database is down, batches go to the on-disk spool
+//! losing a batch: rows a node made are fenced (`connection`; a row made under a lease its node
+//! had lost is refused, counted and logged), and when the database is down, batches go to the on-disk spool
 //! ([`super::spool`]) and are replayed in order when it returns.
 //!
 //! Back-pressure: the queue in front of the writer is bounded; when the database is slow (or
@@ -82,6 +83,8 @@ pub struct WriterCounters {
     pub in_spool: AtomicU64,
     /// Watchlist alerts raised by the passages written.
     pub alerts: AtomicU64,
+    /// Rows the fence refused: made under a lease its node had lost (see [`crate::lease`]).
+    pub refused: AtomicU64,
 }
 
 /// Totals of a finished writer.
@@ -103,6 +106,8 @@ pub struct WriterStats {
     pub in_spool: u64,
     /// Alerts raised.
     pub alerts: u64,
+    /// Rows the fence refused.
+    pub refused: u64,
 }
 
 impl WriterCounters {
@@ -117,6 +122,7 @@ impl WriterCounters {
             spooled: self.spooled.load(Ordering::Relaxed),
             in_spool: self.in_spool.load(Ordering::Relaxed),
             alerts: self.alerts.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
         }
     }
 
@@ -128,6 +134,7 @@ impl WriterCounters {
         self.clips.fetch_add(written.clips, Ordering::Relaxed);
         self.alerts
             .fetch_add(written.alerts.len() as u64, Ordering::Relaxed);
+        self.refused.fetch_add(written.refused, Ordering::Relaxed);
         self.batches.fetch_add(1, Ordering::Relaxed);
     }
 }
@@ -143,6 +150,8 @@ pub struct Written {
     pub clips: u64,
     /// Ids of the alerts raised.
     pub alerts: Vec<i64>,
+    /// Rows the fence refused.
+    pub refused: u64,
 }
 
 /// Handle to a running writer task.

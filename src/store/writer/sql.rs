@@ -1,6 +1,7 @@
 //! The writer's SQL: the per-connection staging tables the batch is `COPY`'d into (with the
 //! column types of the binary copy), the one statement that moves a staged batch into
-//! `passages` and `plate_reads` and raises its watchlist alerts, and the clip upsert.
+//! `passages` and `plate_reads` and raises its watchlist alerts, the clip upsert, and the
+//! fencing reads (the batch's leases share-locked, its epochs looked up).
 
 use tokio_postgres::types::Type;
 
@@ -28,6 +29,7 @@ pub(super) const STAGE_PASSAGE_TYPES: &[Type] = &[
     Type::TSTZ_RANGE_ARRAY, // gaps
     Type::INT4,             // unseen_ms
     Type::INT8,             // run_id
+    Type::INT8,             // node_id
 ];
 
 pub(super) const STAGE_READ_TYPES: &[Type] = &[
@@ -46,7 +48,7 @@ CREATE TEMP TABLE IF NOT EXISTS stage_passages (
     plate_confidence real, is_vietnamese boolean, direction text, crossed_line boolean,
     clip_started_at timestamptz, clip_offset_ms bigint, snapshot_path text, bbox real[],
     frames_seen int, partial_plate text, partial_confidence real, gaps tstzrange[],
-    unseen_ms int, run_id bigint) ON COMMIT DELETE ROWS;
+    unseen_ms int, run_id bigint, node_id bigint) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS stage_reads (
     seq int, rank smallint, plate_key text, plate_folded text, confidence real,
     char_confidences real[]) ON COMMIT DELETE ROWS;";
@@ -65,11 +67,11 @@ WITH ins AS (
     INSERT INTO passages (camera_id, track_no, first_seen, last_seen, best_at, vehicle_class,
         plate_key, plate_display, plate_confidence, is_vietnamese, direction, crossed_line,
         clip_started_at, clip_offset_ms, snapshot_path, bbox, frames_seen, partial_plate,
-        partial_confidence, gaps, unseen_ms, run_id)
+        partial_confidence, gaps, unseen_ms, run_id, node_id)
     SELECT camera_id, track_no, first_seen, last_seen, best_at, vehicle_class,
         plate_key, plate_display, plate_confidence, is_vietnamese, direction, crossed_line,
         clip_started_at, clip_offset_ms, snapshot_path, bbox, frames_seen, partial_plate,
-        partial_confidence, gaps, unseen_ms, run_id
+        partial_confidence, gaps, unseen_ms, run_id, node_id
     FROM stage_passages ORDER BY seq
     ON CONFLICT DO NOTHING
     RETURNING id, best_at, camera_id, first_seen, track_no, run_id
@@ -114,9 +116,23 @@ SELECT (SELECT count(*) FROM ins), (SELECT count(*) FROM reads),
 /// The channel new alerts are announced on (payload: their ids, comma-separated).
 pub const ALERT_CHANNEL: &str = "matthan_alerts";
 
+/// Inserts or refreshes a clip row, with the node whose disk holds the file (NULL: none).
 pub(super) const UPSERT_CLIP: &str = "
-INSERT INTO clips (camera_id, started_at, ended_at, path, bytes, sha256)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO clips (camera_id, started_at, ended_at, path, bytes, sha256, node_id)
+VALUES ($1, $2, $3, $4, $5, $6, $7)
 ON CONFLICT (camera_id, started_at) DO UPDATE
 SET ended_at = EXCLUDED.ended_at, path = EXCLUDED.path, bytes = EXCLUDED.bytes,
-    sha256 = EXCLUDED.sha256, recorded_at = now()";
+    sha256 = EXCLUDED.sha256, recorded_at = now(), node_id = EXCLUDED.node_id";
+
+/// Fencing, first step: share-locks the current leases of the batch's fenced cameras (ids in
+/// order, so writers never deadlock), so no lease changes hands until the batch commits.
+pub(super) const LOCK_LEASES: &str = "
+SELECT camera_id FROM camera_leases WHERE camera_id = ANY($1) ORDER BY camera_id FOR SHARE";
+
+/// Fencing, second step: for each (camera, epoch) of the batch's rows, who held that epoch and
+/// when the next one began (NULL: none, or no such epoch).
+pub(super) const EPOCH_FACTS: &str = "
+SELECT r.camera_id, r.epoch, e.node_id, n.since
+FROM unnest($1::bigint[], $2::bigint[]) AS r(camera_id, epoch)
+LEFT JOIN lease_epochs e ON e.camera_id = r.camera_id AND e.epoch = r.epoch
+LEFT JOIN lease_epochs n ON n.camera_id = r.camera_id AND n.epoch = r.epoch + 1";
