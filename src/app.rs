@@ -166,7 +166,16 @@ pub async fn serve(
         writer: Some(writer.counters()),
         cameras: Some(board),
     };
-    let served = serve_api(&db, cfg, &settings.api, gauges, on_listening, stop).await;
+    let served = serve_api(
+        &db,
+        cfg,
+        &settings.api,
+        me.as_ref(),
+        gauges,
+        on_listening,
+        stop,
+    )
+    .await;
     let _ = stop_node.send(true);
     if let Some(task) = node_loop {
         // The cameras are stopped and joined; their writer inputs go with them.
@@ -189,10 +198,13 @@ pub async fn serve(
 
 /// Serves the API of `db` on `api.listen` until `stop` resolves, with the alert listener, the
 /// webhook (when the config names one) and retention running beside it; they stop with it.
+/// As registered node `node` (when it is one), the files whose rows name it are its own and
+/// it serves them to the other nodes.
 pub async fn serve_api(
     db: &Database,
     cfg: &Config,
     api: &ApiSettings,
+    node: Option<&query::NodeIdentity>,
     gauges: Gauges,
     on_listening: impl FnOnce(Listening<'_>),
     stop: impl Future<Output = ()> + Send + 'static,
@@ -212,7 +224,13 @@ pub async fn serve_api(
         ..PeerSettings::default()
     })
     .map_err(AppError::Folders)?;
-    let mut state = state;
+    let mut state = match node {
+        Some(me) => state.with_node(crate::peer::NodeIdentity {
+            id: me.id,
+            name: me.name.clone(),
+        }),
+        None => state,
+    };
     state.road = cfg.road;
     if let Some(board) = gauges.cameras {
         state.metrics.set_cameras(board);

@@ -91,7 +91,8 @@
 //! none between the files of one module):
 //! - `app` → `api`, `pipeline`, `infer`, `recognize` (settings), `store`, `alerts`,
 //!   `retention`, `config`, `video` (shutdown), `evidence` (the key's place), `lease`,
-//!   `counters`, `peer` (its settings); nothing in the library imports `app`.
+//!   `counters`, `peer` (its settings, the node it runs as); nothing in the library imports
+//!   `app`.
 //! - `api` → `store`, `video` (clip export), `counters`, `alerts`, `access`, `plate` (search
 //!   patterns), `scene` (class filter), `road` (its rules), `evidence` (packages, the station
 //!   key), `peer` (files on other nodes). Never `pipeline`, `infer` or `recognize`.

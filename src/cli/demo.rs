@@ -326,6 +326,7 @@ fn ingest_and_serve(
         db,
         &demo.cfg,
         &api,
+        None,
         gauges,
         print_listening,
         ctrl_c(),
