@@ -244,7 +244,11 @@ pub async fn serve_api(
             WebhookSettings::new(url),
         ));
     }
-    background.spawn(run_retention(db.store.clone(), cfg.clone()));
+    background.spawn(run_retention(
+        db.store.clone(),
+        cfg.clone(),
+        node.map(|me| me.id),
+    ));
     let listener = tokio::net::TcpListener::bind(&api.listen)
         .await
         .map_err(|source| AppError::Listen {
@@ -262,9 +266,13 @@ pub async fn serve_api(
     Ok(())
 }
 
-/// Applies the retention policy every `retention.interval_sec`, forever.
-async fn run_retention(store: Store, cfg: Config) {
-    let policy = RetentionPolicy::from_config(&cfg.retention);
+/// Applies the retention policy every `retention.interval_sec`, forever, to the segments on
+/// this node's disk.
+async fn run_retention(store: Store, cfg: Config, node: Option<i64>) {
+    let policy = RetentionPolicy {
+        node,
+        ..RetentionPolicy::from_config(&cfg.retention)
+    };
     let (clips, snapshots) = (cfg.storage.clips_dir(), cfg.storage.snapshots_dir());
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(
         cfg.retention.interval_sec.max(1),

@@ -43,6 +43,10 @@ pub struct RetentionPolicy {
     pub passages: Option<TimeDelta>,
     /// Free space the clips disk must keep, as a fraction of its size.
     pub min_free_ratio: f64,
+    /// The node this process runs as: it deletes only the segments on its own disk (rows of
+    /// this node, and rows of no node); other nodes' segments are theirs to delete. `None`:
+    /// only rows of no node.
+    pub node: Option<i64>,
 }
 
 impl RetentionPolicy {
@@ -54,6 +58,7 @@ impl RetentionPolicy {
             snapshots: days(c.snapshots_days),
             passages: days(c.passages_days),
             min_free_ratio: c.min_free_percent / 100.0,
+            node: None,
         }
     }
 }
@@ -140,7 +145,7 @@ pub async fn run_once(
 ) -> Result<RetentionReport, RetentionError> {
     let mut report = RetentionReport::default();
     let client = store.client().await?;
-    let clips = trust::clips_oldest_first(&client).await?;
+    let clips = trust::clips_oldest_first(&client, policy.node).await?;
     let disk = disk_space(clips_dir)?;
     let plan = plan_clip_deletions(&clips, now, policy, disk);
     let root = clips_dir.canonicalize().ok();
@@ -262,6 +267,7 @@ mod tests {
             snapshots: None,
             passages: None,
             min_free_ratio,
+            node: None,
         }
     }
 

@@ -26,6 +26,7 @@ use matthan::store::query::{
 };
 use matthan::store::writer::write_batch;
 use matthan::store::{NewClip, PrivateCluster, Store, StoreError, WriteItem};
+use sha2::{Digest, Sha256};
 
 const LEASE: Duration = Duration::from_secs(20);
 
@@ -784,6 +785,62 @@ fn three_nodes_share_six_cameras_and_take_over_a_killed_one_without_double_recor
         listed["items"][0]["api_url"],
         format!("http://127.0.0.1:{}", nodes[0].port)
     );
+
+    // A segment node-b recorded before it was killed, asked of node-a and of node-c now that
+    // node-b is back: relayed from node-b's disk, byte for byte, as its logged SHA-256 says.
+    let (clip_id, path, logged): (i64, String, String) = rt.block_on(async {
+        let c = db.store.client().await.unwrap();
+        let r = c
+            .query_one(
+                "SELECT c.id, c.path, c.sha256 FROM clips c JOIN nodes n ON n.id = c.node_id
+                 WHERE n.name = $1 ORDER BY c.started_at LIMIT 1",
+                &[&victim],
+            )
+            .await
+            .unwrap();
+        (r.get(0), r.get(1), r.get(2))
+    });
+    let on_disk = std::fs::read(&path).unwrap();
+    let investigator = rt.block_on(common::add_user(
+        &db.store,
+        "investigator",
+        Role::Investigator,
+        None,
+    ));
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    for via in [&nodes[0], &nodes[2]] {
+        let (status, body) = rt.block_on(async {
+            let r = http
+                .get(format!(
+                    "http://127.0.0.1:{}/api/clips/{clip_id}/video",
+                    via.port
+                ))
+                .bearer_auth(&investigator)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status();
+            (status, r.bytes().await.unwrap().to_vec())
+        });
+        assert_eq!(status, 200, "clip {clip_id} of node-b via {}", via.name);
+        assert!(
+            body == on_disk,
+            "clip {clip_id} via {}: {} bytes, {} on node-b's disk",
+            via.name,
+            body.len(),
+            on_disk.len()
+        );
+        let sha: String = Sha256::digest(&body)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(sha, logged, "clip {clip_id} via {}", via.name);
+        println!(
+            "clip {clip_id} recorded by node-b, served by {} after node-b came back: {} bytes, SHA-256 as logged",
+            via.name,
+            body.len()
+        );
+    }
 
     // Pause node-c (SIGSTOP) past its lease: node-b takes its cameras. Woken again, node-c
     // finds its leases gone and stops them; the rows it made after the handover are fenced.

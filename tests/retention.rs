@@ -53,6 +53,20 @@ async fn retention_deletes_old_then_oldest_and_drops_old_months() {
     items.push(common::passage("cam", 2, now - TimeDelta::days(60), None));
     items.push(common::passage("cam", 3, now, None));
     write_batch(&db.store, &items).await.unwrap();
+    // An old segment on another node's disk (its file is not here): that node's to delete.
+    let client = db.store.client().await.unwrap();
+    client
+        .batch_execute(
+            "INSERT INTO nodes (name, api_url, cores, capacity, version, instance)
+             VALUES ('pc-b', 'http://127.0.0.1:9', 2, 4, 'test', gen_random_uuid());
+             INSERT INTO clips (camera_id, started_at, ended_at, path, bytes, sha256, node_id)
+             SELECT c.id, now() - interval '50 days', now() - interval '50 days',
+                    '/elsewhere/seg-b.mp4', 1048576, '00', n.id
+             FROM cameras c, nodes n WHERE c.name = 'cam' AND n.name = 'pc-b';",
+        )
+        .await
+        .unwrap();
+    drop(client);
     // A snapshot from 100 days ago and one from today.
     let old_snap = snaps.join("cam/old.jpg");
     let new_snap = snaps.join("cam/new.jpg");
@@ -71,6 +85,7 @@ async fn retention_deletes_old_then_oldest_and_drops_old_months() {
         snapshots: Some(TimeDelta::days(90)),
         passages: Some(TimeDelta::days(365)),
         min_free_ratio: 0.0,
+        node: None,
     };
     let report = run_once(&db.store, &clips_dir, &snaps, &policy, now)
         .await
@@ -125,11 +140,17 @@ async fn retention_deletes_old_then_oldest_and_drops_old_months() {
     };
     assert_eq!(on_disk, ["seg4.mp4", "seg5.mp4", "seg6.mp4"]);
     let rows: i64 = client
-        .query_one("SELECT count(*) FROM clips", &[])
+        .query_one("SELECT count(*) FROM clips WHERE node_id IS NULL", &[])
         .await
         .unwrap()
         .get(0);
     assert_eq!(rows, 3, "deleted segments leave the log too");
+    let theirs: i64 = client
+        .query_one("SELECT count(*) FROM clips WHERE node_id IS NOT NULL", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(theirs, 1, "another node's segment is left to that node");
     // Each run is in the audit log.
     let runs: i64 = client
         .query_one(

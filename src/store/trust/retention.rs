@@ -19,12 +19,17 @@ pub struct StoredClip {
     pub ended_at: DateTime<Utc>,
 }
 
-/// Every clip segment, oldest end first.
-pub async fn clips_oldest_first(client: &Client) -> Result<Vec<StoredClip>, StoreError> {
+/// The clip segments on the disk of `node` (its rows and rows of no node), oldest end first.
+pub async fn clips_oldest_first(
+    client: &Client,
+    node: Option<i64>,
+) -> Result<Vec<StoredClip>, StoreError> {
     let rows = client
         .query(
-            "SELECT id, path, bytes, ended_at FROM clips ORDER BY ended_at, id",
-            &[],
+            "SELECT id, path, bytes, ended_at FROM clips
+             WHERE node_id IS NULL OR node_id = $1
+             ORDER BY ended_at, id",
+            &[&node],
         )
         .await?;
     Ok(rows

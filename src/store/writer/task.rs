@@ -313,7 +313,13 @@ async fn replay(
             }
             Err(e) => {
                 counters.errors.fetch_add(1, Ordering::Relaxed);
-                tracing::debug!("replay failed: {e}");
+                // The first failure after a success says why (e.g. no primary yet); the
+                // retries that follow it every few seconds stay quiet.
+                if backoff.delay == Backoff::FIRST {
+                    tracing::warn!("spool replay failed, will retry: {e}");
+                } else {
+                    tracing::debug!("replay failed: {e}");
+                }
                 conn.reset();
                 backoff.failed();
                 return;
