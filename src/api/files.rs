@@ -54,6 +54,31 @@ pub(super) async fn serve_file(
     Ok(response)
 }
 
+/// Clip segment `id`, logged at `path`, from this node's clips folder.
+pub(super) async fn serve_own_segment(
+    state: &AppState,
+    id: i64,
+    path: &str,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let path = inside(&state.clips_dir, Path::new(path))
+        .ok_or_else(|| ApiError::not_found(format!("clip {id} is not on disk")))?;
+    serve_file(&path, "video/mp4", request).await
+}
+
+/// The snapshot of passage `id`, logged at `path`, from this node's snapshots folder.
+pub(super) async fn serve_own_snapshot(
+    state: &AppState,
+    id: i64,
+    path: &str,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let path = inside(&state.snapshots_dir, Path::new(path)).ok_or_else(|| {
+        ApiError::not_found(format!("the snapshot of passage {id} is not on disk"))
+    })?;
+    serve_file(&path, "image/jpeg", request).await
+}
+
 /// `file` from its owner `node`, answered to a request with headers `request` as the owner
 /// answers it. A whole file with a logged SHA-256 (`expected_sha256`, a segment's) is checked
 /// as it passes: one that differs is cut before its last piece.
@@ -101,10 +126,7 @@ pub(super) async fn get_snapshot(
     let path = snapshot.path.as_deref().ok_or_else(no_snapshot)?;
     let file = RemoteFile::Snapshot(id);
     let response = match state.peers.owner(file, snapshot.node_id).await? {
-        Owner::Here => {
-            let path = inside(&state.snapshots_dir, Path::new(path)).ok_or_else(no_snapshot)?;
-            serve_file(&path, "image/jpeg", request).await?
-        }
+        Owner::Here => serve_own_snapshot(&state, id, path, request).await?,
         Owner::Node(node) => relay(&state, &node, file, request.headers(), None).await?,
     };
     Ok(audited(response, format!("passage:{id}")))
@@ -124,11 +146,7 @@ pub(super) async fn clip_video(
     drop(client);
     let file = RemoteFile::Segment(id);
     let response = match state.peers.owner(file, clip.node_id).await? {
-        Owner::Here => {
-            let path = inside(&state.clips_dir, Path::new(&clip.path))
-                .ok_or_else(|| ApiError::not_found(format!("clip {id} is not on disk")))?;
-            serve_file(&path, "video/mp4", request).await?
-        }
+        Owner::Here => serve_own_segment(&state, id, &clip.path, request).await?,
         Owner::Node(node) => {
             relay(&state, &node, file, request.headers(), Some(&clip.sha256)).await?
         }

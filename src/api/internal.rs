@@ -13,7 +13,6 @@
 //! the log says are on its own disk, inside its folders.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use axum::extract::{ConnectInfo, Path as UrlPath, Request, State};
 use axum::http::header;
@@ -22,8 +21,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-use super::files::serve_file;
-use super::{inside, parse_id, ApiError, AppState};
+use super::files::{serve_own_segment, serve_own_snapshot};
+use super::{parse_id, ApiError, AppState};
 use crate::store::query;
 
 /// The scheme of a node token in `Authorization`.
@@ -93,9 +92,7 @@ async fn segment(
         .filter(|c| c.node_id == Some(me))
         .ok_or_else(|| ApiError::not_found(format!("no clip {id} on this node")))?;
     drop(client);
-    let path = inside(&state.clips_dir, Path::new(&clip.path))
-        .ok_or_else(|| ApiError::not_found(format!("clip {id} is not on disk")))?;
-    serve_file(&path, "video/mp4", request).await
+    serve_own_segment(&state, id, &clip.path, request).await
 }
 
 async fn snapshot(
@@ -112,10 +109,7 @@ async fn snapshot(
         .and_then(|s| s.path)
         .ok_or_else(|| ApiError::not_found(format!("no snapshot of passage {id} on this node")))?;
     drop(client);
-    let path = inside(&state.snapshots_dir, Path::new(&path)).ok_or_else(|| {
-        ApiError::not_found(format!("the snapshot of passage {id} is not on disk"))
-    })?;
-    serve_file(&path, "image/jpeg", request).await
+    serve_own_snapshot(&state, id, &path, request).await
 }
 
 async fn unknown() -> ApiError {
