@@ -6,23 +6,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use matthan::store::{PrivateCluster, Store};
-
-fn spooled_batches(root: &Path) -> usize {
-    let Ok(dirs) = std::fs::read_dir(root) else {
-        return 0;
-    };
-    dirs.flatten()
-        .filter_map(|d| std::fs::read_dir(d.path()).ok())
-        .flat_map(|files| files.flatten())
-        .filter(|f| f.path().extension().is_some_and(|x| x == "batch"))
-        .count()
-}
 
 async fn count(store: &Store, sql: &str) -> Option<i64> {
     let client = store.client().await.ok()?;
@@ -55,32 +42,13 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
         ),
     )
     .unwrap();
-    let mut ingest = common::matthan(&url)
-        .env("RUST_LOG", "matthan=info")
-        .args(["ingest", "--camera", "gate", "--config"])
-        .arg(&config)
-        .arg(&stream)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = ingest.stdout.take().unwrap();
-    let produced = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .filter(|l| {
-                serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["type"] == "passage")
-            })
-            .count()
-    });
-    let stderr = ingest.stderr.take().unwrap();
-    let log = std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
+    let mut ingest = common::LiveIngest::spawn(
+        common::matthan(&url)
+            .env("RUST_LOG", "matthan=info")
+            .args(["ingest", "--camera", "gate", "--config"])
+            .arg(&config)
+            .arg(&stream),
+    );
 
     // Once the first passages are in the log, the server goes away for 35 s.
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -101,9 +69,9 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
     let spool_root = state.join("spool");
     let mut spooled_while_down = 0;
     while down_at.elapsed() < Duration::from_secs(35) {
-        spooled_while_down = spooled_while_down.max(spooled_batches(&spool_root));
+        spooled_while_down = spooled_while_down.max(common::spooled_batches(&spool_root));
         assert!(
-            ingest.try_wait().unwrap().is_none(),
+            ingest.running(),
             "the ingest must go on while the database is down"
         );
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -117,38 +85,14 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
 
     // The camera's video ends; then the ingest is stopped as an operator would (Ctrl-C): it
     // writes what is left, replays the spool and exits.
-    tokio::task::block_in_place(|| {
+    let end = tokio::task::block_in_place(|| {
         let _ = camera.wait();
         std::thread::sleep(Duration::from_secs(2));
-        Command::new("kill")
-            .args(["-INT", &ingest.id().to_string()])
-            .status()
-            .unwrap();
-    });
-    let status = tokio::task::block_in_place(|| {
-        let deadline = Instant::now() + Duration::from_secs(180);
-        loop {
-            if let Some(s) = ingest.try_wait().unwrap() {
-                break s;
-            }
-            if Instant::now() > deadline {
-                let _ = ingest.kill();
-                panic!("ingest did not finish");
-            }
-            std::thread::sleep(Duration::from_millis(200));
-        }
+        ingest.stop()
     });
     let _ = camera.kill();
     let _ = camera.wait();
-    let produced = produced.join().unwrap();
-    let log = log.join().unwrap();
-    assert!(status.success(), "{}", log.join("\n"));
-    let stats: serde_json::Value = log
-        .iter()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v.get("database").is_some())
-        .map(|v| v["database"].clone())
-        .unwrap_or_else(|| panic!("no database summary: {}", log.join("\n")));
+    let (produced, stats) = (end.printed, end.stats);
 
     let in_log = count(&store, "SELECT count(*) FROM passages")
         .await
@@ -173,7 +117,11 @@ async fn passages_survive_the_database_going_down_mid_ingest() {
     assert_eq!(distinct, in_log, "no passage is logged twice");
     assert!(stats["spooled"].as_u64().unwrap() > 0, "{stats}");
     assert_eq!(stats["in_spool"], 0, "{stats}");
-    assert_eq!(spooled_batches(&spool_root), 0, "the spool is empty again");
+    assert_eq!(
+        common::spooled_batches(&spool_root),
+        0,
+        "the spool is empty again"
+    );
     // Clip rows went through the spool too: one per segment file on disk.
     let clips = count(&store, "SELECT count(*) FROM clips").await.unwrap();
     let files = std::fs::read_dir(state.join("clips").join("gate"))

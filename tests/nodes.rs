@@ -972,18 +972,6 @@ fn three_nodes_share_six_cameras_and_take_over_a_killed_one_without_double_recor
     std::fs::remove_dir_all(&dir).ok();
 }
 
-/// The spool's batch files under `root` (one folder per writer).
-fn spooled_batches(root: &Path) -> usize {
-    let Ok(dirs) = std::fs::read_dir(root) else {
-        return 0;
-    };
-    dirs.flatten()
-        .filter_map(|d| std::fs::read_dir(d.path()).ok())
-        .flat_map(|files| files.flatten())
-        .filter(|f| f.path().extension().is_some_and(|x| x == "batch"))
-        .count()
-}
-
 #[test]
 fn a_node_cut_off_from_the_database_keeps_recording_and_keeps_its_camera() {
     let dir = common::temp_dir("nodes-down");
@@ -1045,7 +1033,7 @@ fn a_node_cut_off_from_the_database_keeps_recording_and_keeps_its_camera() {
     let down = Instant::now();
     let mut spooled = 0;
     while down.elapsed() < Duration::from_secs(30) {
-        spooled = spooled.max(spooled_batches(&dir.join("state/spool")));
+        spooled = spooled.max(common::spooled_batches(&dir.join("state/spool")));
         node.assert_running();
         std::thread::sleep(Duration::from_millis(500));
     }
@@ -1058,7 +1046,7 @@ fn a_node_cut_off_from_the_database_keeps_recording_and_keeps_its_camera() {
     // The spool is replayed, and the node renews its lease: same epoch, nobody else took it.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let in_spool = spooled_batches(&dir.join("state/spool"));
+        let in_spool = common::spooled_batches(&dir.join("state/spool"));
         let l = rt.block_on(leases(&store));
         if in_spool == 0 && l == held {
             break;

@@ -10,7 +10,6 @@ mod common;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Duration;
 
 use common::t;
@@ -25,32 +24,6 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// A 20 s test pattern (25 fps, a keyframe every second) recorded by `matthan ingest` into
-/// 4 s segments of camera `cam-x` from 2026-01-01T00:00:00Z, under `dir/clips`.
-fn record(dir: &Path, db: &ScratchDatabase) {
-    let video = dir.join("pattern.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc=size=320x180:rate=25")
-        .args(["-t", "20", "-c:v", "libx264", "-g", "25", "-bf", "2"])
-        .args(["-pix_fmt", "yuv420p"])
-        .arg(&video)
-        .status()
-        .expect("ffmpeg (make setup installs it)");
-    assert!(status.success());
-    let out = common::matthan(&db.connection_string())
-        .args(["ingest", "--camera", "cam-x", "--fps", "0"])
-        .args(["--segment-len", "4", "--start", "2026-01-01T00:00:00Z"])
-        .arg("--clips")
-        .arg(dir.join("clips"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
-        .arg(&video)
-        .output()
-        .unwrap();
-    common::assert_success(&out);
-}
 
 /// One API server in this process.
 struct Node {
@@ -136,7 +109,7 @@ async fn cluster(tag: &str, settings: PeerSettings) -> Cluster {
     let db = common::scratch(&format!("proxy_{tag}")).await;
     let dir_a = common::temp_dir(&format!("proxy-{tag}-a"));
     let dir_b = common::temp_dir(&format!("proxy-{tag}-b"));
-    tokio::task::block_in_place(|| record(&dir_b, &db));
+    tokio::task::block_in_place(|| common::record_test_pattern(&dir_b, &db));
     let mut p = common::new_passage("cam-x", 1, t("2026-01-01T00:00:12Z"), &[("29B125662", 0.9)]);
     let snapshot = dir_b.join("snapshots/cam-x/1.jpg");
     std::fs::create_dir_all(snapshot.parent().unwrap()).unwrap();

@@ -11,9 +11,8 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use matthan::store::{Store, Writer, WriterSettings};
@@ -265,17 +264,6 @@ impl Pair {
     }
 }
 
-fn spooled_batches(root: &Path) -> usize {
-    let Ok(dirs) = std::fs::read_dir(root) else {
-        return 0;
-    };
-    dirs.flatten()
-        .filter_map(|d| std::fs::read_dir(d.path()).ok())
-        .flat_map(|files| files.flatten())
-        .filter(|f| f.path().extension().is_some_and(|x| x == "batch"))
-        .count()
-}
-
 const PASSAGES: &str = "SELECT count(*) FROM passages";
 const DISTINCT_PASSAGES: &str = "SELECT count(*) FROM (SELECT DISTINCT camera_id, best_at, \
      first_seen, track_no, run_id FROM passages) k";
@@ -325,7 +313,7 @@ async fn nothing_is_written_to_a_standby_and_the_spool_waits_for_its_promotion()
     let stats = writer.close().await;
     assert_eq!(stats.passages, 0, "{stats:?}");
     assert_eq!(stats.in_spool, 7, "{stats:?}");
-    assert!(spooled_batches(&spool_root) > 0);
+    assert!(common::spooled_batches(&spool_root) > 0);
     assert_eq!(Pair::count(&pair.standby, PASSAGES), 0);
 
     // Promoted, the standby takes the spooled rows: the next writer adopts the spool.
@@ -334,7 +322,7 @@ async fn nothing_is_written_to_a_standby_and_the_spool_waits_for_its_promotion()
     let stats = writer.close().await;
     assert_eq!(stats.passages, 7, "{stats:?}");
     assert_eq!(stats.in_spool, 0, "{stats:?}");
-    assert_eq!(spooled_batches(&spool_root), 0);
+    assert_eq!(common::spooled_batches(&spool_root), 0);
     assert_eq!(Pair::count(&pair.standby, PASSAGES), 7);
     drop(store);
     pair.close();
@@ -360,42 +348,20 @@ async fn an_ingest_goes_on_through_a_failover_and_loses_nothing() {
         ),
     )
     .unwrap();
-    let mut ingest = common::matthan(&pair.url())
-        // Failed replays of the spool are logged at debug.
-        .env("RUST_LOG", "matthan=info,matthan::store::writer=debug")
-        .args(["ingest", "--camera", "gate", "--config"])
-        .arg(&config)
-        .arg(&stream)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = ingest.stdout.take().unwrap();
-    let printed = std::thread::spawn(move || {
-        BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-            .filter(|l| {
-                serde_json::from_str::<serde_json::Value>(l).is_ok_and(|v| v["type"] == "passage")
-            })
-            .count()
-    });
-    let stderr = ingest.stderr.take().unwrap();
-    let log = std::thread::spawn(move || {
-        BufReader::new(stderr)
-            .lines()
-            .map_while(Result::ok)
-            .collect::<Vec<_>>()
-    });
+    let mut ingest = common::LiveIngest::spawn(
+        common::matthan(&pair.url())
+            // Failed replays of the spool after the first are logged at debug.
+            .env("RUST_LOG", "matthan=info,matthan::store::writer=debug")
+            .args(["ingest", "--camera", "gate", "--config"])
+            .arg(&config)
+            .arg(&stream),
+    );
 
     // Once the first passages are in the log, the primary crashes.
     let deadline = Instant::now() + Duration::from_secs(90);
     while Pair::count(&pair.primary, PASSAGES) == 0 {
         assert!(Instant::now() < deadline, "no passage reached the primary");
-        assert!(
-            ingest.try_wait().unwrap().is_none(),
-            "the ingest ended early"
-        );
+        assert!(ingest.running(), "the ingest ended early");
         std::thread::sleep(Duration::from_millis(300));
     }
     let before = Pair::count(&pair.primary, PASSAGES);
@@ -405,13 +371,13 @@ async fn an_ingest_goes_on_through_a_failover_and_loses_nothing() {
     // Only the standby answers: batches go to the spool until it is promoted.
     let spool_root = state.join("spool");
     let deadline = Instant::now() + Duration::from_secs(60);
-    while spooled_batches(&spool_root) == 0 {
+    while common::spooled_batches(&spool_root) == 0 {
         assert!(
             Instant::now() < deadline,
             "no batch went to the spool while only the standby answered"
         );
         assert!(
-            ingest.try_wait().unwrap().is_none(),
+            ingest.running(),
             "the ingest must go on while there is no primary"
         );
         std::thread::sleep(Duration::from_millis(200));
@@ -426,7 +392,7 @@ async fn an_ingest_goes_on_through_a_failover_and_loses_nothing() {
     pair.standby.promote();
     let promoted_at = Instant::now();
     let deadline = Instant::now() + Duration::from_secs(60);
-    while spooled_batches(&spool_root) > 0 {
+    while common::spooled_batches(&spool_root) > 0 {
         assert!(
             Instant::now() < deadline,
             "the spool was not replayed into the promoted standby"
@@ -439,30 +405,11 @@ async fn an_ingest_goes_on_through_a_failover_and_loses_nothing() {
     // The camera's video ends; then the ingest is stopped as an operator would (Ctrl-C).
     let _ = camera.wait();
     std::thread::sleep(Duration::from_secs(2));
-    Command::new("kill")
-        .args(["-INT", &ingest.id().to_string()])
-        .status()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    let status = loop {
-        if let Some(s) = ingest.try_wait().unwrap() {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = ingest.kill();
-            panic!("ingest did not finish");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let printed = printed.join().unwrap();
-    let log = log.join().unwrap();
-    assert!(status.success(), "{}", log.join("\n"));
-    let stats: serde_json::Value = log
-        .iter()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find(|v| v.get("database").is_some())
-        .map(|v| v["database"].clone())
-        .unwrap_or_else(|| panic!("no database summary: {}", log.join("\n")));
+    let common::IngestEnd {
+        printed,
+        log,
+        stats,
+    } = ingest.stop();
     let standby_said = log.iter().any(|l| {
         l.contains(&format!(
             "the database at {} is a read-only standby",

@@ -7,6 +7,7 @@ use std::process::{Child, Command, Stdio};
 use chrono::{DateTime, Utc};
 use matthan::pipeline::{run_camera, CameraSettings, IngestEvent, IngestReport, PassageRecord};
 use matthan::recognize::RecognizerSettings;
+use matthan::store::scratch::ScratchDatabase;
 use matthan::video::{ClipSegment, Shutdown, SourceSpec};
 
 use super::{eval_dir, model_dir};
@@ -150,4 +151,30 @@ pub fn ingest(s: CameraSettings) -> (Vec<ClipSegment>, Vec<PassageRecord>, Inges
     let report = run_camera(s, Shutdown::new(), tx).expect("ingest");
     let (clips, passages) = split_events(rx.try_iter());
     (clips, passages, report)
+}
+
+/// A 20 s test pattern (25 fps, a keyframe every second) recorded by `matthan ingest` into
+/// 4 s segments of camera `cam-x` from 2026-01-01T00:00:00Z, under `dir/clips`.
+pub fn record_test_pattern(dir: &Path, db: &ScratchDatabase) {
+    let video = dir.join("pattern.mp4");
+    let status = Command::new("ffmpeg")
+        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
+        .arg("testsrc=size=320x180:rate=25")
+        .args(["-t", "20", "-c:v", "libx264", "-g", "25", "-bf", "2"])
+        .args(["-pix_fmt", "yuv420p"])
+        .arg(&video)
+        .status()
+        .expect("ffmpeg (make setup installs it)");
+    assert!(status.success());
+    let out = super::matthan(&db.connection_string())
+        .args(["ingest", "--camera", "cam-x", "--fps", "0"])
+        .args(["--segment-len", "4", "--start", "2026-01-01T00:00:00Z"])
+        .arg("--clips")
+        .arg(dir.join("clips"))
+        .arg("--snapshots")
+        .arg(dir.join("snapshots"))
+        .arg(&video)
+        .output()
+        .unwrap();
+    super::assert_success(&out);
 }

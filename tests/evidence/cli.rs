@@ -12,7 +12,7 @@ use crate::fixture::*;
 async fn the_command_line_exports_an_audited_package_and_refuses_clearly() {
     let db = common::scratch("evidence_cli").await;
     let dir = common::temp_dir("evidence-cli");
-    tokio::task::block_in_place(|| record(&dir, &db));
+    tokio::task::block_in_place(|| common::record_test_pattern(&dir, &db));
     let id = passage(&dir, &db, true).await;
     let cfg = config(&dir);
     let out = dir.join("case9.zip");

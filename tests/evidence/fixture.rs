@@ -3,7 +3,7 @@
 
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
 use axum::http::StatusCode;
 use matthan::access::Role;
@@ -11,32 +11,6 @@ use matthan::store::scratch::ScratchDatabase;
 use matthan::store::writer::write_batch;
 
 use crate::common::{self, t};
-
-/// A 20 s test pattern (25 fps, a keyframe every second) recorded by `matthan ingest` into
-/// 4 s segments of camera `cam-x` from 2026-01-01T00:00:00Z, under `dir/clips`.
-pub fn record(dir: &Path, db: &ScratchDatabase) {
-    let video = dir.join("pattern.mp4");
-    let status = Command::new("ffmpeg")
-        .args(["-v", "error", "-y", "-f", "lavfi", "-i"])
-        .arg("testsrc=size=320x180:rate=25")
-        .args(["-t", "20", "-c:v", "libx264", "-g", "25", "-bf", "2"])
-        .args(["-pix_fmt", "yuv420p"])
-        .arg(&video)
-        .status()
-        .expect("ffmpeg (make setup installs it)");
-    assert!(status.success());
-    let out = common::matthan(&db.connection_string())
-        .args(["ingest", "--camera", "cam-x", "--fps", "0"])
-        .args(["--segment-len", "4", "--start", "2026-01-01T00:00:00Z"])
-        .arg("--clips")
-        .arg(dir.join("clips"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
-        .arg(&video)
-        .output()
-        .unwrap();
-    common::assert_success(&out);
-}
 
 /// The recording, a junction for its camera, and a passage best seen at 00:00:12 (seen from
 /// 00:00:10 to 00:00:13) with two plate candidates and a snapshot (when `snapshot`). Returns
@@ -182,7 +156,7 @@ pub struct Exported {
 pub async fn exported(tag: &str) -> Exported {
     let db = common::scratch(&format!("evidence_{tag}")).await;
     let dir = common::temp_dir(&format!("evidence-{tag}"));
-    tokio::task::block_in_place(|| record(&dir, &db));
+    tokio::task::block_in_place(|| common::record_test_pattern(&dir, &db));
     let id = passage(&dir, &db, true).await;
     let state = common::app_state(db.store.clone(), &dir);
     let token = common::add_user(&state.store, "ivy", Role::Investigator, None).await;
