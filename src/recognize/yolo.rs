@@ -11,7 +11,7 @@
 //! Pure functions on plain data; unit-tested without a model.
 
 use image::imageops::FilterType;
-use image::{Rgb, RgbImage};
+use image::RgbImage;
 
 pub use crate::scene::BoxXyxy;
 
@@ -86,7 +86,8 @@ impl InputShape {
 
 /// Resizes `img` into an input of `shape` (aspect kept, grey padding, centred) and returns the
 /// planar RGB tensor data scaled to 0..1, `[3, height, width]`, the input's width and height,
-/// and the placement.
+/// and the placement. The resize is `fast_image_resize`'s bilinear convolution (the same
+/// filter as `image`'s `Triangle`, in SIMD: about a tenth of its time on a 720p frame).
 pub fn letterbox_to(img: &RgbImage, shape: InputShape) -> (Vec<f32>, u32, u32, Letterbox) {
     let (w, h) = img.dimensions();
     let (in_w, in_h, scale) = shape.fit(w, h);
@@ -95,23 +96,29 @@ pub fn letterbox_to(img: &RgbImage, shape: InputShape) -> (Vec<f32>, u32, u32, L
     let resized = if (new_w, new_h) == (w, h) {
         None
     } else {
-        Some(image::imageops::resize(
-            img,
-            new_w,
-            new_h,
-            FilterType::Triangle,
-        ))
+        Some(resize_bilinear(img, new_w, new_h))
     };
     let resized = resized.as_ref().unwrap_or(img);
     let pad_x = (in_w - new_w) / 2;
     let pad_y = (in_h - new_h) / 2;
     let plane = (in_w * in_h) as usize;
     let mut data = vec![114.0 / 255.0; 3 * plane];
-    for (x, y, Rgb(px)) in resized.enumerate_pixels() {
-        let i = ((y + pad_y) * in_w + x + pad_x) as usize;
-        data[i] = px[0] as f32 / 255.0;
-        data[plane + i] = px[1] as f32 / 255.0;
-        data[2 * plane + i] = px[2] as f32 / 255.0;
+    let (r, rest) = data.split_at_mut(plane);
+    let (g, b) = rest.split_at_mut(plane);
+    let row_len = 3 * new_w as usize;
+    for (y, row) in resized.as_raw().chunks_exact(row_len).enumerate() {
+        let start = (y as u32 + pad_y) as usize * in_w as usize + pad_x as usize;
+        let end = start + new_w as usize;
+        let px = row.chunks_exact(3);
+        for (((px, r), g), b) in px
+            .zip(&mut r[start..end])
+            .zip(&mut g[start..end])
+            .zip(&mut b[start..end])
+        {
+            *r = f32::from(px[0]) / 255.0;
+            *g = f32::from(px[1]) / 255.0;
+            *b = f32::from(px[2]) / 255.0;
+        }
     }
     let placement = Letterbox {
         scale,
@@ -119,6 +126,19 @@ pub fn letterbox_to(img: &RgbImage, shape: InputShape) -> (Vec<f32>, u32, u32, L
         pad_y: pad_y as f32,
     };
     (data, in_w, in_h, placement)
+}
+
+/// `img` resized to `w`×`h` with a bilinear (triangle) filter.
+fn resize_bilinear(img: &RgbImage, w: u32, h: u32) -> RgbImage {
+    use fast_image_resize::{FilterType as Filter, ResizeAlg, ResizeOptions, Resizer};
+    let mut out = RgbImage::new(w, h);
+    let options = ResizeOptions::new().resize_alg(ResizeAlg::Convolution(Filter::Bilinear));
+    match Resizer::new().resize(img, &mut out, &options) {
+        Ok(()) => out,
+        // Both are 8-bit RGB buffers of their own sizes, so this does not happen; were it to,
+        // the plain resize gives the same picture, slower.
+        Err(_) => image::imageops::resize(img, w, h, FilterType::Triangle),
+    }
 }
 
 /// One raw detection before any grouping.
@@ -321,6 +341,40 @@ pub fn nms(mut dets: Vec<RawDetection>, max_iou: f32, limit: usize) -> Vec<RawDe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use image::Rgb;
+
+    #[test]
+    fn letterbox_resizes_like_the_triangle_filter() {
+        // A 16:9 frame with detail in both directions, fitted into 640×384.
+        let img = RgbImage::from_fn(1280, 720, |x, y| {
+            Rgb([
+                (x % 251) as u8,
+                (y * 3 % 241) as u8,
+                ((x / 7 + y / 5) % 256) as u8,
+            ])
+        });
+        let (data, w, h, placement) = letterbox_to(
+            &img,
+            InputShape::Fit {
+                max_side: 640,
+                enlarge: true,
+            },
+        );
+        assert_eq!((w, h, placement.pad_y), (640, 384, 12.0));
+        let plain = image::imageops::resize(&img, 640, 360, FilterType::Triangle);
+        let plane = (w * h) as usize;
+        let mut worst = 0.0f32;
+        for (x, y, Rgb(px)) in plain.enumerate_pixels() {
+            let i = ((y + 12) * w + x) as usize;
+            for (c, v) in px.iter().enumerate() {
+                worst = worst.max((data[c * plane + i] - f32::from(*v) / 255.0).abs());
+            }
+        }
+        assert!(worst <= 2.0 / 255.0, "largest difference {}", worst * 255.0);
+        // The padding rows stay grey.
+        assert_eq!(data[0], 114.0 / 255.0);
+        assert_eq!(data[plane - 1], 114.0 / 255.0);
+    }
 
     fn b(x1: f32, y1: f32, x2: f32, y2: f32) -> BoxXyxy {
         BoxXyxy { x1, y1, x2, y2 }
