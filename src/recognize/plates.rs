@@ -151,11 +151,30 @@ impl Recognizer {
             to_read.push(ToRead { det, look, images });
         }
         let t = Instant::now();
+        let mut reads = self.read_boxes(&to_read)?;
+        if reader != TextReader::OwnWhole {
+            self.second_look(frame, &to_read, &mut reads)?;
+        }
+        for (item, read) in to_read.into_iter().zip(reads) {
+            remembered.push((item.det.bbox, item.look, read.clone()));
+            plates.extend(read);
+        }
+        timings.ocr_ms += ms_since(t);
+        memory.replace(remembered);
+        Ok(plates)
+    }
+
+    /// The reads of each plate box by the reader chosen in the settings ([`TextReader`]).
+    fn read_boxes(
+        &mut self,
+        to_read: &[ToRead<'_>],
+    ) -> Result<Vec<Option<PlateRead>>, RecognizeError> {
+        let reader = self.settings.reader;
         let own = match reader {
             TextReader::PpOcr => vec![None; to_read.len()],
-            TextReader::OwnWhole => self.read_whole_with_own(&to_read)?,
+            TextReader::OwnWhole => self.read_whole_with_own(to_read)?,
             TextReader::Own | TextReader::Both | TextReader::OwnFirst => {
-                self.read_lines_with_own(&to_read)?
+                self.read_lines_with_own(to_read)?
             }
         };
         let needs_pp_ocr: Vec<bool> = match reader {
@@ -163,19 +182,53 @@ impl Recognizer {
             TextReader::OwnFirst => own.iter().map(|r| !is_sure(r)).collect(),
             TextReader::Own | TextReader::OwnWhole => vec![false; to_read.len()],
         };
-        let pp = self.read_with_pp_ocr(&to_read, &needs_pp_ocr)?;
-        for ((item, pp), own) in to_read.into_iter().zip(pp).zip(own) {
-            let read = match reader {
+        let pp = self.read_with_pp_ocr(to_read, &needs_pp_ocr)?;
+        Ok(pp
+            .into_iter()
+            .zip(own)
+            .map(|(pp, own)| match reader {
                 TextReader::PpOcr => pp,
                 TextReader::Own | TextReader::OwnWhole => own,
                 TextReader::Both | TextReader::OwnFirst => better_read(pp, own),
-            };
-            remembered.push((item.det.bbox, item.look, read.clone()));
-            plates.extend(read);
+            })
+            .collect())
+    }
+
+    /// A second look at the plate boxes that gave no read: their crop read as it is (one
+    /// line, or two halves for a two-line shape, as when the line finder finds nothing). The
+    /// line finder can lock onto a piece of the plate (a flag, a screw, half the text) and
+    /// does so or not after a one-pixel shift of the box; the plain crop then still holds
+    /// the whole text. Only failed boxes pay for it.
+    fn second_look(
+        &mut self,
+        frame: &RgbImage,
+        to_read: &[ToRead<'_>],
+        reads: &mut [Option<PlateRead>],
+    ) -> Result<(), RecognizeError> {
+        let mut failed = Vec::new();
+        let mut again = Vec::new();
+        for (i, item) in to_read.iter().enumerate() {
+            if reads[i].is_some() {
+                continue;
+            }
+            let images = fallback_lines(&plate_crop(frame, &item.det.bbox));
+            // Where the line finder found nothing, the crop was what it read already.
+            if images != item.images {
+                failed.push(i);
+                again.push(ToRead {
+                    det: item.det,
+                    look: item.look.clone(),
+                    images,
+                });
+            }
         }
-        timings.ocr_ms += ms_since(t);
-        memory.replace(remembered);
-        Ok(plates)
+        if again.is_empty() {
+            return Ok(());
+        }
+        for (i, read) in failed.into_iter().zip(self.read_boxes(&again)?) {
+            reads[i] = read;
+        }
+        Ok(())
     }
 
     /// PP-OCR reads of the lines of each `wanted` plate (`None` for the others). Lines of plates whose lines pad to the same
