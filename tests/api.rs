@@ -601,10 +601,8 @@ fn record(dir: &Path, db: &ScratchDatabase) -> PathBuf {
             "--segment-len",
             "4",
         ])
-        .args(["--start", "2026-01-01T00:00:00Z", "--clips"])
-        .arg(&clips)
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
+        .args(["--start", "2026-01-01T00:00:00Z"])
+        .args(common::media_dirs(dir))
         .arg(&video)
         .output()
         .unwrap();

@@ -71,10 +71,8 @@ fn record(video: &Path, dir: &Path) -> Vec<SegmentSource> {
     }
     let out = cmd
         .args(["--camera", "cam", "--fps", "0", "--segment-len", "4"])
-        .args(["--start", "2026-01-01T00:00:00Z", "--clips"])
-        .arg(dir.join("clips"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
+        .args(["--start", "2026-01-01T00:00:00Z"])
+        .args(common::media_dirs(dir))
         .arg(video)
         .output()
         .unwrap();

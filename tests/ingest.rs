@@ -222,11 +222,8 @@ fn a_killed_ingest_leaves_a_playable_segment_and_a_restart_completes() {
                 "60",
                 "--start",
                 "2026-11-29T01:00:00Z",
-                "--clips",
             ])
-            .arg(dir.join("clips"))
-            .arg("--snapshots")
-            .arg(dir.join("snapshots"))
+            .args(common::media_dirs(dir))
             .arg(&video)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -351,10 +348,7 @@ fn a_vehicle_lost_and_found_by_its_plate_is_logged_once_with_its_gap() {
             "--start",
             "2026-11-29T01:00:00Z",
         ])
-        .arg("--clips")
-        .arg(dir.join("clips"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
+        .args(common::media_dirs(&dir))
         .arg(&video)
         .output()
         .unwrap();

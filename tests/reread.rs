@@ -22,10 +22,7 @@ fn ingest(url: &str, camera: &str, video: &Path, dir: &Path, segment_len: u32, f
         .args(["ingest", "--camera", camera, "--start", START])
         .args(["--segment-len", &segment_len.to_string()])
         .args(["--fps", &fps.to_string()])
-        .arg("--clips")
-        .arg(dir.join("clips"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
+        .args(common::media_dirs(dir))
         .arg(video)
         .output()
         .unwrap();
@@ -36,10 +33,7 @@ fn ingest(url: &str, camera: &str, video: &Path, dir: &Path, segment_len: u32, f
 fn reread(url: &str, camera: &str, from: &str, to: &str, dir: &Path) -> Output {
     common::matthan(url)
         .args(["reread", "--camera", camera, "--from", from, "--to", to])
-        .arg("--clips")
-        .arg(dir.join("clips"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
+        .args(common::media_dirs(dir))
         .output()
         .unwrap()
 }

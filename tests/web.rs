@@ -64,10 +64,8 @@ fn ingest_demo(dir: &Path, db: &ScratchDatabase) {
     common::demo_video(&video);
     let out = common::matthan(&db.connection_string())
         .args(["ingest", "--camera", "web-demo", "--segment-len", "6"])
-        .args(["--start", "2026-11-29T00:00:00Z", "--clips"])
-        .arg(dir.join("clips"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
+        .args(["--start", "2026-11-29T00:00:00Z"])
+        .args(common::media_dirs(dir))
         .arg(&video)
         .output()
         .unwrap();
@@ -88,10 +86,7 @@ fn reread_demo(dir: &Path, db: &ScratchDatabase) {
             "--to",
             "2026-11-29T00:00:03Z",
         ])
-        .arg("--clips")
-        .arg(dir.join("clips"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
+        .args(common::media_dirs(dir))
         .output()
         .unwrap();
     common::assert_success(&out);

@@ -26,6 +26,17 @@ pub fn matthan_offline() -> Command {
     cmd
 }
 
+/// `--clips DIR/clips --snapshots DIR/snapshots`: where a test's `ingest`, `reread` or
+/// `eval-video` writes its segments and snapshots.
+pub fn media_dirs(dir: &Path) -> [std::ffi::OsString; 4] {
+    [
+        "--clips".into(),
+        dir.join("clips").into(),
+        "--snapshots".into(),
+        dir.join("snapshots").into(),
+    ]
+}
+
 /// Asserts that a finished command succeeded, showing its stderr when it did not.
 pub fn assert_success(out: &Output) {
     assert!(

@@ -169,10 +169,7 @@ pub fn record_test_pattern(dir: &Path, db: &ScratchDatabase) {
     let out = super::matthan(&db.connection_string())
         .args(["ingest", "--camera", "cam-x", "--fps", "0"])
         .args(["--segment-len", "4", "--start", "2026-01-01T00:00:00Z"])
-        .arg("--clips")
-        .arg(dir.join("clips"))
-        .arg("--snapshots")
-        .arg(dir.join("snapshots"))
+        .args(super::media_dirs(dir))
         .arg(&video)
         .output()
         .unwrap();
