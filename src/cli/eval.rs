@@ -50,6 +50,9 @@ pub struct EvalArgs {
     /// (`models/plate_reader.holdout.tsv`).
     #[arg(long)]
     plates: Option<PathBuf>,
+    /// Minimum plate-detector score, in place of the graph's own (to measure a threshold).
+    #[arg(long)]
+    plate_min_score: Option<f32>,
 }
 
 /// Scores the folder, with a progress bar on stderr while it runs.
@@ -57,6 +60,13 @@ pub fn run(globals: &Globals, args: &EvalArgs) -> anyhow::Result<ExitCode> {
     let mut s = globals.recognizer();
     s.plate_search = parse_plates_in(&args.plates_in)?;
     s.find_vehicles = args.vehicles || s.plate_search != PlateSearch::Frame;
+    if let Some(score) = args.plate_min_score {
+        anyhow::ensure!(
+            (0.0..=1.0).contains(&score),
+            "--plate-min-score must lie in 0..=1, not {score}"
+        );
+        s.plate_min_score = Some(score);
+    }
     let variants: Vec<(String, RecognizerSettings)> = if args.compare_models {
         ModelSet::ALL
             .iter()

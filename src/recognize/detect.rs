@@ -289,9 +289,8 @@ impl Recognizer {
         &mut self,
         prepared: &DetectorInput,
     ) -> Result<Vec<RawDetection>, RecognizeError> {
-        let raw = self
-            .plates
-            .detect(prepared, &[0], 1, self.settings.plate_min_score)?;
+        let min_score = self.settings.plate_min_score();
+        let raw = self.plates.detect(prepared, &[0], 1, min_score)?;
         Ok(yolo::nms(
             raw,
             self.settings.nms_iou,

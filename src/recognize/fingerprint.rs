@@ -52,6 +52,7 @@ fn fingerprint_of(
         ..settings.clone()
     };
     lines.push(format!("settings {choices:?}"));
+    lines.push(format!("plate threshold {}", settings.plate_min_score()));
     lines.join("\n")
 }
 
@@ -79,7 +80,7 @@ mod tests {
         };
         assert_ne!(fingerprint_of(&locked, &reader, None), a);
         let threshold = RecognizerSettings {
-            plate_min_score: 0.3,
+            plate_min_score: Some(0.3),
             ..base.clone()
         };
         assert_ne!(fingerprint_of(&locked, &threshold, None), a);

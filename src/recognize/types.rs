@@ -164,9 +164,10 @@ pub struct RecognizerSettings {
     /// Minimum vehicle score. Default 0.25 (Ultralytics' own default; the model, trained on
     /// Sri Lankan roads, scores parked Vietnamese motorbikes low).
     pub vehicle_min_score: f32,
-    /// Minimum plate-detector score. Default 0.2: the plate model is trained mostly on
-    /// Brazilian plates and scores others low; the OCR and grammar reject non-plates.
-    pub plate_min_score: f32,
+    /// Minimum plate-detector score; `None` (the default) takes the plate graph's own
+    /// ([`super::ModelSet::plate_min_score`]: the plate model is trained mostly on Brazilian plates and
+    /// scores others low; the OCR and grammar reject non-plates).
+    pub plate_min_score: Option<f32>,
     /// IoU above which overlapping boxes are merged. Default 0.45.
     pub nms_iou: f32,
     /// Most plates read per frame. Default 12.
@@ -192,6 +193,12 @@ pub struct RecognizerSettings {
 }
 
 impl RecognizerSettings {
+    /// The minimum plate-detector score in force: the setting, else the plate graph's own.
+    pub fn plate_min_score(&self) -> f32 {
+        self.plate_min_score
+            .unwrap_or_else(|| self.models.plate_min_score())
+    }
+
     /// Defaults with models from `model_dir`.
     pub fn with_model_dir(model_dir: impl Into<PathBuf>) -> RecognizerSettings {
         RecognizerSettings {
@@ -203,7 +210,7 @@ impl RecognizerSettings {
             vehicle_model: VehicleModel::default(),
             models: ModelSet::default(),
             vehicle_min_score: 0.25,
-            plate_min_score: 0.2,
+            plate_min_score: None,
             nms_iou: 0.45,
             max_plates: 12,
             min_read_confidence: 0.2,
