@@ -265,8 +265,10 @@ impl Recognizer {
             self.vehicle_class_count,
             self.settings.vehicle_min_score,
         )?;
+        let (fw, fh) = frame.dimensions();
         Ok(yolo::nms(raw, self.settings.nms_iou, 100)
             .into_iter()
+            .filter(|d| !fills_the_frame(&d.bbox, fw, fh))
             .map(|d| VehicleDetection {
                 class: self
                     .vehicle_rows
@@ -309,6 +311,21 @@ fn anchors_of(shape: &[i64], min_rows: usize) -> Result<usize, RecognizeError> {
     }
 }
 
+/// Share of the frame's width and of its height beyond which a vehicle box is the scene
+/// itself, not a vehicle in it.
+const SCENE_BOX_SHARE: f32 = 0.9;
+
+/// Whether a vehicle box covers at least [`SCENE_BOX_SHARE`] of both the frame's width and
+/// its height. A fixed camera's vehicles enter and leave the picture; a box of the whole
+/// frame is the road, a wall or the sky read as one vehicle (every graph of the default
+/// model calls an empty generated road a truck, score 0.66–0.76, in about half its frames),
+/// and as the largest box it would hold every plate no smaller box holds. A vehicle that
+/// really fills the picture (a truck stopped at a gate camera's lens) still has its plate
+/// found by the plate search, which follows plates that no vehicle holds.
+fn fills_the_frame(b: &BoxXyxy, width: u32, height: u32) -> bool {
+    b.x2 - b.x1 >= SCENE_BOX_SHARE * width as f32 && b.y2 - b.y1 >= SCENE_BOX_SHARE * height as f32
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -318,5 +335,16 @@ mod tests {
         assert_eq!(anchors_of(&[1, 42, 8400], 10).unwrap(), 8400);
         assert!(anchors_of(&[1, 4, 8400], 10).is_err());
         assert!(anchors_of(&[42, 8400], 10).is_err());
+    }
+
+    #[test]
+    fn a_box_of_the_whole_frame_is_not_a_vehicle() {
+        let b = |x1, y1, x2, y2| BoxXyxy { x1, y1, x2, y2 };
+        assert!(fills_the_frame(&b(1.0, 0.0, 1273.0, 720.0), 1280, 720));
+        // Wide but not tall (a bus across the road), tall but not wide (a truck in the near
+        // lane), and most of the frame but not all: vehicles.
+        assert!(!fills_the_frame(&b(0.0, 200.0, 1280.0, 600.0), 1280, 720));
+        assert!(!fills_the_frame(&b(700.0, 0.0, 1280.0, 720.0), 1280, 720));
+        assert!(!fills_the_frame(&b(100.0, 60.0, 1200.0, 700.0), 1280, 720));
     }
 }
