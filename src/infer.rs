@@ -65,6 +65,8 @@ impl InferenceSettings {
             // Cameras: an empty road must not pay for a whole-frame text search.
             recognizer.text_fallback = crate::recognize::TextFallback::WithVehicles;
         }
+        // Cameras: a vehicle box of the whole frame is the scene, not a vehicle passing.
+        recognizer.drop_scene_boxes = true;
         InferenceSettings {
             workers,
             recognizer,

@@ -268,7 +268,7 @@ impl Recognizer {
         let (fw, fh) = frame.dimensions();
         Ok(yolo::nms(raw, self.settings.nms_iou, 100)
             .into_iter()
-            .filter(|d| !fills_the_frame(&d.bbox, fw, fh))
+            .filter(|d| !(self.settings.drop_scene_boxes && fills_the_frame(&d.bbox, fw, fh)))
             .map(|d| VehicleDetection {
                 class: self
                     .vehicle_rows
@@ -316,7 +316,8 @@ fn anchors_of(shape: &[i64], min_rows: usize) -> Result<usize, RecognizeError> {
 const SCENE_BOX_SHARE: f32 = 0.9;
 
 /// Whether a vehicle box covers at least [`SCENE_BOX_SHARE`] of both the frame's width and
-/// its height. A fixed camera's vehicles enter and leave the picture; a box of the whole
+/// its height (dropped from camera frames: `drop_scene_boxes`). A fixed camera's vehicles
+/// enter and leave the picture; a box of the whole
 /// frame is the road, a wall or the sky read as one vehicle (every graph of the default
 /// model calls an empty generated road a truck, score 0.66–0.76, in about half its frames),
 /// and as the largest box it would hold every plate no smaller box holds. A vehicle that

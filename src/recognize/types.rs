@@ -186,6 +186,10 @@ pub struct RecognizerSettings {
     pub plate_search: PlateSearch,
     /// Which reader reads plate text.
     pub reader: TextReader,
+    /// Drop vehicle boxes that cover 90 % of the frame's width and height (the scene read
+    /// as one vehicle). Default off: a photo often is one vehicle from edge to edge; camera
+    /// pipelines turn it on ([`crate::infer::InferenceSettings::new`]).
+    pub drop_scene_boxes: bool,
     /// Another PP-OCR-style recogniser to run instead of the pinned `text_rec.onnx` (a file
     /// outside the lock, named on the command line to compare recognisers; never set by a
     /// config file).
@@ -219,6 +223,7 @@ impl RecognizerSettings {
             decode: DecodeOptions::default(),
             plate_search: PlateSearch::default(),
             reader: TextReader::default(),
+            drop_scene_boxes: false,
             text_rec_model: None,
         }
     }
