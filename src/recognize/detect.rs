@@ -317,14 +317,14 @@ const SCENE_BOX_SHARE: f32 = 0.9;
 
 /// Whether a vehicle box covers at least [`SCENE_BOX_SHARE`] of both the frame's width and
 /// its height (dropped from camera frames: `drop_scene_boxes`). A fixed camera's vehicles
-/// enter and leave the picture; a box of the whole
-/// frame is the road, a wall or the sky read as one vehicle (every graph of the default
-/// model calls an empty generated road a truck, score 0.66–0.76, in about half its frames),
-/// and as the largest box it would hold every plate no smaller box holds. A vehicle that
-/// really fills the picture (a truck stopped at a gate camera's lens) still has its plate
-/// found by the plate search, which follows plates that no vehicle holds.
+/// enter and leave the picture; a box of the whole frame is the road, a wall or the sky read
+/// as one vehicle (every graph of the default model calls an empty generated road a truck,
+/// score 0.66–0.76, in about half its frames), and as the largest box it would hold every
+/// plate no smaller box holds. A vehicle that really fills the picture (a truck stopped at a
+/// gate camera's lens) still has its plate found by the plate search, which follows plates
+/// that no vehicle holds.
 fn fills_the_frame(b: &BoxXyxy, width: u32, height: u32) -> bool {
-    b.x2 - b.x1 >= SCENE_BOX_SHARE * width as f32 && b.y2 - b.y1 >= SCENE_BOX_SHARE * height as f32
+    b.width() >= SCENE_BOX_SHARE * width as f32 && b.height() >= SCENE_BOX_SHARE * height as f32
 }
 
 #[cfg(test)]

@@ -165,8 +165,8 @@ pub struct RecognizerSettings {
     /// Sri Lankan roads, scores parked Vietnamese motorbikes low).
     pub vehicle_min_score: f32,
     /// Minimum plate-detector score; `None` (the default) takes the plate graph's own
-    /// ([`super::ModelSet::plate_min_score`]: the plate model is trained mostly on Brazilian plates and
-    /// scores others low; the OCR and grammar reject non-plates).
+    /// ([`super::ModelSet::plate_min_score`]: the plate model is trained mostly on Brazilian
+    /// plates and scores others low; the OCR and grammar reject non-plates).
     pub plate_min_score: Option<f32>,
     /// IoU above which overlapping boxes are merged. Default 0.45.
     pub nms_iou: f32,
