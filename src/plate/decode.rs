@@ -43,6 +43,11 @@ const CONTEXT_PAIRS: &[(u8, u8)] = &[(b'0', b'O'), (b'1', b'I')];
 const DOUBTFUL_CHAR: f32 = 0.75;
 /// Separator probability that turns a doubtful character into a separator.
 const SEPARATOR_EVIDENCE: f32 = 0.05;
+/// Probability (look-alikes of the top character summed) under which the first or last
+/// character of a raw read is dropped.
+const DOUBTFUL_END: f32 = 0.5;
+/// Fewest characters a raw read keeps when it drops a doubtful end.
+const MIN_KEPT_AFTER_ENDS: usize = 5;
 /// Fewest letters and digits in a read worth decoding.
 const MIN_READ_LEN: usize = 4;
 /// Skipping the first or last position of a line (border, screw, rivet).
@@ -226,6 +231,7 @@ pub fn decode(
     if opts.strict {
         return None;
     }
+    let positions = without_doubtful_ends(&positions);
     let raw = resolve_by_context(&positions.iter().map(|p| p.alts[0].0).collect::<Vec<u8>>());
     let key = PlateKey::parse(&raw).ok()?;
     let probs: Vec<f32> = positions.iter().map(|p| p.alts[0].1).collect();
@@ -243,10 +249,42 @@ pub fn decode(
     })
 }
 
+/// The positions of a raw read without a first or last character that the OCR doubts (under
+/// [`DOUBTFUL_END`], counting look-alikes of the top character together, so that an `I` read
+/// half as `1` is not doubted): an emblem, a sticker or the edge of the frame read as a
+/// letter (`W` for the shield before `RK 161 AG`). At least [`MIN_KEPT_AFTER_ENDS`]
+/// characters stay.
+fn without_doubtful_ends<'a>(positions: &[&'a Pos]) -> Vec<&'a Pos> {
+    let sure = |p: &Pos| -> f32 {
+        let class = |c: u8| {
+            super::CONFUSION_CLASSES
+                .iter()
+                .find(|k| k.as_bytes().contains(&c))
+                .map_or(c, |k| k.as_bytes()[0])
+        };
+        let top = class(p.alts[0].0);
+        p.alts
+            .iter()
+            .filter(|a| class(a.0) == top)
+            .map(|a| a.1)
+            .sum()
+    };
+    let mut kept: Vec<&Pos> = positions.to_vec();
+    if kept.len() > MIN_KEPT_AFTER_ENDS && sure(kept[0]) < DOUBTFUL_END {
+        kept.remove(0);
+    }
+    if kept.len() > MIN_KEPT_AFTER_ENDS && kept.last().is_some_and(|p| sure(p) < DOUBTFUL_END) {
+        kept.pop();
+    }
+    kept
+}
+
 /// Replaces `0`/`O` and `1`/`I` by the class their neighbours agree on (both neighbours
 /// letters → letter, both digits → digit). The last character follows its left neighbour;
 /// the first is left as read, since many plates open with a region number (`1B8 0338`).
-/// Mixed or ambiguous neighbours leave the character as read.
+/// Next to the last character, mixed neighbours resolve to the last character's class: plates
+/// end in a group of two or more (`BA 302 OZ`, `RK 268 IM`), seldom in one character alone.
+/// Other mixed or ambiguous neighbours leave the character as read.
 fn resolve_by_context(raw: &[u8]) -> String {
     let class = |c: u8| -> Option<bool> {
         if CONTEXT_PAIRS.iter().any(|&(d, l)| c == d || c == l) {
@@ -265,8 +303,10 @@ fn resolve_by_context(raw: &[u8]) -> String {
         };
         let left = i.checked_sub(1).map(|j| class(raw[j]));
         let right = raw.get(i + 1).map(|&c| class(c));
+        let next_to_last = i + 2 == raw.len();
         let agreed = match (left, right) {
             (Some(Some(a)), Some(Some(b))) if a == b => Some(a),
+            (Some(Some(_)), Some(Some(b))) if next_to_last => Some(b),
             (Some(Some(a)), None) => Some(a),
             _ => None,
         };

@@ -168,6 +168,11 @@ fn raw_reads_resolve_zero_and_o_by_neighbours() {
     // Mixed neighbours: kept as read.
     assert_eq!(resolve_by_context(b"RK026AJ"), "RK026AJ");
     assert_eq!(resolve_by_context(b"BZM2227"), "BZM2227");
+    assert_eq!(resolve_by_context(b"W053011"), "W053011");
+    // Next to the last character, mixed neighbours join the last character's group.
+    assert_eq!(resolve_by_context(b"BA3020Z"), "BA302OZ");
+    assert_eq!(resolve_by_context(b"BA2681M"), "BA268IM");
+    assert_eq!(resolve_by_context(b"ABC2O5"), "ABC205");
 }
 
 #[test]
@@ -240,4 +245,20 @@ fn label_reads_decode_to_themselves() {
         &DecodeOptions::default(),
     );
     assert_eq!(d.unwrap().display, "51LD-123.45");
+}
+
+#[test]
+fn a_doubted_end_of_a_raw_read_is_dropped() {
+    // The shield before a Slovak plate, read as a letter nobody is sure of.
+    let mut line = vec![alts(&[('W', 0.36), ('H', 0.30), ('M', 0.10)])];
+    line.extend(read("RK161AG"));
+    assert_eq!(one(line).unwrap().key.as_str(), "RK161AG");
+    // An `I` half read as `1` is a sure character, not a doubted one.
+    let mut line = read("RK776A");
+    line.push(alts(&[('I', 0.55), ('1', 0.44)]));
+    assert_eq!(one(line).unwrap().key.as_str(), "RK776AI");
+    // A short read keeps its ends.
+    let mut line = vec![alts(&[('W', 0.36), ('H', 0.30)])];
+    line.extend(read("AB12"));
+    assert_eq!(one(line).unwrap().key.as_str(), "WAB12");
 }
