@@ -74,14 +74,17 @@ pub fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     })
 }
 
-/// `frame`, `vehicles` or `region`.
+/// `frame`, `vehicles`, `region` or `frame-then-vehicles`.
 pub fn parse_plates_in(s: &str) -> anyhow::Result<PlateSearch> {
     match s {
         "frame" => Ok(PlateSearch::Frame),
         "vehicles" => Ok(PlateSearch::Vehicles),
         "region" => Ok(PlateSearch::Region),
+        "frame-then-vehicles" => Ok(PlateSearch::FrameThenVehicles),
         other => {
-            anyhow::bail!("--plates-in must be `frame`, `vehicles` or `region`, got {other:?}")
+            anyhow::bail!(
+                "--plates-in must be `frame`, `vehicles`, `region` or `frame-then-vehicles`, got {other:?}"
+            )
         }
     }
 }

@@ -10,6 +10,11 @@ use std::path::PathBuf;
 use super::runtime::{locked_files, LockedFile};
 use super::{RecognizeError, RecognizerSettings};
 
+/// The version of the reading rules in code (plate grammar, raw-read rules, cut-text boxes,
+/// where plates are searched): raise it with every change of code that changes reads, so that
+/// a reread by the new build is a new run rather than more rows under the old one's name.
+pub const READ_RULES: u32 = 2;
+
 /// The fingerprint of `settings` (one line per part, stable across runs and machines).
 pub fn fingerprint(settings: &RecognizerSettings) -> Result<String, RecognizeError> {
     let text_rec = match &settings.text_rec_model {
@@ -53,6 +58,7 @@ fn fingerprint_of(
     };
     lines.push(format!("settings {choices:?}"));
     lines.push(format!("plate threshold {}", settings.plate_min_score()));
+    lines.push(format!("reading rules {READ_RULES}"));
     lines.join("\n")
 }
 
@@ -68,6 +74,7 @@ mod tests {
         let base = RecognizerSettings::with_model_dir("models");
         let a = fingerprint_of(&locked, &base, None);
         assert!(a.contains("model vehicles.onnx "), "{a}");
+        assert!(a.ends_with(&format!("reading rules {READ_RULES}")), "{a}");
         let elsewhere = RecognizerSettings {
             detector_threads: 7,
             ..RecognizerSettings::with_model_dir("/opt/other")

@@ -17,13 +17,14 @@
 //! int8) unless [`ModelSet::Original`] asks for the exports as shipped; `graphs.rs` names them.
 //!
 //! Files: `types.rs` the values it returns and its settings; `detect.rs` stages 1-2 (the
-//! detectors and the shared letterbox); `graphs.rs` which detector graphs load; `plates.rs` stages 3-5 and the text fallback;
+//! detectors and the shared letterbox); `graphs.rs` which detector graphs load; `plates.rs` stages 3-5 and the text fallback (`cut_text.rs`: boxes that cut their plate's text);
 //! `ocr.rs` (PP-OCR), `reader.rs` (our plate reader), `yolo.rs` and `memory.rs` the pieces they use; `vehicle_model.rs` which vehicle
 //! detector runs and its classes; `runtime.rs` ONNX Runtime and the pinned model files; `fingerprint.rs` what decides the reads, as text. This file loads the sessions and runs the whole cascade.
 //!
 //! Sessions need `&mut self`, so a `Recognizer` belongs to one worker thread; make one per
 //! thread that needs one. Never call it on an async runtime's worker thread.
 
+mod cut_text;
 mod detect;
 mod fingerprint;
 pub mod graphs;
@@ -47,7 +48,7 @@ pub use graphs::{Graph, ModelSet};
 use image::RgbImage;
 pub use memory::PlateMemory;
 use ocr::{TextDetector, TextRecognizer};
-pub use plates::PlateCrop;
+pub use plates::{PlateCrop, SMALL_VEHICLE_GAIN};
 use reader::PlateReader;
 pub use types::{
     PlateRead, PlateSearch, Recognition, RecognizerSettings, StageTimings, TextFallback,

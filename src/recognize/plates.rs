@@ -13,6 +13,7 @@ use std::time::Instant;
 
 use image::RgbImage;
 
+use super::cut_text;
 use super::detect::DetectorInput;
 use super::ocr::{self, LineRead, RotatedRect};
 use super::reader::{self, ReaderInput};
@@ -22,6 +23,10 @@ use super::{
     Recognizer, StageTimings, TextFallback, TextReader, VehicleDetection,
 };
 use crate::plate::{self, DecodeOptions, PlateKey, PlateLayout};
+
+/// How many times larger a vehicle must come out letterboxed on its own than in the frame's
+/// letterbox to be worth a second plate search ([`PlateSearch::FrameThenVehicles`]).
+pub const SMALL_VEHICLE_GAIN: f32 = 1.5;
 
 impl Recognizer {
     /// The cascade's second step: plates of the vehicles with `wanted[i]` set (and plates
@@ -51,6 +56,11 @@ impl Recognizer {
             plates = self.plates_from_text(frame)?;
             timings.lines_ms += ms_since(t);
         }
+        if self.settings.plate_search == PlateSearch::FrameThenVehicles {
+            let found =
+                self.plates_in_small_vehicles(frame, vehicles, is_wanted, &plates, timings)?;
+            plates.extend(found);
+        }
         for p in &mut plates {
             p.vehicle = holder_of(&p.bbox, vehicles);
         }
@@ -60,6 +70,51 @@ impl Recognizer {
         let mut seen = std::collections::HashSet::new();
         plates.retain(|p| seen.insert(p.key.clone()));
         Ok(plates)
+    }
+
+    /// The second look of [`PlateSearch::FrameThenVehicles`]: plates inside each wanted
+    /// vehicle that holds none of the frame's reads `found`, the vehicle letterboxed on its
+    /// own when that enlarges it at least [`SMALL_VEHICLE_GAIN`] times over the frame's pass.
+    /// Boxes that overlap a plate read already are not read again; only whole plates are
+    /// kept ([`PlateKey::is_whole`]). Its reads are not kept in the plate memory (which holds
+    /// the frame's pass).
+    fn plates_in_small_vehicles(
+        &mut self,
+        frame: &RgbImage,
+        vehicles: &[VehicleDetection],
+        is_wanted: impl Fn(usize) -> bool,
+        found: &[PlateRead],
+        timings: &mut StageTimings,
+    ) -> Result<Vec<PlateRead>, RecognizeError> {
+        let frame_side = frame.width().max(frame.height()) as f32;
+        let holders: Vec<Option<usize>> =
+            found.iter().map(|p| holder_of(&p.bbox, vehicles)).collect();
+        let mut boxes = Vec::new();
+        let t = Instant::now();
+        for (i, v) in vehicles.iter().enumerate() {
+            let side = v.bbox.width().max(v.bbox.height()) * 1.1;
+            if !is_wanted(i) || holders.contains(&Some(i)) || side * SMALL_VEHICLE_GAIN > frame_side
+            {
+                continue;
+            }
+            for det in self.detect_plates_in_region(frame, &v.bbox, true)? {
+                if found.iter().all(|p| p.bbox.iou(&det.bbox) < 0.3) {
+                    boxes.push(det);
+                }
+            }
+        }
+        timings.plates_ms += ms_since(t);
+        if boxes.is_empty() {
+            return Ok(Vec::new());
+        }
+        let boxes = yolo::nms(boxes, self.settings.nms_iou, self.settings.max_plates);
+        let mut scratch = PlateMemory::default();
+        let mut reads =
+            self.read_plate_boxes(frame, &boxes, vehicles, is_wanted, &mut scratch, timings)?;
+        // A piece of a plate seen up close is more often a sticker or a sign than the plate
+        // the frame's pass missed.
+        reads.retain(|r| r.key.is_whole());
+        Ok(reads)
     }
 
     /// Plate boxes where `plate_search` says to look: inside each wanted vehicle, or in the
@@ -367,8 +422,14 @@ impl Recognizer {
         frame: &RgbImage,
         plate: &BoxXyxy,
     ) -> Result<Vec<RgbImage>, RecognizeError> {
-        let crop = plate_crop(frame, plate);
-        let mut lines = self.lines.find_lines(&crop)?;
+        let mut crop = plate_crop(frame, plate);
+        let mut rects = self.lines.find_line_rects(&crop)?;
+        if let Some(wider) = cut_text::widened(plate, &rects, crop.width(), frame) {
+            // The detector boxed part of the plate: the text runs on past the crop.
+            crop = plate_crop(frame, &wider);
+            rects = self.lines.find_line_rects(&crop)?;
+        }
+        let mut lines: Vec<RgbImage> = rects.iter().map(|r| ocr::straighten(&crop, r)).collect();
         if lines.is_empty() {
             lines = fallback_lines(&crop);
         }
@@ -523,9 +584,12 @@ pub struct PlateCrop {
     pub key: Option<String>,
 }
 
+/// The margin around a plate box that the line finder wants: (of its width, of its height).
+pub(super) const CROP_MARGIN: (f32, f32) = (0.08, 0.15);
+
 /// The plate box with the margin the line finder wants.
 fn plate_crop(frame: &RgbImage, plate: &BoxXyxy) -> RgbImage {
-    let crop_box = plate.expand(0.08, 0.15, frame.width(), frame.height());
+    let crop_box = plate.expand(CROP_MARGIN.0, CROP_MARGIN.1, frame.width(), frame.height());
     let (x, y, w, h) = crop_box.crop_rect(frame.width(), frame.height());
     image::imageops::crop_imm(frame, x, y, w, h).to_image()
 }

@@ -309,4 +309,9 @@ pub enum PlateSearch {
     /// them all), at its own resolution: one pass, smaller than the frame's when they are
     /// few; the whole frame when no vehicle is found.
     Region,
+    /// The whole frame first; then each vehicle that still needs a read and holds none after
+    /// it, letterboxed on its own, when that enlarges it at least
+    /// [`SMALL_VEHICLE_GAIN`](super::SMALL_VEHICLE_GAIN) times over the frame's letterbox (a
+    /// small or distant vehicle whose plate is too few pixels in the frame's pass).
+    FrameThenVehicles,
 }
