@@ -586,6 +586,11 @@ counting_line = [[0.0, 0.6], [1.0, 0.6]]
             Config::parse("").unwrap().analysis.plates_in,
             crate::recognize::PlateSearch::Frame
         );
+        let then = Config::parse("[analysis]\nplates_in = \"frame_then_vehicles\"").unwrap();
+        assert_eq!(
+            then.analysis.plates_in,
+            crate::recognize::PlateSearch::FrameThenVehicles
+        );
         let region = Config::parse("[analysis]\nplates_in = \"region\"").unwrap();
         assert_eq!(
             region.analysis.plates_in,

@@ -26,11 +26,13 @@ fn vn_dev_reads_at_least_ten_of_eleven_plates() {
 }
 
 #[test]
-fn eu_recall_is_at_least_080() {
+fn eu_recall_is_at_least_088() {
+    // 98 of 108 when this floor was set; 6 of the misses are labels that write a letter O
+    // where the plate's format has a digit (`RKO99AN`).
     let mut r = common::recognizer();
     let report = eval::evaluate(&mut r, &common::eval_dir().join("eu"), |_| {}).unwrap();
     assert_eq!(report.plates, 108);
-    assert!(report.recall >= 0.80, "recall {:.3}", report.recall);
+    assert!(report.recall >= 0.88, "recall {:.3}", report.recall);
 }
 
 #[test]
@@ -351,6 +353,32 @@ fn the_plate_search_in_a_region_reads_the_plates_of_the_vehicles_found() {
         for want in ["29B125662", "30L90860"] {
             assert!(keys.iter().any(|k| k == want), "{search:?}: {keys:?}");
         }
+    }
+}
+
+#[test]
+fn a_small_plate_the_frame_misses_is_read_inside_its_vehicle() {
+    // bien_so.jpg: four plates; 30A99999 is too few pixels in the frame's letterbox for the
+    // plate detector, and is found when its vehicle is letterboxed on its own. The other
+    // three stay read.
+    let img = load_image(&common::eval_dir().join("vn-dev/bien_so.jpg")).unwrap();
+    let keys = |search| {
+        let mut r = Recognizer::load(RecognizerSettings {
+            plate_search: search,
+            ..RecognizerSettings::with_model_dir(common::model_dir())
+        })
+        .unwrap();
+        let rec = r.recognize(&img).unwrap();
+        rec.plates
+            .iter()
+            .map(|p| p.key.to_string())
+            .collect::<Vec<String>>()
+    };
+    let frame = keys(PlateSearch::Frame);
+    let then_vehicles = keys(PlateSearch::FrameThenVehicles);
+    assert!(!frame.contains(&"30A99999".to_string()), "{frame:?}");
+    for want in ["51A99999", "30A99999", "30E99999", "51F99999"] {
+        assert!(then_vehicles.iter().any(|k| k == want), "{then_vehicles:?}");
     }
 }
 
