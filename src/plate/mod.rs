@@ -113,12 +113,37 @@ impl PlateKey {
         grammar::province_name(code).map(|name| Province { code, name })
     }
 
+    /// How many wheels the vehicle bearing a Vietnamese key has, from its series: motorbike
+    /// series end in a digit (`29-B1`, `59-P2`, `29-MĐ1`); car, bus and truck series are one
+    /// letter (`30A`, `51F`). `None` for foreign keys and two-letter series, which both cars
+    /// (`LD`, `NG`) and mopeds (`AA`) carry.
+    pub fn wheels(&self) -> Option<Wheels> {
+        let series = grammar::split(&self.0, None)?.series;
+        if series.ends_with(|c: char| c.is_ascii_digit()) {
+            Some(Wheels::Two)
+        } else if series.len() == 1 {
+            Some(Wheels::Four)
+        } else {
+            None
+        }
+    }
+
     /// What a special series (`LD`, `NG`, `MĐ`, ...) of a Vietnamese key is for.
     pub fn series_description(&self) -> Option<&'static str> {
         let series = grammar::split(&self.0, None)?.series;
         let letters = series.trim_end_matches(|c: char| c.is_ascii_digit());
         grammar::special_series(letters).map(|s| s.description)
     }
+}
+
+/// Two-wheelers and four-wheelers, as a Vietnamese plate series tells them apart
+/// ([`PlateKey::wheels`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Wheels {
+    /// Motorbikes and mopeds.
+    Two,
+    /// Cars, vans, buses and trucks.
+    Four,
 }
 
 impl fmt::Display for PlateKey {

@@ -9,7 +9,8 @@
 //!   became a track's best picture ([`BestFrame`]) so the caller can keep a crop.
 //! - [`Tracker::finish`] ends every open track.
 //! - Plates are voted when a track ends (see `vote`); direction and line crossing come from
-//!   the box centres (see `geometry`).
+//!   the box centres (see `geometry`); the vehicle class is the detector's vote, put right by
+//!   the plate's series where it tells two wheels from four (see `class`).
 //! - A settled track stops asking for plate searches ([`Tracker::quiet_boxes`]) until the
 //!   vehicle in its box may have changed: its look (see `look`) or box size jumped since its
 //!   plate was read, or a periodic re-check is due. A read of another plate there ends it.
@@ -26,6 +27,7 @@
 //! - No input panics: non-finite boxes are skipped, non-finite scores count as 0.
 
 mod assoc;
+mod class;
 mod geometry;
 mod look;
 mod rejoin;
@@ -517,6 +519,8 @@ impl Track {
             }
         }
         let voted = vote::vote_track(&self.reads, self.read_count, settings.max_candidates);
+        let vehicle_class =
+            class::class_with_plate(vehicle_class, voted.plate.as_ref().map(|p| &p.key));
         Some(Passage {
             track_id: self.id,
             first_seen_ms: self.first_seen_ms,

@@ -295,27 +295,35 @@ fn two_plates_in_one_merged_motorbike_box() {
 }
 
 #[test]
-fn lone_plate_is_plate_anchored_with_class_other() {
-    let frames: Vec<_> = (0..3)
-        .map(|i| {
-            frame(
-                i,
-                vec![],
-                vec![read(
-                    bbox(900.0, 500.0 + 20.0 * i as f32, 60.0, 45.0),
-                    "29B125662",
-                    0.8,
-                    TwoLine,
-                )],
-            )
-        })
-        .collect();
-    let passages = run(CameraGeometry::default(), &frames);
-    assert_eq!(passages.len(), 1);
-    assert_eq!(
-        (passages[0].vehicle_class, passages[0].frames_seen),
-        (VehicleClass::Other, 3)
-    );
+fn a_lone_plate_is_plate_anchored_and_classed_by_its_series() {
+    // No vehicle box: the class comes from the plate alone, a motorbike series (`B1`) here;
+    // a plate whose series says nothing leaves the class `other`.
+    for (plate, class) in [
+        ("29B125662", VehicleClass::Motorbike),
+        ("51LD12345", VehicleClass::Other),
+    ] {
+        let frames: Vec<_> = (0..3)
+            .map(|i| {
+                frame(
+                    i,
+                    vec![],
+                    vec![read(
+                        bbox(900.0, 500.0 + 20.0 * i as f32, 60.0, 45.0),
+                        plate,
+                        0.8,
+                        TwoLine,
+                    )],
+                )
+            })
+            .collect();
+        let passages = run(CameraGeometry::default(), &frames);
+        assert_eq!(passages.len(), 1);
+        assert_eq!(
+            (passages[0].vehicle_class, passages[0].frames_seen),
+            (class, 3),
+            "{plate}"
+        );
+    }
 }
 
 #[test]
