@@ -256,16 +256,10 @@ pub fn decode(
 /// characters stay.
 fn without_doubtful_ends<'a>(positions: &[&'a Pos]) -> Vec<&'a Pos> {
     let sure = |p: &Pos| -> f32 {
-        let class = |c: u8| {
-            super::CONFUSION_CLASSES
-                .iter()
-                .find(|k| k.as_bytes().contains(&c))
-                .map_or(c, |k| k.as_bytes()[0])
-        };
-        let top = class(p.alts[0].0);
+        let top = super::fold_confusion(p.alts[0].0);
         p.alts
             .iter()
-            .filter(|a| class(a.0) == top)
+            .filter(|a| super::fold_confusion(a.0) == top)
             .map(|a| a.1)
             .sum()
     };

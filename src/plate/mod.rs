@@ -232,13 +232,17 @@ pub const CONFUSION_CLASSES: &[&str] = &["0ODQ", "8B", "1IJ", "5S", "2Z", "6G"];
 pub fn fold_confusions(key: &str) -> String {
     key.chars()
         .filter_map(canonical_char)
-        .map(|c| {
-            CONFUSION_CLASSES
-                .iter()
-                .find(|class| class.as_bytes().contains(&c))
-                .map_or(c, |class| class.as_bytes()[0]) as char
-        })
+        .map(|c| fold_confusion(c) as char)
         .collect()
+}
+
+/// A canonical character's [`CONFUSION_CLASSES`] representative (`O` → `0`, `I` → `1`); other
+/// characters are returned as they are.
+pub(crate) fn fold_confusion(c: u8) -> u8 {
+    CONFUSION_CLASSES
+        .iter()
+        .find(|class| class.as_bytes().contains(&c))
+        .map_or(c, |class| class.as_bytes()[0])
 }
 
 #[cfg(test)]

@@ -219,7 +219,9 @@ impl Recognizer {
         enlarge: bool,
     ) -> Result<Vec<RawDetection>, RecognizeError> {
         let (fw, fh) = frame.dimensions();
-        let (x, y, w, h) = region.expand(0.05, 0.05, fw, fh).crop_rect(fw, fh);
+        let (x, y, w, h) = region
+            .expand(REGION_MARGIN, REGION_MARGIN, fw, fh)
+            .crop_rect(fw, fh);
         if w < 8 || h < 8 {
             return Ok(Vec::new());
         }
@@ -310,6 +312,10 @@ fn anchors_of(shape: &[i64], min_rows: usize) -> Result<usize, RecognizeError> {
         ))),
     }
 }
+
+/// Margin added on each side of a region the plate detector searches on its own, as a share
+/// of the region's width and height.
+pub(super) const REGION_MARGIN: f32 = 0.05;
 
 /// Share of the frame's width and of its height beyond which a vehicle box is the scene
 /// itself, not a vehicle in it.

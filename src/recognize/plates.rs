@@ -14,7 +14,7 @@ use std::time::Instant;
 use image::RgbImage;
 
 use super::cut_text;
-use super::detect::DetectorInput;
+use super::detect::{DetectorInput, REGION_MARGIN};
 use super::ocr::{self, LineRead, RotatedRect};
 use super::reader::{self, ReaderInput};
 use super::yolo::{self, RawDetection};
@@ -92,7 +92,8 @@ impl Recognizer {
         let mut boxes = Vec::new();
         let t = Instant::now();
         for (i, v) in vehicles.iter().enumerate() {
-            let side = v.bbox.width().max(v.bbox.height()) * 1.1;
+            // The side the plate search letterboxes: the box with its margin on both sides.
+            let side = v.bbox.width().max(v.bbox.height()) * (1.0 + 2.0 * REGION_MARGIN);
             if !is_wanted(i) || holders.contains(&Some(i)) || side * SMALL_VEHICLE_GAIN > frame_side
             {
                 continue;
